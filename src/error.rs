@@ -1,0 +1,59 @@
+//! The public error type.
+
+use crate::proto::CloseReason;
+use std::fmt;
+
+/// Every error the public API returns. Each variant corresponds to the libzmq errno named in
+/// its doc, so code ported from libzmq maps one to one (CONFORMANCE API-05).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operation would block (`EAGAIN`).
+    WouldBlock,
+    /// A value or argument is out of range (`EINVAL`); the string says which and why.
+    InvalidArgument(String),
+    /// The operation is not valid in the current state (`EFSM`).
+    InvalidState(&'static str),
+    /// The connection was closed; the reason says why (a protocol violation by the peer, a
+    /// timeout, an ERROR command, or the peer going away).
+    Closed(CloseReason),
+    /// An I/O error from the operating system.
+    Io(std::io::Error),
+}
+
+/// `Result` with ferromq's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::WouldBlock => f.write_str("operation would block"),
+            Error::InvalidArgument(s) => write!(f, "invalid argument: {s}"),
+            Error::InvalidState(s) => write!(f, "operation not valid in this state: {s}"),
+            Error::Closed(r) => write!(f, "connection closed: {r}"),
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Closed(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<CloseReason> for Error {
+    fn from(r: CloseReason) -> Self {
+        Error::Closed(r)
+    }
+}

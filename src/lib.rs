@@ -1,0 +1,36 @@
+//! # ferromq
+//!
+//! A brokerless messaging library that speaks ZMTP 3.1, the ZeroMQ wire protocol, so that it
+//! talks to libzmq, pyzmq and every other ZeroMQ peer.
+//!
+//! Every protocol state machine is written *sans-IO*: it takes bytes and time as arguments and
+//! returns bytes, events and deadlines, so the very same code runs on a real runtime and inside
+//! a deterministic network simulator that replays any failure from a seed.
+//!
+//! ## Architecture map
+//!
+//! | module | level | what |
+//! | --- | --- | --- |
+//! | [`Msg`], [`Multipart`] | data | frames: small bodies inline, large ones shared |
+//! | [`proto`] | connection, sans-IO | ZMTP codec, NULL handshake, heartbeats: [`proto::Engine`] |
+//! | [`SocketType`] | options | socket types and their compatibility table |
+//!
+//! The layers under construction (lock-free pipes, socket patterns, the mio runtime and the
+//! simulator) are listed in the README with their status.
+//!
+//! ## Example: one connection, by hand
+//!
+//! See [`proto::Engine`] for an engine pair wired back to back; the `engine_loopback` example
+//! runs two engines over a real TCP connection.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod msg;
+mod options;
+pub mod proto;
+
+pub use error::{Error, Result};
+pub use msg::{Msg, Multipart};
+pub use options::SocketType;

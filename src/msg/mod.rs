@@ -1,0 +1,293 @@
+//! Messages: one frame ([`Msg`]) and a whole multipart message ([`Multipart`]).
+//!
+//! The representation follows DESIGN.md principle 2, "copy small, share large": a body of at
+//! most [`Msg::INLINE_CAPACITY`] bytes lives inside the `Msg` value itself (no heap allocation,
+//! like libzmq's "very small message" of up to 33 bytes); anything larger is a reference-counted
+//! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
+//! body.
+
+mod multipart;
+
+pub use multipart::Multipart;
+
+use bytes::Bytes;
+use std::fmt;
+use std::ops::Deref;
+
+/// Bytes kept inline; chosen so that `Msg` stays 48 bytes (a `Bytes` is 32).
+const INLINE_CAP: usize = 38;
+
+#[derive(Clone)]
+enum Body {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Bytes),
+}
+
+/// One message frame: a body plus the MORE flag that says another frame of the same message
+/// follows.
+///
+/// ```
+/// use ferromq::Msg;
+/// let m = Msg::from("hello");
+/// assert_eq!(&m[..], b"hello");
+/// assert!(m.is_inline());            // small bodies never touch the heap
+/// let big = Msg::from(vec![7u8; 4096]);
+/// let copy = big.clone();            // a reference-count increment, not a copy
+/// assert_eq!(big.as_ptr(), copy.as_ptr());
+/// ```
+#[derive(Clone)]
+pub struct Msg {
+    body: Body,
+    more: bool,
+}
+
+impl Msg {
+    /// The largest body stored inline, without a heap allocation.
+    pub const INLINE_CAPACITY: usize = INLINE_CAP;
+
+    /// An empty frame (a delimiter, in REQ/REP envelopes).
+    pub const fn new() -> Self {
+        Msg { body: Body::Inline { len: 0, buf: [0; INLINE_CAP] }, more: false }
+    }
+
+    /// A frame whose body is a copy of `data` when it is small, or a fresh shared buffer.
+    pub fn copy_from_slice(data: &[u8]) -> Self {
+        if data.len() <= INLINE_CAP {
+            let mut buf = [0; INLINE_CAP];
+            buf[..data.len()].copy_from_slice(data);
+            Msg { body: Body::Inline { len: data.len() as u8, buf }, more: false }
+        } else {
+            Msg { body: Body::Shared(Bytes::copy_from_slice(data)), more: false }
+        }
+    }
+
+    /// A frame that shares `data`. Small bodies are still copied inline so that a tiny frame
+    /// never keeps a large receive buffer alive.
+    pub fn from_bytes(data: Bytes) -> Self {
+        if data.len() <= INLINE_CAP {
+            Msg::copy_from_slice(&data)
+        } else {
+            Msg { body: Body::Shared(data), more: false }
+        }
+    }
+
+    /// Length of the body in bytes.
+    pub fn len(&self) -> usize {
+        match &self.body {
+            Body::Inline { len, .. } => *len as usize,
+            Body::Shared(b) => b.len(),
+        }
+    }
+
+    /// True when the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when the body is stored inline (no heap allocation).
+    pub fn is_inline(&self) -> bool {
+        matches!(self.body, Body::Inline { .. })
+    }
+
+    /// True when another frame of the same message follows this one.
+    pub fn more(&self) -> bool {
+        self.more
+    }
+
+    /// Sets or clears the MORE flag.
+    pub fn set_more(&mut self, more: bool) {
+        self.more = more;
+    }
+
+    /// Builder form of [`Msg::set_more`].
+    #[must_use]
+    pub fn with_more(mut self, more: bool) -> Self {
+        self.more = more;
+        self
+    }
+
+    /// The body as a `Bytes`: shared when large (no copy), copied when inline.
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.body {
+            Body::Inline { len, buf } => Bytes::copy_from_slice(&buf[..*len as usize]),
+            Body::Shared(b) => b.clone(),
+        }
+    }
+
+    /// Consumes the message and returns its body as `Bytes` (no copy when shared).
+    pub fn into_bytes(self) -> Bytes {
+        match self.body {
+            Body::Inline { len, buf } => Bytes::copy_from_slice(&buf[..len as usize]),
+            Body::Shared(b) => b,
+        }
+    }
+
+    /// The shared body, if the body is not inline. Used by encoders to hand large bodies to
+    /// a vectored write without copying them.
+    pub(crate) fn shared(&self) -> Option<&Bytes> {
+        match &self.body {
+            Body::Shared(b) => Some(b),
+            Body::Inline { .. } => None,
+        }
+    }
+}
+
+impl Default for Msg {
+    fn default() -> Self {
+        Msg::new()
+    }
+}
+
+impl Deref for Msg {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.body {
+            Body::Inline { len, buf } => &buf[..*len as usize],
+            Body::Shared(b) => b,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Msg {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Msg {
+    fn eq(&self, other: &Self) -> bool {
+        self.more == other.more && self[..] == other[..]
+    }
+}
+impl Eq for Msg {}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 32;
+        let body = &self[..SHOWN.min(self.len())];
+        let mut d = f.debug_struct("Msg");
+        d.field("len", &self.len());
+        d.field("more", &self.more);
+        match std::str::from_utf8(body) {
+            Ok(s) => d.field("body", &s),
+            Err(_) => d.field("body", &body),
+        };
+        d.finish()
+    }
+}
+
+impl From<Bytes> for Msg {
+    fn from(b: Bytes) -> Self {
+        Msg::from_bytes(b)
+    }
+}
+impl From<Vec<u8>> for Msg {
+    fn from(v: Vec<u8>) -> Self {
+        if v.len() <= INLINE_CAP {
+            Msg::copy_from_slice(&v)
+        } else {
+            Msg::from_bytes(Bytes::from(v))
+        }
+    }
+}
+impl From<&[u8]> for Msg {
+    fn from(s: &[u8]) -> Self {
+        Msg::copy_from_slice(s)
+    }
+}
+impl<const N: usize> From<[u8; N]> for Msg {
+    fn from(a: [u8; N]) -> Self {
+        Msg::copy_from_slice(&a)
+    }
+}
+impl<const N: usize> From<&[u8; N]> for Msg {
+    fn from(a: &[u8; N]) -> Self {
+        Msg::copy_from_slice(a)
+    }
+}
+impl From<&str> for Msg {
+    fn from(s: &str) -> Self {
+        Msg::copy_from_slice(s.as_bytes())
+    }
+}
+impl From<String> for Msg {
+    fn from(s: String) -> Self {
+        Msg::from(s.into_bytes())
+    }
+}
+impl From<Msg> for Bytes {
+    fn from(m: Msg) -> Self {
+        m.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msg_stays_small_enough_to_move_cheaply() {
+        assert_eq!(std::mem::size_of::<Msg>(), 48);
+    }
+
+    #[test]
+    fn bodies_up_to_the_inline_capacity_stay_inline() {
+        for n in [0, 1, 33, INLINE_CAP] {
+            let m = Msg::from(vec![1u8; n]);
+            assert!(m.is_inline(), "{n}");
+            assert_eq!(m.len(), n);
+        }
+        let m = Msg::from(vec![1u8; INLINE_CAP + 1]);
+        assert!(!m.is_inline());
+        assert_eq!(m.len(), INLINE_CAP + 1);
+    }
+
+    #[test]
+    fn large_bodies_are_shared_not_copied() {
+        let b = Bytes::from(vec![9u8; 1000]);
+        let ptr = b.as_ptr();
+        let m = Msg::from(b);
+        assert_eq!(m.as_ptr(), ptr);
+        assert_eq!(m.clone().as_ptr(), ptr);
+        assert_eq!(m.into_bytes().as_ptr(), ptr);
+        let v = vec![3u8; 500];
+        let vptr = v.as_ptr();
+        assert_eq!(Msg::from(v).as_ptr(), vptr, "a Vec is taken over, not copied");
+    }
+
+    #[test]
+    fn small_shared_bytes_are_copied_inline_to_release_big_buffers() {
+        let big = Bytes::from(vec![5u8; 4096]);
+        let m = Msg::from(big.slice(0..4));
+        assert!(m.is_inline());
+        assert_eq!(&m[..], &[5, 5, 5, 5]);
+    }
+
+    #[test]
+    fn every_conversion_gives_the_same_body() {
+        let want: &[u8] = b"abc";
+        let all = [
+            Msg::from("abc"),
+            Msg::from(String::from("abc")),
+            Msg::from(b"abc"),
+            Msg::from(*b"abc"),
+            Msg::from(&b"abc"[..]),
+            Msg::from(b"abc".to_vec()),
+            Msg::from(Bytes::from_static(b"abc")),
+        ];
+        for m in all {
+            assert_eq!(&m[..], want);
+            assert!(!m.more());
+        }
+    }
+
+    #[test]
+    fn more_flag_round_trips_and_counts_in_equality() {
+        let a = Msg::from("x").with_more(true);
+        assert!(a.more());
+        assert_ne!(a, Msg::from("x"));
+        let mut b = a.clone();
+        b.set_more(false);
+        assert_eq!(b, Msg::from("x"));
+    }
+}

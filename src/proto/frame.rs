@@ -1,0 +1,419 @@
+//! ZMTP 3.x framing (RFC 37 §Framing, CONFORMANCE §0.2): the streaming [`FrameDecoder`] and
+//! the batching [`Encoder`].
+
+use super::ProtocolError;
+use super::command::Command;
+use crate::Msg;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+/// Frame flag: another frame of the same message follows.
+pub const FLAG_MORE: u8 = 0x01;
+/// Frame flag: the size field is 8 octets.
+pub const FLAG_LONG: u8 = 0x02;
+/// Frame flag: this frame is a command.
+pub const FLAG_COMMAND: u8 = 0x04;
+const RESERVED: u8 = 0xF8;
+
+/// A decoded frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A message frame (its MORE flag is carried by the `Msg`).
+    Message(Msg),
+    /// A command frame's body, not yet parsed.
+    Command(Bytes),
+}
+
+/// A validated frame header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Header {
+    flags: u8,
+    header_len: usize,
+    body_len: usize,
+}
+
+/// Decodes frames from the front of a byte buffer that the caller fills in pieces of any size
+/// (W-07).
+///
+/// Many frames come out of one buffer fill. A body too large to be kept inline in a [`Msg`]
+/// is split off the buffer as a `Bytes` that shares its memory, so it is copied once (from
+/// the socket into the buffer) and never again. The message size limit is checked on the
+/// header, before any of the body is waited for (W-10); it applies to the whole multipart
+/// message, so a peer cannot make us hold an unbounded message frame by frame.
+#[derive(Clone, Debug, Default)]
+pub struct FrameDecoder {
+    max_msg_size: Option<u64>,
+    /// Size of the multipart message decoded so far (its frames before the current one).
+    msg_size: u64,
+    /// The last message frame had MORE set.
+    mid_message: bool,
+}
+
+impl FrameDecoder {
+    /// A decoder that refuses messages larger than `max_msg_size` bytes (`None`: no limit).
+    pub fn new(max_msg_size: Option<u64>) -> Self {
+        FrameDecoder { max_msg_size, msg_size: 0, mid_message: false }
+    }
+
+    /// True when the next frame is a continuation of a multipart message.
+    pub fn in_multipart(&self) -> bool {
+        self.mid_message
+    }
+
+    /// Parses and validates the header at the front of `buf`, if it has arrived.
+    fn header(&self, buf: &[u8]) -> Result<Option<Header>, ProtocolError> {
+        let Some(&flags) = buf.first() else { return Ok(None) };
+        if flags & RESERVED != 0 {
+            return Err(ProtocolError::ReservedFlags(flags));
+        }
+        let command = flags & FLAG_COMMAND != 0;
+        if command && flags & FLAG_MORE != 0 {
+            return Err(ProtocolError::MoreOnCommand);
+        }
+        let (header_len, size) = if flags & FLAG_LONG != 0 {
+            let Some(raw) = buf.get(1..9) else { return Ok(None) };
+            let size = u64::from_be_bytes(raw.try_into().expect("8 octets"));
+            if size >> 63 != 0 {
+                return Err(ProtocolError::SizeOverflow);
+            }
+            (9, size)
+        } else {
+            let Some(&size) = buf.get(1) else { return Ok(None) };
+            (2, u64::from(size))
+        };
+        if !command {
+            if let Some(max) = self.max_msg_size {
+                let total = self.msg_size.saturating_add(size);
+                if total > max {
+                    return Err(ProtocolError::MessageTooLarge { size: total, max });
+                }
+            }
+        }
+        // A size that does not fit in memory cannot arrive whole: refuse it like an overflow.
+        let body_len = usize::try_from(size).map_err(|_| ProtocolError::SizeOverflow)?;
+        Ok(Some(Header { flags, header_len, body_len }))
+    }
+
+    /// Checks the next frame's header without consuming anything and returns how many bytes
+    /// the complete frame occupies, when its header has arrived.
+    pub fn next_frame_len(&self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        Ok(self.header(buf)?.map(|h| h.header_len.saturating_add(h.body_len)))
+    }
+
+    /// Decodes one frame from the front of `buf`, removing it. `Ok(None)`: more bytes are
+    /// needed (nothing consumed).
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, ProtocolError> {
+        let Some(h) = self.header(buf)? else { return Ok(None) };
+        if buf.len() - h.header_len < h.body_len {
+            return Ok(None);
+        }
+        if h.flags & FLAG_COMMAND != 0 {
+            buf.advance(h.header_len);
+            return Ok(Some(Frame::Command(buf.split_to(h.body_len).freeze())));
+        }
+        let more = h.flags & FLAG_MORE != 0;
+        let msg = if h.body_len <= Msg::INLINE_CAPACITY {
+            let m = Msg::copy_from_slice(&buf[h.header_len..h.header_len + h.body_len]);
+            buf.advance(h.header_len + h.body_len);
+            m
+        } else {
+            buf.advance(h.header_len);
+            Msg::from_bytes(buf.split_to(h.body_len).freeze())
+        };
+        if more {
+            self.msg_size += h.body_len as u64;
+            self.mid_message = true;
+        } else {
+            self.msg_size = 0;
+            self.mid_message = false;
+        }
+        Ok(Some(Frame::Message(msg.with_more(more))))
+    }
+}
+
+/// Bodies at least this large travel as their own slice of a vectored write instead of being
+/// copied into the output buffer: below it a copy is cheaper than another iovec.
+pub const SHARE_THRESHOLD: usize = 1024;
+
+/// Queues encoded frames for the socket.
+///
+/// Headers and small bodies are packed into one growing buffer, so a burst of small messages
+/// becomes one write; a large shared body is queued as its own `Bytes` and reaches
+/// `writev` without a copy. Drain it with [`Encoder::chunks_vectored`] + [`Encoder::advance`]
+/// (a vectored write) or [`Encoder::copy_to`].
+#[derive(Debug, Default)]
+pub struct Encoder {
+    /// Sealed segments, oldest first; `stage` follows them.
+    queue: VecDeque<Bytes>,
+    stage: BytesMut,
+    len: usize,
+}
+
+impl Encoder {
+    /// An empty encoder.
+    pub fn new() -> Self {
+        Encoder::default()
+    }
+
+    /// Bytes waiting to be written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing waits to be written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn put_header(&mut self, flags: u8, size: usize) {
+        if size <= 255 {
+            self.stage.put_u8(flags);
+            self.stage.put_u8(size as u8);
+            self.len += 2;
+        } else {
+            self.stage.put_u8(flags | FLAG_LONG);
+            self.stage.put_u64(size as u64);
+            self.len += 9;
+        }
+    }
+
+    /// Appends raw bytes (the greeting).
+    pub fn push_raw(&mut self, data: &[u8]) {
+        self.stage.extend_from_slice(data);
+        self.len += data.len();
+    }
+
+    /// Appends one message frame, short form up to 255 octets and long form above (W-08).
+    pub fn push_message(&mut self, msg: &Msg) {
+        let flags = if msg.more() { FLAG_MORE } else { 0 };
+        self.put_header(flags, msg.len());
+        match msg.shared() {
+            Some(body) if body.len() >= SHARE_THRESHOLD => {
+                self.queue.push_back(self.stage.split().freeze());
+                self.queue.push_back(body.clone());
+            }
+            _ => self.stage.extend_from_slice(msg),
+        }
+        self.len += msg.len();
+    }
+
+    /// Appends one command frame.
+    pub fn push_command(&mut self, cmd: &Command) {
+        let size = cmd.encoded_len();
+        self.put_header(FLAG_COMMAND, size);
+        let before = self.stage.len();
+        cmd.encode(&mut self.stage);
+        debug_assert_eq!(self.stage.len() - before, size);
+        self.len += size;
+    }
+
+    /// Fills `dst` with the pending bytes, in order, and returns how many slices it filled.
+    pub fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        let segments = self.queue.iter().map(|b| &b[..]).chain(std::iter::once(&self.stage[..]));
+        for seg in segments.filter(|s| !s.is_empty()) {
+            if n == dst.len() {
+                break;
+            }
+            dst[n] = IoSlice::new(seg);
+            n += 1;
+        }
+        n
+    }
+
+    /// Marks `n` bytes as written.
+    ///
+    /// # Panics
+    /// If `n` exceeds [`Encoder::len`]: that is a bug in the driver, not peer input.
+    pub fn advance(&mut self, mut n: usize) {
+        assert!(n <= self.len, "advance past the end of the encoder's output");
+        self.len -= n;
+        while n > 0 {
+            match self.queue.front_mut() {
+                Some(front) if front.len() <= n => {
+                    n -= front.len();
+                    self.queue.pop_front();
+                }
+                Some(front) => {
+                    front.advance(n);
+                    n = 0;
+                }
+                None => {
+                    self.stage.advance(n);
+                    n = 0;
+                }
+            }
+        }
+        if self.stage.is_empty() {
+            // Lets the next `reserve` reuse the allocation from its start.
+            self.stage.clear();
+        }
+    }
+
+    /// Copies up to `max` pending bytes to the end of `out` and marks them written.
+    pub fn copy_to(&mut self, out: &mut Vec<u8>, max: usize) -> usize {
+        let want = max.min(self.len);
+        let mut left = want;
+        let segments = self.queue.iter().map(|b| &b[..]).chain(std::iter::once(&self.stage[..]));
+        for seg in segments {
+            let take = seg.len().min(left);
+            out.extend_from_slice(&seg[..take]);
+            left -= take;
+            if left == 0 {
+                break;
+            }
+        }
+        self.advance(want);
+        want
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(bytes: &[u8], max: Option<u64>) -> Result<Vec<Frame>, ProtocolError> {
+        let mut d = FrameDecoder::new(max);
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(f) = d.decode(&mut buf)? {
+            out.push(f);
+        }
+        assert!(buf.is_empty(), "leftover bytes");
+        Ok(out)
+    }
+
+    fn encode(msgs: &[Msg]) -> Vec<u8> {
+        let mut e = Encoder::new();
+        for m in msgs {
+            e.push_message(m);
+        }
+        let mut out = Vec::new();
+        e.copy_to(&mut out, usize::MAX);
+        out
+    }
+
+    /// W-31: "ALOL" as a single short frame.
+    #[test]
+    fn w31_single_frame_vector() {
+        assert_eq!(encode(&[Msg::from("ALOL")]), b"\x00\x04ALOL");
+        assert_eq!(decode_all(b"\x00\x04ALOL", None).unwrap(), [Frame::Message("ALOL".into())]);
+    }
+
+    /// W-08: short form up to 255 octets, long form above; long form accepted for any size.
+    #[test]
+    fn w08_short_and_long_sizes() {
+        let e = encode(&[Msg::from(vec![1u8; 255])]);
+        assert_eq!(&e[..2], &[0x00, 255]);
+        assert_eq!(e.len(), 257);
+        let e = encode(&[Msg::from(vec![1u8; 256]).with_more(true)]);
+        assert_eq!(&e[..9], &[0x03, 0, 0, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(e.len(), 9 + 256);
+        let long_empty = [0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(decode_all(&long_empty, None).unwrap(), [Frame::Message(Msg::new())]);
+        let long_small = [0x02, 0, 0, 0, 0, 0, 0, 0, 2, b'h', b'i'];
+        assert_eq!(decode_all(&long_small, None).unwrap(), [Frame::Message("hi".into())]);
+    }
+
+    /// W-09: reserved bits, MORE on a command and sizes of 2^63 or more are protocol errors.
+    #[test]
+    fn w09_bad_flags_and_sizes_are_refused() {
+        for flags in [0x08u8, 0x10, 0x80, 0xFF] {
+            assert_eq!(decode_all(&[flags, 0], None), Err(ProtocolError::ReservedFlags(flags)));
+        }
+        assert_eq!(decode_all(&[0x05, 0], None), Err(ProtocolError::MoreOnCommand));
+        assert_eq!(decode_all(&[0x07, 0], None), Err(ProtocolError::MoreOnCommand));
+        let huge = [0x02, 0x80, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(decode_all(&huge, None), Err(ProtocolError::SizeOverflow));
+    }
+
+    /// W-10: an oversize frame is refused on its header alone, before any body arrives; the
+    /// limit applies to the sum of a multipart message's frames.
+    #[test]
+    fn w10_max_message_size_is_checked_on_the_header() {
+        let d = FrameDecoder::new(Some(100));
+        let hdr = [0x02, 0, 0, 0, 0, 0, 0, 0, 101];
+        assert_eq!(
+            d.next_frame_len(&hdr),
+            Err(ProtocolError::MessageTooLarge { size: 101, max: 100 })
+        );
+        let mut ok = vec![0x01, 60];
+        ok.extend_from_slice(&[0; 60]);
+        ok.extend_from_slice(&[0x00, 41]);
+        let err = decode_all(&ok, Some(100)).unwrap_err();
+        assert_eq!(err, ProtocolError::MessageTooLarge { size: 101, max: 100 });
+        ok.truncate(62);
+        ok.extend_from_slice(&[0x00, 40]);
+        ok.extend_from_slice(&[0; 40]);
+        assert_eq!(decode_all(&ok, Some(100)).unwrap().len(), 2);
+        // Commands do not count against the message limit.
+        assert!(d.next_frame_len(&[0x06, 0, 0, 0, 0, 0, 0, 1, 0]).is_ok());
+    }
+
+    #[test]
+    fn incomplete_frames_consume_nothing() {
+        let mut d = FrameDecoder::new(None);
+        let full = b"\x01\x03abc\x00\x00";
+        for cut in 0..5 {
+            let mut buf = BytesMut::from(&full[..cut]);
+            assert_eq!(d.decode(&mut buf), Ok(None));
+            assert_eq!(buf.len(), cut);
+        }
+    }
+
+    #[test]
+    fn large_bodies_are_split_out_of_the_read_buffer_without_a_copy() {
+        let mut bytes = vec![0x00, 200];
+        bytes.extend(std::iter::repeat_n(7u8, 200));
+        let mut buf = BytesMut::from(&bytes[..]);
+        let body_at = buf.as_ptr() as usize + 2;
+        let Some(Frame::Message(m)) = FrameDecoder::new(None).decode(&mut buf).unwrap() else {
+            panic!("expected a message");
+        };
+        assert_eq!(m.as_ptr() as usize, body_at);
+    }
+
+    #[test]
+    fn encoder_shares_large_bodies_and_packs_small_ones() {
+        let big = Bytes::from(vec![9u8; 4096]);
+        let mut e = Encoder::new();
+        e.push_message(&Msg::from("a").with_more(true));
+        e.push_message(&Msg::from("b"));
+        e.push_message(&Msg::from(big.clone()));
+        e.push_message(&Msg::from("c"));
+        {
+            let mut iov = [IoSlice::new(&[]); 8];
+            let n = e.chunks_vectored(&mut iov);
+            assert_eq!(n, 3, "small frames + big header, big body, trailing small frame");
+            assert_eq!(iov[1].as_ptr(), big.as_ptr(), "the large body is not copied");
+            assert_eq!(&iov[0][..], b"\x01\x01a\x00\x01b\x02\x00\x00\x00\x00\x00\x00\x10\x00");
+            assert_eq!(&iov[2][..], b"\x00\x01c");
+        }
+        assert_eq!(e.len(), 15 + 4096 + 3);
+        // Partial writes resume at the right byte.
+        e.advance(10);
+        e.advance(4100);
+        {
+            let mut iov = [IoSlice::new(&[]); 8];
+            let n = e.chunks_vectored(&mut iov);
+            assert_eq!(n, 2);
+            assert_eq!(iov[0].len(), 1);
+            assert_eq!(&iov[1][..], b"\x00\x01c");
+        }
+        e.advance(4);
+        assert!(e.is_empty());
+        assert_eq!(e.chunks_vectored(&mut [IoSlice::new(&[]); 8]), 0);
+    }
+
+    #[test]
+    fn copy_to_respects_the_limit() {
+        let mut e = Encoder::new();
+        e.push_message(&Msg::from(vec![1u8; 3000]));
+        let mut out = Vec::new();
+        assert_eq!(e.copy_to(&mut out, 100), 100);
+        assert_eq!(e.len(), 3000 + 9 - 100);
+        assert_eq!(e.copy_to(&mut out, usize::MAX), 2909);
+        assert_eq!(out.len(), 3009);
+    }
+}

@@ -1,5 +1,7 @@
 //! The public error type.
 
+#![forbid(unsafe_code)]
+
 use crate::proto::CloseReason;
 use std::fmt;
 

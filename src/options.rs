@@ -1,5 +1,7 @@
 //! Typed socket options. For now: the socket types and their wire names.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 /// The ZeroMQ socket types of RFCs 28–31 (draft types are not supported).

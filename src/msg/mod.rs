@@ -6,6 +6,8 @@
 //! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
 //! body.
 
+#![forbid(unsafe_code)]
+
 mod multipart;
 
 pub use multipart::Multipart;

@@ -35,6 +35,14 @@ pub enum ProtocolError {
         /// The configured limit.
         max: u64,
     },
+    /// A command frame larger than allowed: MAXMSGSIZE, or during the handshake a fixed
+    /// cap, since the peer is not yet authenticated.
+    CommandTooLarge {
+        /// The announced size.
+        size: u64,
+        /// The limit in force.
+        max: u64,
+    },
     /// A command frame whose body is empty or whose name length overruns it (W-12).
     TruncatedCommand,
     /// A command's data does not have the form its name requires.
@@ -87,6 +95,9 @@ impl fmt::Display for ProtocolError {
             SizeOverflow => f.write_str("frame size of 2^63 or more"),
             MessageTooLarge { size, max } => {
                 write!(f, "message of {size} bytes exceeds the maximum of {max}")
+            }
+            CommandTooLarge { size, max } => {
+                write!(f, "command of {size} bytes exceeds the maximum of {max}")
             }
             TruncatedCommand => f.write_str("command frame truncated"),
             MalformedCommand { command, what } => write!(f, "malformed {command}: {what}"),

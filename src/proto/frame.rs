@@ -44,6 +44,7 @@ struct Header {
 #[derive(Clone, Debug, Default)]
 pub struct FrameDecoder {
     max_msg_size: Option<u64>,
+    max_command_size: Option<u64>,
     /// Size of the multipart message decoded so far (its frames before the current one).
     msg_size: u64,
     /// The last message frame had MORE set.
@@ -53,7 +54,18 @@ pub struct FrameDecoder {
 impl FrameDecoder {
     /// A decoder that refuses messages larger than `max_msg_size` bytes (`None`: no limit).
     pub fn new(max_msg_size: Option<u64>) -> Self {
-        FrameDecoder { max_msg_size, msg_size: 0, mid_message: false }
+        FrameDecoder {
+            max_msg_size,
+            max_command_size: max_msg_size,
+            msg_size: 0,
+            mid_message: false,
+        }
+    }
+
+    /// Sets the largest command frame accepted (`None`: no limit). By default commands obey
+    /// the message limit; the engine tightens it while the peer is not yet authenticated.
+    pub fn set_max_command_size(&mut self, max: Option<u64>) {
+        self.max_command_size = max;
     }
 
     /// True when the next frame is a continuation of a multipart message.
@@ -82,12 +94,14 @@ impl FrameDecoder {
             let Some(&size) = buf.get(1) else { return Ok(None) };
             (2, u64::from(size))
         };
-        if !command {
-            if let Some(max) = self.max_msg_size {
-                let total = self.msg_size.saturating_add(size);
-                if total > max {
-                    return Err(ProtocolError::MessageTooLarge { size: total, max });
-                }
+        if command {
+            if let Some(max) = self.max_command_size.filter(|&max| size > max) {
+                return Err(ProtocolError::CommandTooLarge { size, max });
+            }
+        } else if let Some(max) = self.max_msg_size {
+            let total = self.msg_size.saturating_add(size);
+            if total > max {
+                return Err(ProtocolError::MessageTooLarge { size: total, max });
             }
         }
         // A size that does not fit in memory cannot arrive whole: refuse it like an overflow.
@@ -347,8 +361,12 @@ mod tests {
         ok.extend_from_slice(&[0x00, 40]);
         ok.extend_from_slice(&[0; 40]);
         assert_eq!(decode_all(&ok, Some(100)).unwrap().len(), 2);
-        // Commands do not count against the message limit.
-        assert!(d.next_frame_len(&[0x06, 0, 0, 0, 0, 0, 0, 1, 0]).is_ok());
+        // Commands obey the same limit, on their own size.
+        assert!(d.next_frame_len(&[0x06, 0, 0, 0, 0, 0, 0, 0, 100]).is_ok());
+        assert_eq!(
+            d.next_frame_len(&[0x06, 0, 0, 0, 0, 0, 0, 0, 101]),
+            Err(ProtocolError::CommandTooLarge { size: 101, max: 100 })
+        );
     }
 
     #[test]

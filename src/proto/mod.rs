@@ -12,6 +12,8 @@
 //! * mechanisms — NULL today (RFC 37 §The NULL Security Mechanism);
 //! * [`Engine`] — one connection: greeting → handshake → traffic, heartbeats, timeouts.
 
+#![forbid(unsafe_code)]
+
 pub mod command;
 mod engine;
 mod error;
@@ -25,7 +27,8 @@ mod tests;
 
 pub use command::Command;
 pub use engine::{
-    DEFAULT_HANDSHAKE_IVL, Engine, EngineConfig, Event, INVALID_SOCKET_TYPE, PeerInfo, SendError,
+    DEFAULT_HANDSHAKE_IVL, Engine, EngineConfig, Event, INVALID_SOCKET_TYPE, MAX_HANDSHAKE_COMMAND,
+    PeerInfo, SendError,
 };
 pub use error::{CloseReason, ProtocolError};
 pub use frame::{Encoder, Frame, FrameDecoder};

@@ -22,6 +22,10 @@ pub const DEFAULT_HANDSHAKE_IVL: Duration = Duration::from_secs(30);
 /// The ERROR reason we send when the peer's socket type may not talk to ours (W-19).
 pub const INVALID_SOCKET_TYPE: &str = "Invalid socket type";
 
+/// The largest handshake command accepted: until the handshake succeeds the peer is a
+/// stranger, so its commands are bounded whatever MAXMSGSIZE says.
+pub const MAX_HANDSHAKE_COMMAND: u64 = 64 * 1024;
+
 /// How far ahead of a large frame's arrival the input buffer is grown in one step.
 const MAX_RESERVE: usize = 4 << 20;
 
@@ -226,8 +230,12 @@ impl Engine {
         if let Some(ivl) = cfg.handshake_ivl.filter(|d| !d.is_zero()) {
             timers.set(Timer::Handshake, now + ivl);
         }
+        let mut decoder = FrameDecoder::new(cfg.max_msg_size);
+        decoder.set_max_command_size(Some(
+            cfg.max_msg_size.map_or(MAX_HANDSHAKE_COMMAND, |m| m.min(MAX_HANDSHAKE_COMMAND)),
+        ));
         Engine {
-            decoder: FrameDecoder::new(cfg.max_msg_size),
+            decoder,
             cfg,
             ours,
             state: State::Greeting,
@@ -251,6 +259,12 @@ impl Engine {
     /// True once the connection is over.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
+    }
+
+    /// Bytes received and not yet decoded. Bounded by one frame plus one read when the owner
+    /// reads only while [`wants_input`](Self::wants_input) says so.
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
     }
 
     /// The version the peer announced, once its greeting arrived.
@@ -503,6 +517,7 @@ impl Engine {
             Err(e) => return self.fail(e.into()),
         };
         self.state = State::Active;
+        self.decoder.set_max_command_size(self.cfg.max_msg_size);
         self.timers.stop(Timer::Handshake);
         if let Some(ivl) = self.cfg.heartbeat_ivl.filter(|d| !d.is_zero()) {
             self.timers.set(Timer::Heartbeat, self.now + ivl);

@@ -470,3 +470,33 @@ fn wants_input_is_false_while_a_complete_frame_waits() {
     assert_eq!(m.engine.poll_event(), Some(Event::Message(Msg::from("a"))));
     assert!(m.engine.wants_input());
 }
+
+/// W-29: an unauthenticated peer cannot make us buffer a huge handshake command.
+#[test]
+fn w29_oversize_handshake_command_closes_before_buffering() {
+    let mut m = Mock::of(SocketType::Pull);
+    m.feed(&greeting(1));
+    m.engine.handle_input(m.now, &[0x06, 0, 0, 0, 0x10, 0, 0, 0, 0]);
+    m.collect();
+    assert_eq!(
+        m.closed(),
+        Some(&CloseReason::Protocol(ProtocolError::CommandTooLarge {
+            size: 1 << 36,
+            max: super::MAX_HANDSHAKE_COMMAND
+        }))
+    );
+}
+
+/// W-29/O-07: after the handshake, commands obey MAXMSGSIZE too.
+#[test]
+fn w29_commands_obey_max_message_size() {
+    let mut cfg = EngineConfig::new(SocketType::Xpub);
+    cfg.max_msg_size = Some(100);
+    let mut m = Mock::new(cfg);
+    m.feed(&greeting(1)).feed(&ready("SUB"));
+    m.feed(&command(b"SUBSCRIBE", &[b'x'; 200]));
+    assert!(matches!(
+        m.closed(),
+        Some(CloseReason::Protocol(ProtocolError::CommandTooLarge { max: 100, .. }))
+    ));
+}

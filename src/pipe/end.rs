@@ -1,0 +1,578 @@
+//! A pipe: two SPSC queues, one each way, between two owners (a socket and a session, or two
+//! inproc sockets), with whole-message high-water marks and libzmq's termination handshake.
+//!
+//! A `PipeEnd` knows no driver. What it must tell the other end (wake up, you may write
+//! again, let us terminate) comes out of [`PipeEnd::poll_command`]; the owner carries it to the
+//! owner of the peer end (by mailbox) who feeds it to [`PipeEnd::handle_command`]. What the
+//! owner itself must react to comes out of [`PipeEnd::poll_event`].
+
+use super::spsc::{self, Consumer, Producer};
+use crate::Msg;
+use std::collections::VecDeque;
+
+/// What the pipe needs to know about a message part: whether another part of the same
+/// message follows (a multipart message counts once against the high-water mark).
+pub trait PipeMsg {
+    /// True when another part of the same message follows.
+    fn more(&self) -> bool;
+}
+
+impl PipeMsg for Msg {
+    fn more(&self) -> bool {
+        Msg::more(self)
+    }
+}
+
+enum Item<T> {
+    Msg(T),
+    /// Written after the last message when an end terminates.
+    Delimiter,
+}
+
+/// A command from one end to the other, carried by the owners.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeCommand {
+    /// Messages were published while the reader slept: read again.
+    ActivateRead,
+    /// The reader has read this many messages in all: the writer may use the credit.
+    ActivateWrite {
+        /// Messages read so far.
+        msgs_read: u64,
+    },
+    /// The sender is terminating the pipe.
+    Term,
+    /// Acknowledges `Term` (or, from the initiator, the final acknowledgement).
+    TermAck,
+}
+
+/// Something the owner of an end must react to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeEvent {
+    /// Messages can be read again (after `read` returned `None`).
+    ReadActivated,
+    /// Messages can be written again (after the high-water mark was hit).
+    WriteActivated,
+    /// The termination handshake finished: drop this end.
+    Terminated,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Active,
+    /// The peer's delimiter was read before its `Term` arrived.
+    DelimiterReceived,
+    /// The peer asked to terminate; we read until its delimiter first (delay on).
+    WaitingForDelimiter,
+    /// We acknowledged the peer's `Term` and wait for its final acknowledgement.
+    TermAckSent,
+    /// We asked to terminate.
+    TermReqSent1,
+    /// We asked to terminate and so did the peer, at the same time.
+    TermReqSent2,
+    Terminated,
+}
+
+/// libzmq's low-water mark: the reader returns credit every `lwm` messages.
+pub fn compute_lwm(hwm: u64) -> u64 {
+    const MAX_WM_DELTA: u64 = 1024;
+    if hwm > MAX_WM_DELTA * 2 { hwm - MAX_WM_DELTA } else { hwm.div_ceil(2) }
+}
+
+/// One end of a pipe.
+pub struct PipeEnd<T> {
+    out: Option<Producer<Item<T>>>,
+    inp: Consumer<Item<T>>,
+    state: State,
+    /// Outbound high-water mark in messages (0: none).
+    hwm: u64,
+    /// Inbound low-water mark: credit goes back every `lwm` messages read.
+    lwm: u64,
+    msgs_written: u64,
+    peers_msgs_read: u64,
+    msgs_read: u64,
+    in_active: bool,
+    out_active: bool,
+    /// Read the peer's remaining messages before acknowledging its `Term`.
+    delay: bool,
+    commands: VecDeque<PipeCommand>,
+    events: VecDeque<PipeEvent>,
+}
+
+/// Creates a pipe and returns its two ends. `hwm_a_to_b` limits how many messages end A may
+/// have written that end B has not read (0: no limit); `hwm_b_to_a` the reverse.
+///
+/// ```
+/// # #[cfg(not(loom))] {
+/// use ferromq::pipe::{pipe_pair, PipeCommand};
+/// use ferromq::Msg;
+/// let (mut a, mut b) = pipe_pair::<Msg>(2, 2);
+/// a.write(Msg::from("1")).unwrap();
+/// a.write(Msg::from("2")).unwrap();
+/// assert!(a.write(Msg::from("3")).is_err()); // at the high-water mark
+/// a.flush();
+/// assert_eq!(&b.read().unwrap()[..], b"1");
+/// // B returns credit; its owner carries the command to A's owner.
+/// while let Some(cmd) = b.poll_command() {
+///     a.handle_command(cmd);
+/// }
+/// assert!(a.write(Msg::from("3")).is_ok());
+/// # }
+/// ```
+pub fn pipe_pair<T: PipeMsg>(hwm_a_to_b: u64, hwm_b_to_a: u64) -> (PipeEnd<T>, PipeEnd<T>) {
+    let (a_tx, b_rx) = spsc::channel();
+    let (b_tx, a_rx) = spsc::channel();
+    (
+        PipeEnd::new(a_tx, a_rx, hwm_a_to_b, compute_lwm(hwm_b_to_a)),
+        PipeEnd::new(b_tx, b_rx, hwm_b_to_a, compute_lwm(hwm_a_to_b)),
+    )
+}
+
+impl<T: PipeMsg> PipeEnd<T> {
+    fn new(out: Producer<Item<T>>, inp: Consumer<Item<T>>, hwm: u64, lwm: u64) -> Self {
+        PipeEnd {
+            out: Some(out),
+            inp,
+            state: State::Active,
+            hwm,
+            lwm,
+            msgs_written: 0,
+            peers_msgs_read: 0,
+            msgs_read: 0,
+            in_active: true,
+            out_active: true,
+            delay: true,
+            commands: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Whether a message may be written now: the pipe is active and below its high-water
+    /// mark. When it returns `false` because of the mark, [`PipeEvent::WriteActivated`]
+    /// follows once the reader has drained to the low-water mark.
+    pub fn check_write(&mut self) -> bool {
+        if !self.out_active || self.state != State::Active {
+            return false;
+        }
+        let full = self.hwm > 0 && self.msgs_written - self.peers_msgs_read >= self.hwm;
+        if full {
+            self.out_active = false;
+        }
+        !full
+    }
+
+    /// Writes one message part (not yet visible to the reader: see [`PipeEnd::flush`]).
+    /// Refused, and handed back, when [`PipeEnd::check_write`] says no.
+    pub fn write(&mut self, msg: T) -> Result<(), T> {
+        if !self.check_write() {
+            return Err(msg);
+        }
+        let more = msg.more();
+        let Some(out) = self.out.as_mut() else { return Err(msg) };
+        out.write(Item::Msg(msg), more);
+        if !more {
+            self.msgs_written += 1;
+        }
+        Ok(())
+    }
+
+    /// Publishes the complete messages written so far; if the reader was asleep, queues the
+    /// one [`PipeCommand::ActivateRead`] that wakes it.
+    pub fn flush(&mut self) {
+        if self.state == State::TermAckSent {
+            return;
+        }
+        if let Some(out) = self.out.as_mut() {
+            if !out.flush() {
+                self.commands.push_back(PipeCommand::ActivateRead);
+            }
+        }
+    }
+
+    /// Drops the parts of a message written but not completed (the connection that was
+    /// delivering it broke mid-message).
+    pub fn rollback(&mut self) {
+        if let Some(out) = self.out.as_mut() {
+            while out.unwrite().is_some() {}
+        }
+    }
+
+    fn readable_state(&self) -> bool {
+        matches!(self.state, State::Active | State::WaitingForDelimiter)
+    }
+
+    /// Whether a message can be read now. When it returns `false`, the reader sleeps until
+    /// [`PipeEvent::ReadActivated`].
+    pub fn check_read(&mut self) -> bool {
+        if !self.in_active || !self.readable_state() {
+            return false;
+        }
+        match self.inp.peek() {
+            None => {
+                self.in_active = false;
+                false
+            }
+            Some(Item::Delimiter) => {
+                let _ = self.inp.read();
+                self.process_delimiter();
+                false
+            }
+            Some(Item::Msg(_)) => true,
+        }
+    }
+
+    /// Reads one message part, or `None` when there is none (the reader then sleeps until
+    /// [`PipeEvent::ReadActivated`]) or the pipe is terminating.
+    pub fn read(&mut self) -> Option<T> {
+        if !self.in_active || !self.readable_state() {
+            return None;
+        }
+        match self.inp.read() {
+            None => {
+                self.in_active = false;
+                None
+            }
+            Some(Item::Delimiter) => {
+                self.process_delimiter();
+                None
+            }
+            Some(Item::Msg(m)) => {
+                if !m.more() {
+                    self.msgs_read += 1;
+                    if self.lwm > 0 && self.msgs_read % self.lwm == 0 {
+                        let msgs_read = self.msgs_read;
+                        self.commands.push_back(PipeCommand::ActivateWrite { msgs_read });
+                    }
+                }
+                Some(m)
+            }
+        }
+    }
+
+    /// Starts terminating the pipe. With `delay`, this end will still read what the peer had
+    /// sent before it learns of the termination (linger); without, it drops it. Messages this
+    /// end wrote stay readable by the peer up to a delimiter. Idempotent.
+    pub fn terminate(&mut self, delay: bool) {
+        self.delay = delay;
+        match self.state {
+            State::TermReqSent1 | State::TermReqSent2 | State::TermAckSent | State::Terminated => {
+                return;
+            }
+            State::Active | State::DelimiterReceived => {
+                self.commands.push_back(PipeCommand::Term);
+                self.state = State::TermReqSent1;
+            }
+            State::WaitingForDelimiter if !delay => {
+                self.rollback();
+                self.out = None;
+                self.commands.push_back(PipeCommand::TermAck);
+                self.state = State::TermAckSent;
+            }
+            State::WaitingForDelimiter => {}
+        }
+        self.out_active = false;
+        if let Some(out) = self.out.as_mut() {
+            while out.unwrite().is_some() {}
+            out.write(Item::Delimiter, false);
+            self.flush();
+        }
+    }
+
+    /// Applies a command from the peer end.
+    pub fn handle_command(&mut self, cmd: PipeCommand) {
+        match cmd {
+            PipeCommand::ActivateRead => {
+                if !self.in_active && self.readable_state() {
+                    self.in_active = true;
+                    self.events.push_back(PipeEvent::ReadActivated);
+                }
+            }
+            PipeCommand::ActivateWrite { msgs_read } => {
+                self.peers_msgs_read = msgs_read;
+                if !self.out_active && self.state == State::Active {
+                    self.out_active = true;
+                    self.events.push_back(PipeEvent::WriteActivated);
+                }
+            }
+            PipeCommand::Term => self.process_term(),
+            PipeCommand::TermAck => self.process_term_ack(),
+        }
+    }
+
+    fn process_term(&mut self) {
+        match self.state {
+            State::Active if self.delay => self.state = State::WaitingForDelimiter,
+            State::Active | State::DelimiterReceived => self.ack_term(State::TermAckSent),
+            State::TermReqSent1 => self.ack_term(State::TermReqSent2),
+            _ => {}
+        }
+    }
+
+    fn ack_term(&mut self, next: State) {
+        self.state = next;
+        self.out = None;
+        self.commands.push_back(PipeCommand::TermAck);
+    }
+
+    fn process_term_ack(&mut self) {
+        if self.state == State::TermReqSent1 {
+            self.out = None;
+            self.commands.push_back(PipeCommand::TermAck);
+        }
+        self.state = State::Terminated;
+        // Release what the peer sent and nobody will read, now rather than at drop.
+        while self.inp.read().is_some() {}
+        self.events.push_back(PipeEvent::Terminated);
+    }
+
+    fn process_delimiter(&mut self) {
+        match self.state {
+            State::Active => self.state = State::DelimiterReceived,
+            State::WaitingForDelimiter => {
+                self.rollback();
+                self.ack_term(State::TermAckSent);
+            }
+            _ => {}
+        }
+    }
+
+    /// The next command for the peer end. Poll after every call on this end.
+    #[must_use]
+    pub fn poll_command(&mut self) -> Option<PipeCommand> {
+        self.commands.pop_front()
+    }
+
+    /// The next event for this end's owner.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<PipeEvent> {
+        self.events.pop_front()
+    }
+
+    /// True once the termination handshake has finished.
+    pub fn is_terminated(&self) -> bool {
+        self.state == State::Terminated
+    }
+
+    /// True when the peer has started terminating (its delimiter was read or its `Term`
+    /// arrived) or we have.
+    pub fn is_terminating(&self) -> bool {
+        self.state != State::Active
+    }
+
+    /// Changes the outbound high-water mark; applies at once (Q-09).
+    pub fn set_hwm(&mut self, hwm: u64) {
+        self.hwm = hwm;
+        if !self.out_active && self.state == State::Active {
+            let full = hwm > 0 && self.msgs_written - self.peers_msgs_read >= hwm;
+            if !full {
+                self.out_active = true;
+                self.events.push_back(PipeEvent::WriteActivated);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Carries every pending command between the two ends until none is left.
+    fn shuttle(a: &mut PipeEnd<Msg>, b: &mut PipeEnd<Msg>) {
+        loop {
+            let mut moved = false;
+            while let Some(c) = a.poll_command() {
+                b.handle_command(c);
+                moved = true;
+            }
+            while let Some(c) = b.poll_command() {
+                a.handle_command(c);
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn drain(end: &mut PipeEnd<Msg>) -> Vec<Msg> {
+        std::iter::from_fn(|| end.read()).collect()
+    }
+
+    #[test]
+    fn compute_lwm_matches_libzmq() {
+        assert_eq!(compute_lwm(0), 0);
+        assert_eq!(compute_lwm(1), 1);
+        assert_eq!(compute_lwm(2), 1);
+        assert_eq!(compute_lwm(1000), 500);
+        assert_eq!(compute_lwm(5000), 3976);
+    }
+
+    /// Q-01: the high-water mark counts whole messages; a multipart message counts once.
+    #[test]
+    fn q01_hwm_counts_whole_messages() {
+        let (mut a, mut b) = pipe_pair::<Msg>(2, 0);
+        for _ in 0..2 {
+            for part in 0..5 {
+                a.write(Msg::from("p").with_more(part < 4)).unwrap();
+            }
+        }
+        assert!(!a.check_write());
+        a.flush();
+        assert_eq!(drain(&mut b).len(), 10);
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), Some(PipeEvent::WriteActivated));
+        assert!(a.check_write());
+    }
+
+    /// Q-02: 0 means no limit.
+    #[test]
+    fn q02_zero_hwm_is_unlimited() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        for i in 0..10_000u32 {
+            a.write(Msg::from(i.to_be_bytes())).unwrap();
+        }
+        a.flush();
+        assert_eq!(drain(&mut b).len(), 10_000);
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), None, "no credit traffic is needed without a limit");
+    }
+
+    /// A writer blocked at the mark is woken once the reader drains to the low-water mark,
+    /// and not before.
+    #[test]
+    fn lwm_wakes_a_blocked_writer() {
+        let (mut a, mut b) = pipe_pair::<Msg>(10, 10);
+        for _ in 0..10 {
+            a.write(Msg::from("x")).unwrap();
+        }
+        assert!(a.write(Msg::from("x")).is_err());
+        a.flush();
+        for _ in 0..4 {
+            b.read().unwrap();
+        }
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), None, "4 reads are below the low-water mark of 5");
+        b.read().unwrap();
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), Some(PipeEvent::WriteActivated));
+        for _ in 0..5 {
+            a.write(Msg::from("y")).unwrap();
+        }
+        assert!(!a.check_write());
+    }
+
+    /// Q-09: raising the mark releases a blocked writer at once.
+    #[test]
+    fn q09_raising_the_hwm_applies_at_once() {
+        let (mut a, _b) = pipe_pair::<Msg>(1, 1);
+        a.write(Msg::from("x")).unwrap();
+        assert!(!a.check_write());
+        a.set_hwm(5);
+        assert_eq!(a.poll_event(), Some(PipeEvent::WriteActivated));
+        assert!(a.check_write());
+    }
+
+    #[test]
+    fn reader_sleeps_and_is_woken_by_exactly_one_command() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        assert!(b.read().is_none());
+        a.write(Msg::from("1")).unwrap();
+        a.flush();
+        a.write(Msg::from("2")).unwrap();
+        a.flush();
+        assert_eq!(a.poll_command(), Some(PipeCommand::ActivateRead));
+        assert_eq!(a.poll_command(), None);
+        b.handle_command(PipeCommand::ActivateRead);
+        assert_eq!(b.poll_event(), Some(PipeEvent::ReadActivated));
+        assert_eq!(drain(&mut b).len(), 2);
+    }
+
+    /// W-11/PUSH-03: a partial multipart message is never visible; rollback removes it.
+    #[test]
+    fn w11_partial_messages_are_invisible_and_rolled_back() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        a.write(Msg::from("whole")).unwrap();
+        a.write(Msg::from("half").with_more(true)).unwrap();
+        a.flush();
+        assert_eq!(drain(&mut b), [Msg::from("whole")]);
+        a.rollback();
+        a.write(Msg::from("next")).unwrap();
+        a.flush();
+        shuttle(&mut a, &mut b);
+        let _ = b.poll_event();
+        assert_eq!(drain(&mut b), [Msg::from("next")]);
+    }
+
+    /// Termination from A with messages in flight: B (delay on) reads every message, then
+    /// the handshake completes on both sides.
+    #[test]
+    fn term_from_writer_loses_no_message() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        for i in 0..600u32 {
+            a.write(Msg::from(i.to_be_bytes())).unwrap();
+        }
+        a.flush();
+        a.terminate(true);
+        // B learns of the Term before reading anything.
+        shuttle(&mut a, &mut b);
+        assert!(b.is_terminating());
+        let got = drain(&mut b);
+        assert_eq!(got.len(), 600);
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), Some(PipeEvent::Terminated));
+        assert_eq!(b.poll_event(), Some(PipeEvent::Terminated));
+        assert!(a.is_terminated() && b.is_terminated());
+    }
+
+    /// Without delay, the peer acknowledges at once and drops what it had not read.
+    #[test]
+    fn term_without_delay_drops_unread_messages() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        a.write(Msg::from("lost")).unwrap();
+        a.flush();
+        b.terminate(false);
+        shuttle(&mut a, &mut b);
+        // A (delay on by default) reads up to B's delimiter, then acknowledges.
+        assert!(a.is_terminating() && !a.is_terminated());
+        assert!(drain(&mut a).is_empty());
+        shuttle(&mut a, &mut b);
+        assert!(a.is_terminated() && b.is_terminated());
+        assert_eq!(b.read(), None, "B never reads what A sent");
+    }
+
+    /// Both ends terminate at the same time.
+    #[test]
+    fn simultaneous_term_completes_on_both_sides() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        a.terminate(true);
+        b.terminate(true);
+        shuttle(&mut a, &mut b);
+        assert!(a.is_terminated() && b.is_terminated());
+        assert_eq!(a.poll_event(), Some(PipeEvent::Terminated));
+        assert_eq!(b.poll_event(), Some(PipeEvent::Terminated));
+    }
+
+    /// The delimiter read before the Term arrives.
+    #[test]
+    fn delimiter_before_term_command() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        a.write(Msg::from("m")).unwrap();
+        a.terminate(true);
+        assert_eq!(drain(&mut b), [Msg::from("m")]);
+        assert!(b.is_terminating());
+        assert!(!b.check_write(), "no writes once the peer has gone");
+        shuttle(&mut a, &mut b);
+        assert!(a.is_terminated() && b.is_terminated());
+    }
+
+    #[test]
+    fn terminate_is_idempotent_and_writes_fail_afterwards() {
+        let (mut a, mut b) = pipe_pair::<Msg>(0, 0);
+        a.terminate(true);
+        a.terminate(false);
+        assert!(a.write(Msg::from("late")).is_err());
+        shuttle(&mut a, &mut b);
+        assert!(drain(&mut b).is_empty(), "only the delimiter was sent");
+        shuttle(&mut a, &mut b);
+        assert!(a.is_terminated() && b.is_terminated());
+    }
+}

@@ -1,0 +1,17 @@
+//! The data path between a socket and its peers, lock-free (DESIGN.md principles 4–6).
+//!
+//! * [`spsc`] — a single-producer single-consumer queue in chunks, with batched publication
+//!   and a sleep/wake protocol through one compare-and-swap (libzmq's ypipe);
+//! * [`PipeEnd`] — two queues back to back, with whole-message high-water marks, low-water
+//!   mark credit and the termination handshake;
+//! * [`Mailbox`] — an actor's command queue with a driver-supplied wake-up hook.
+//!
+//! This is the only module with `unsafe` code; it is model-checked with loom (`loom-tests/`),
+//! and every atomic and cell it uses comes from `crate::sync`.
+
+mod end;
+mod mailbox;
+pub mod spsc;
+
+pub use end::{PipeCommand, PipeEnd, PipeEvent, PipeMsg, compute_lwm, pipe_pair};
+pub use mailbox::{Mailbox, Sender, Wake};

@@ -1,0 +1,449 @@
+//! A single-producer single-consumer queue with batched publication (libzmq's ypipe over its
+//! yqueue, DESIGN.md principle 5).
+//!
+//! * Storage is a linked list of chunks of [`CHUNK`] slots. The consumer hands each chunk it
+//!   finishes to a one-slot "spare" that the producer takes when it needs a new chunk, so a
+//!   queue in its steady state allocates nothing.
+//! * The producer writes privately; [`Producer::flush`] publishes everything complete with one
+//!   atomic compare-and-swap and reports whether the consumer had gone to sleep.
+//! * The consumer pre-reads everything published with one atomic operation; when it finds
+//!   nothing it goes to sleep *through the same compare-and-swap*, so the producer's next flush
+//!   sees it and the owner sends exactly one wake-up. No locks, no spinning, no lost wake-up.
+//!
+//! Positions are 64-bit counters (slot = position mod CHUNK), not pointers; the shared word
+//! holds the published end position, or [`ASLEEP`] while the consumer sleeps.
+
+use crate::sync::{Arc, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
+use crossbeam_utils::CachePadded;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+/// Slots per chunk. Tiny under loom so that models cross chunk boundaries.
+#[cfg(not(loom))]
+pub const CHUNK: usize = 256;
+/// Slots per chunk. Tiny under loom so that models cross chunk boundaries.
+#[cfg(loom)]
+pub const CHUNK: usize = 2;
+
+const ASLEEP: u64 = u64::MAX;
+
+struct Chunk<T> {
+    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    /// Written by the producer before it publishes any slot of the next chunk.
+    next: UnsafeCell<*mut Chunk<T>>,
+    /// Producer-only: lets `unwrite` step back across a chunk boundary.
+    prev: UnsafeCell<*mut Chunk<T>>,
+}
+
+impl<T> Chunk<T> {
+    fn alloc(prev: *mut Chunk<T>) -> *mut Chunk<T> {
+        Box::into_raw(Box::new(Chunk {
+            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            next: UnsafeCell::new(ptr::null_mut()),
+            prev: UnsafeCell::new(prev),
+        }))
+    }
+}
+
+struct WriterState<T> {
+    /// Chunk holding slot `pos`.
+    chunk: *mut Chunk<T>,
+    /// Next position to write.
+    pos: u64,
+    /// End of the last complete item: what the next flush publishes.
+    complete: u64,
+    /// End of what was published.
+    published: u64,
+}
+
+struct ReaderState<T> {
+    /// Chunk holding slot `pos`.
+    chunk: *mut Chunk<T>,
+    /// Next position to read.
+    pos: u64,
+    /// End of what was pre-read from the shared word: positions below it are readable.
+    prefetched: u64,
+}
+
+struct Shared<T> {
+    /// The published end position, or `ASLEEP`.
+    published: CachePadded<AtomicU64>,
+    /// A finished chunk waiting to be reused.
+    spare: CachePadded<AtomicPtr<Chunk<T>>>,
+    /// Touched only by the `Producer` (and by `drop`, which is exclusive).
+    writer: UnsafeCell<WriterState<T>>,
+    /// Touched only by the `Consumer` (and by `drop`).
+    reader: UnsafeCell<ReaderState<T>>,
+}
+
+/// The writing end of the queue.
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The reading end of the queue.
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+// SAFETY: the producer only touches `writer`, slots it has not published and the atomics; the
+// consumer only touches `reader`, published slots and the atomics. Handing either end to
+// another thread moves `T` values across threads, hence `T: Send`.
+unsafe impl<T: Send> Send for Producer<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Consumer<T> {}
+
+/// Creates an empty queue. The consumer starts awake.
+///
+/// ```
+/// # #[cfg(not(loom))] {
+/// let (mut tx, mut rx) = ferromq::pipe::spsc::channel::<u32>();
+/// tx.write(1, false);
+/// tx.write(2, true); // part of an item not yet complete: not published by flush
+/// assert!(tx.flush()); // the consumer is awake: no wake-up needed
+/// assert_eq!(rx.read(), Some(1));
+/// assert_eq!(rx.read(), None); // the consumer is now asleep
+/// tx.write(3, false);
+/// assert!(!tx.flush()); // reports the sleeping consumer: send it a wake-up
+/// assert_eq!(rx.read(), Some(2));
+/// assert_eq!(rx.read(), Some(3));
+/// # }
+/// ```
+pub fn channel<T>() -> (Producer<T>, Consumer<T>) {
+    let first = Chunk::alloc(ptr::null_mut());
+    let shared = Arc::new(Shared {
+        published: CachePadded::new(AtomicU64::new(0)),
+        spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+        writer: UnsafeCell::new(WriterState { chunk: first, pos: 0, complete: 0, published: 0 }),
+        reader: UnsafeCell::new(ReaderState { chunk: first, pos: 0, prefetched: 0 }),
+    });
+    (Producer { shared: shared.clone() }, Consumer { shared })
+}
+
+impl<T> Producer<T> {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut WriterState<T>, &Shared<T>) -> R) -> R {
+        let shared = &*self.shared;
+        // SAFETY: `writer` is only ever accessed through the unique `Producer` (`&mut self`)
+        // or by `Shared::drop`, which runs after both ends are gone.
+        shared.writer.with_mut(|w| f(unsafe { &mut *w }, shared))
+    }
+
+    /// Appends `value` privately. `incomplete` marks a part of an item that continues (a frame
+    /// with MORE): flush publishes only up to the end of the last complete item, so the
+    /// consumer never sees half of a multipart message.
+    pub fn write(&mut self, value: T, incomplete: bool) {
+        self.with_state(|w, shared| {
+            let slot = (w.pos % CHUNK as u64) as usize;
+            // SAFETY: `w.chunk` is live (owned by the queue, reachable from the reader's
+            // chunk) and slot `w.pos` is unpublished, so the consumer cannot be reading it.
+            unsafe { (*w.chunk).slots[slot].with_mut(|p| (*p).write(value)) };
+            w.pos += 1;
+            if w.pos % CHUNK as u64 == 0 {
+                w.chunk = next_chunk_for_writer(w.chunk, shared);
+            }
+            if !incomplete {
+                w.complete = w.pos;
+            }
+        })
+    }
+
+    /// Publishes every complete item written since the last flush. Returns `false` when the
+    /// consumer was asleep: the caller must then wake it (exactly once).
+    #[must_use = "a false result means the reader sleeps and must be woken"]
+    pub fn flush(&mut self) -> bool {
+        self.with_state(|w, shared| {
+            if w.published == w.complete {
+                return true;
+            }
+            let result = shared.published.compare_exchange(
+                w.published,
+                w.complete,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            w.published = w.complete;
+            match result {
+                Ok(_) => true,
+                Err(actual) => {
+                    // Only the consumer changes the word, and only to ASLEEP.
+                    debug_assert_eq!(actual, ASLEEP);
+                    shared.published.store(w.complete, Ordering::Release);
+                    false
+                }
+            }
+        })
+    }
+
+    /// Takes back the last item written, if it is not complete (not yet publishable). Used to
+    /// roll back a partial multipart message.
+    pub fn unwrite(&mut self) -> Option<T> {
+        self.with_state(|w, _| {
+            if w.pos == w.complete {
+                return None;
+            }
+            if w.pos % CHUNK as u64 == 0 {
+                // SAFETY: we are at the start of a chunk that holds no unpublished item of
+                // ours yet; its `prev` is the live chunk holding slot `w.pos - 1`, which is
+                // unpublished (`w.pos > w.complete >= published`).
+                w.chunk = unsafe { (*w.chunk).prev.with_mut(|p| *p) };
+            }
+            w.pos -= 1;
+            let slot = (w.pos % CHUNK as u64) as usize;
+            // SAFETY: slot `w.pos` holds an initialized, unpublished value; moving `w.pos` back
+            // first means it will be overwritten, never dropped twice.
+            Some(unsafe { (*w.chunk).slots[slot].with_mut(|p| (*p).assume_init_read()) })
+        })
+    }
+
+    /// True when every complete item written has been published.
+    pub fn is_flushed(&mut self) -> bool {
+        self.with_state(|w, _| w.published == w.complete)
+    }
+}
+
+/// Advances the writer from a full chunk to the next one: the chunk already linked (after an
+/// `unwrite` stepped back), else the spare, else a fresh allocation.
+fn next_chunk_for_writer<T>(full: *mut Chunk<T>, shared: &Shared<T>) -> *mut Chunk<T> {
+    // SAFETY: `full` is the writer's live chunk; its `next` is written only here, by the
+    // producer, and read by the consumer only after a later flush publishes a slot of the next
+    // chunk (the flush's release orders this write before that read).
+    unsafe {
+        let linked = (*full).next.with_mut(|p| *p);
+        if !linked.is_null() {
+            return linked;
+        }
+        let spare = shared.spare.swap(ptr::null_mut(), Ordering::AcqRel);
+        let next = if spare.is_null() {
+            Chunk::alloc(full)
+        } else {
+            // The consumer finished with it before putting it there (AcqRel swap).
+            (*spare).next.with_mut(|p| *p = ptr::null_mut());
+            (*spare).prev.with_mut(|p| *p = full);
+            spare
+        };
+        (*full).next.with_mut(|p| *p = next);
+        next
+    }
+}
+
+impl<T> Consumer<T> {
+    fn with_state<R>(&mut self, f: impl FnOnce(&mut ReaderState<T>, &Shared<T>) -> R) -> R {
+        let shared = &*self.shared;
+        // SAFETY: `reader` is only ever accessed through the unique `Consumer` (`&mut self`)
+        // or by `Shared::drop`, which runs after both ends are gone.
+        shared.reader.with_mut(|r| f(unsafe { &mut *r }, shared))
+    }
+
+    /// True when an item can be read. When there is none, the consumer goes to sleep: the
+    /// producer's next [`Producer::flush`] returns `false`, telling its owner to wake us.
+    pub fn check_read(&mut self) -> bool {
+        self.with_state(|r, shared| {
+            if r.pos < r.prefetched {
+                return true;
+            }
+            match shared.published.compare_exchange(
+                r.pos,
+                ASLEEP,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) | Err(ASLEEP) => false,
+                Err(end) => {
+                    r.prefetched = end;
+                    true
+                }
+            }
+        })
+    }
+
+    /// The next item, without removing it.
+    pub fn peek(&mut self) -> Option<&T> {
+        if !self.check_read() {
+            return None;
+        }
+        let (chunk, slot) = self.with_state(|r, _| (r.chunk, (r.pos % CHUNK as u64) as usize));
+        // SAFETY: `check_read` proved slot `pos` published; the acquire in it makes the value
+        // visible. The reference borrows `self`, so the slot cannot be read out meanwhile.
+        Some(unsafe { (*chunk).slots[slot].with_mut(|p| (*p).assume_init_ref()) })
+    }
+
+    /// Removes and returns the next item, or `None` (and goes to sleep) when there is none.
+    pub fn read(&mut self) -> Option<T> {
+        if !self.check_read() {
+            return None;
+        }
+        self.with_state(|r, shared| {
+            let slot = (r.pos % CHUNK as u64) as usize;
+            // SAFETY: slot `pos` is published (checked above) and read exactly once, since
+            // `pos` moves past it right after.
+            let value = unsafe { (*r.chunk).slots[slot].with_mut(|p| (*p).assume_init_read()) };
+            r.pos += 1;
+            if r.pos % CHUNK as u64 == 0 {
+                let done = r.chunk;
+                // SAFETY: the producer linked `next` before publishing the slot we just read
+                // (the last of `done`), so it is visible and non-null; no one else reads `done`.
+                r.chunk = unsafe { (*done).next.with_mut(|p| *p) };
+                debug_assert!(!r.chunk.is_null());
+                let old = shared.spare.swap(done, Ordering::AcqRel);
+                if !old.is_null() {
+                    // SAFETY: a chunk in the spare slot is owned by that slot alone.
+                    drop(unsafe { Box::from_raw(old) });
+                }
+            }
+            Some(value)
+        })
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // This is the last `Arc`: both ends are gone and the state is ours alone.
+        // SAFETY: exclusive access in drop.
+        let (first, mut pos) = self.reader.with_mut(|r| unsafe { ((*r).chunk, (*r).pos) });
+        // SAFETY: exclusive access in drop.
+        let end = self.writer.with_mut(|w| unsafe { (*w).pos });
+        // SAFETY: positions `pos..end` hold initialized values never read; each is dropped
+        // once, walking the chunks in order. Every chunk reachable from the reader's is owned
+        // by the queue and freed once; so is the spare, which is reachable from no chunk.
+        unsafe {
+            let mut chunk = first;
+            while pos < end {
+                let slot = (pos % CHUNK as u64) as usize;
+                (*chunk).slots[slot].with_mut(|p| (*p).assume_init_drop());
+                pos += 1;
+                if pos % CHUNK as u64 == 0 {
+                    chunk = (*chunk).next.with_mut(|p| *p);
+                }
+            }
+            let mut chunk = first;
+            while !chunk.is_null() {
+                let next = (*chunk).next.with_mut(|p| *p);
+                drop(Box::from_raw(chunk));
+                chunk = next;
+            }
+            let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                drop(Box::from_raw(spare));
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn fifo_across_many_chunks() {
+        let (mut tx, mut rx) = channel();
+        for round in 0..10u64 {
+            for i in 0..1000u64 {
+                tx.write(round * 1000 + i, false);
+            }
+            let _ = tx.flush();
+            for i in 0..1000u64 {
+                assert_eq!(rx.read(), Some(round * 1000 + i));
+            }
+            assert_eq!(rx.read(), None);
+        }
+    }
+
+    #[test]
+    fn flush_reports_a_sleeping_reader_exactly_once() {
+        let (mut tx, mut rx) = channel();
+        assert_eq!(rx.read(), None::<u8>); // asleep
+        tx.write(1, false);
+        assert!(!tx.flush(), "reader was asleep");
+        tx.write(2, false);
+        assert!(tx.flush(), "reader not yet woken, but already signalled: no second wake-up");
+        assert_eq!(rx.read(), Some(1));
+        assert_eq!(rx.read(), Some(2));
+        assert!(tx.flush(), "nothing to publish");
+    }
+
+    #[test]
+    fn incomplete_items_are_not_published_and_can_be_unwritten() {
+        let (mut tx, mut rx) = channel();
+        tx.write(1, false);
+        for i in 0..(CHUNK as u32 * 2 + 3) {
+            tx.write(100 + i, true);
+        }
+        assert!(tx.flush());
+        assert_eq!(rx.read(), Some(1));
+        assert_eq!(rx.read(), None);
+        for i in (0..(CHUNK as u32 * 2 + 3)).rev() {
+            assert_eq!(tx.unwrite(), Some(100 + i));
+        }
+        assert_eq!(tx.unwrite(), None, "complete items cannot be unwritten");
+        for i in 0..(CHUNK as u32 * 3) {
+            tx.write(200 + i, i + 1 < CHUNK as u32 * 3);
+        }
+        assert!(!tx.flush());
+        for i in 0..(CHUNK as u32 * 3) {
+            assert_eq!(rx.read(), Some(200 + i));
+        }
+    }
+
+    #[test]
+    fn peek_does_not_consume() {
+        let (mut tx, mut rx) = channel();
+        tx.write(String::from("a"), false);
+        let _ = tx.flush();
+        assert_eq!(rx.peek().map(String::as_str), Some("a"));
+        assert_eq!(rx.read().as_deref(), Some("a"));
+        assert!(rx.peek().is_none());
+    }
+
+    struct Counted<'a>(&'a AtomicUsize);
+    impl Drop for Counted<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn dropping_the_queue_drops_every_unread_item_once() {
+        let drops = AtomicUsize::new(0);
+        {
+            let (mut tx, mut rx) = channel();
+            for _ in 0..(CHUNK * 3 + 5) {
+                tx.write(Counted(&drops), false);
+            }
+            tx.write(Counted(&drops), true);
+            let _ = tx.flush();
+            for _ in 0..(CHUNK + 2) {
+                drop(rx.read());
+            }
+            assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), CHUNK + 2);
+            drop(tx);
+        }
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), CHUNK * 3 + 6);
+    }
+
+    #[test]
+    fn cross_thread_fifo() {
+        let (mut tx, mut rx) = channel::<u64>();
+        const N: u64 = 200_000;
+        let reader = std::thread::spawn(move || {
+            let mut next = 0;
+            while next < N {
+                match rx.read() {
+                    Some(v) => {
+                        assert_eq!(v, next);
+                        next += 1;
+                    }
+                    None => std::thread::yield_now(),
+                }
+            }
+        });
+        for i in 0..N {
+            tx.write(i, false);
+            if i % 7 == 0 {
+                let _ = tx.flush();
+            }
+        }
+        let _ = tx.flush();
+        reader.join().unwrap();
+    }
+}

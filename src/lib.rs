@@ -40,3 +40,8 @@ mod sync;
 pub use error::{Error, Result};
 pub use msg::{Msg, Multipart};
 pub use options::SocketType;
+
+/// Compiles and runs the README's Rust examples as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,5 @@
 //! Helpers for the loom models in `tests/`. Build and run with
-//! `RUSTFLAGS="--cfg loom" cargo test --release -p loom-tests`; `LOOM_MAX_PREEMPTIONS` (2 in CI)
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p loom-tests`; `LOOM_MAX_PREEMPTIONS` (3 in CI)
 //! bounds the search, raise it for deeper local runs.
 #![forbid(unsafe_code)]
 

@@ -1,12 +1,14 @@
-//! Models of the SPSC queue (CHUNK = 2 under loom, so three items cross a chunk boundary and
-//! recycle the spare chunk).
+//! Models of the SPSC queue (CHUNK = 2 under loom, so five items cross two chunk boundaries:
+//! the consumer pushes finished chunks onto the spare list while the producer takes them).
 #![cfg(loom)]
 
 use ferromq::pipe::spsc;
 use loom::thread;
 
 /// Proves: for every interleaving of write / flush / read / sleep / wake, the consumer gets
-/// every item exactly once, in order, across chunk boundaries, and is never left asleep with
+/// every item exactly once, in order, across chunk boundaries and through chunks recycled by
+/// the spare list (a chunk reused too early would corrupt an item or trip loom's causality
+/// checks), and is never left asleep with
 /// items published (a lost wake-up would show as a loom deadlock: the consumer parked forever).
 #[test]
 fn fifo_no_loss_no_duplication_no_lost_wakeup() {
@@ -14,17 +16,17 @@ fn fifo_no_loss_no_duplication_no_lost_wakeup() {
         let (mut tx, mut rx) = spsc::channel::<u32>();
         let consumer = thread::spawn(move || {
             let mut got = Vec::new();
-            while got.len() < 3 {
+            while got.len() < 5 {
                 match rx.read() {
                     Some(v) => got.push(v),
                     None => thread::park(),
                 }
             }
-            assert_eq!(got, [0, 1, 2]);
+            assert_eq!(got, [0, 1, 2, 3, 4]);
             assert_eq!(rx.read(), None);
         });
         let waker = consumer.thread().clone();
-        for i in 0..3 {
+        for i in 0..5 {
             tx.write(i, false);
             if !tx.flush() {
                 waker.unpark();

@@ -1,9 +1,12 @@
 //! A single-producer single-consumer queue with batched publication (libzmq's ypipe over its
 //! yqueue, DESIGN.md principle 5).
 //!
-//! * Storage is a linked list of chunks of [`CHUNK`] slots. The consumer hands each chunk it
-//!   finishes to a one-slot "spare" that the producer takes when it needs a new chunk, so a
-//!   queue in its steady state allocates nothing.
+//! * Storage is a linked list of chunks of [`CHUNK`] slots. The consumer pushes each chunk it
+//!   finishes onto a shared list of spares; the producer takes that whole list with one swap
+//!   when it needs a chunk and keeps up to [`MAX_SPARE`] of them, so a queue that moves bursts
+//!   of up to `MAX_SPARE × CHUNK` items allocates nothing in its steady state. (libzmq keeps
+//!   one spare, which allocates on every burst longer than a chunk.) One pusher and a taker
+//!   that only ever takes the whole list make the list free of the ABA problem.
 //! * The producer writes privately; [`Producer::flush`] publishes everything complete with one
 //!   atomic compare-and-swap and reports whether the consumer had gone to sleep.
 //! * The consumer pre-reads everything published with one atomic operation; when it finds
@@ -24,6 +27,9 @@ pub const CHUNK: usize = 256;
 /// Slots per chunk. Tiny under loom so that models cross chunk boundaries.
 #[cfg(loom)]
 pub const CHUNK: usize = 2;
+
+/// Spare chunks the producer keeps for reuse; more are freed.
+pub const MAX_SPARE: usize = 8;
 
 const ASLEEP: u64 = u64::MAX;
 
@@ -48,6 +54,9 @@ impl<T> Chunk<T> {
 struct WriterState<T> {
     /// Chunk holding slot `pos`.
     chunk: *mut Chunk<T>,
+    /// Spare chunks taken from the consumer, linked through `next`.
+    free: *mut Chunk<T>,
+    free_len: usize,
     /// Next position to write.
     pos: u64,
     /// End of the last complete item: what the next flush publishes.
@@ -68,7 +77,7 @@ struct ReaderState<T> {
 struct Shared<T> {
     /// The published end position, or `ASLEEP`.
     published: CachePadded<AtomicU64>,
-    /// A finished chunk waiting to be reused.
+    /// Chunks the consumer finished, linked through `next`, for the producer to reuse.
     spare: CachePadded<AtomicPtr<Chunk<T>>>,
     /// Touched only by the `Producer` (and by `drop`, which is exclusive).
     writer: UnsafeCell<WriterState<T>>,
@@ -114,7 +123,14 @@ pub fn channel<T>() -> (Producer<T>, Consumer<T>) {
     let shared = Arc::new(Shared {
         published: CachePadded::new(AtomicU64::new(0)),
         spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
-        writer: UnsafeCell::new(WriterState { chunk: first, pos: 0, complete: 0, published: 0 }),
+        writer: UnsafeCell::new(WriterState {
+            chunk: first,
+            free: ptr::null_mut(),
+            free_len: 0,
+            pos: 0,
+            complete: 0,
+            published: 0,
+        }),
         reader: UnsafeCell::new(ReaderState { chunk: first, pos: 0, prefetched: 0 }),
     });
     (Producer { shared: shared.clone() }, Consumer { shared })
@@ -139,7 +155,7 @@ impl<T> Producer<T> {
             unsafe { (*w.chunk).slots[slot].with_mut(|p| (*p).write(value)) };
             w.pos += 1;
             if w.pos % CHUNK as u64 == 0 {
-                w.chunk = next_chunk_for_writer(w.chunk, shared);
+                w.chunk = next_chunk_for_writer(w, shared);
             }
             if !incomplete {
                 w.complete = w.pos;
@@ -201,28 +217,58 @@ impl<T> Producer<T> {
     }
 }
 
-/// Advances the writer from a full chunk to the next one: the chunk already linked (after an
-/// `unwrite` stepped back), else the spare, else a fresh allocation.
-fn next_chunk_for_writer<T>(full: *mut Chunk<T>, shared: &Shared<T>) -> *mut Chunk<T> {
-    // SAFETY: `full` is the writer's live chunk; its `next` is written only here, by the
-    // producer, and read by the consumer only after a later flush publishes a slot of the next
-    // chunk (the flush's release orders this write before that read).
+/// Advances the writer from its full chunk to the next one: the chunk already linked (after
+/// an `unwrite` stepped back), else a spare, else a fresh allocation.
+fn next_chunk_for_writer<T>(w: &mut WriterState<T>, shared: &Shared<T>) -> *mut Chunk<T> {
+    let full = w.chunk;
+    // SAFETY: `full` is the writer's live chunk; its `next` is written only by the producer
+    // while the chunk is the writer's, and read by the consumer only after a later flush
+    // publishes a slot of the next chunk (the flush's release orders this write before that
+    // read). Spare chunks belong to the producer once taken from the shared list (AcqRel swap
+    // after the consumer's AcqRel push).
     unsafe {
         let linked = (*full).next.with_mut(|p| *p);
         if !linked.is_null() {
             return linked;
         }
-        let spare = shared.spare.swap(ptr::null_mut(), Ordering::AcqRel);
-        let next = if spare.is_null() {
+        if w.free.is_null() {
+            take_spares(w, shared);
+        }
+        let next = if w.free.is_null() {
             Chunk::alloc(full)
         } else {
-            // The consumer finished with it before putting it there (AcqRel swap).
-            (*spare).next.with_mut(|p| *p = ptr::null_mut());
-            (*spare).prev.with_mut(|p| *p = full);
-            spare
+            let c = w.free;
+            w.free = (*c).next.with_mut(|p| *p);
+            w.free_len -= 1;
+            (*c).next.with_mut(|p| *p = ptr::null_mut());
+            (*c).prev.with_mut(|p| *p = full);
+            c
         };
         (*full).next.with_mut(|p| *p = next);
         next
+    }
+}
+
+/// Moves the consumer's finished chunks to the producer's private list, keeping at most
+/// `MAX_SPARE` and freeing the rest, so memory falls back after a burst.
+///
+/// # Safety
+/// Producer only; `w.free` must be empty.
+unsafe fn take_spares<T>(w: &mut WriterState<T>, shared: &Shared<T>) {
+    let mut c = shared.spare.swap(ptr::null_mut(), Ordering::AcqRel);
+    while !c.is_null() {
+        // SAFETY: the swapped-out list is ours alone; each chunk in it is linked once.
+        unsafe {
+            let next = (*c).next.with_mut(|p| *p);
+            if w.free_len < MAX_SPARE {
+                (*c).next.with_mut(|p| *p = w.free);
+                w.free = c;
+                w.free_len += 1;
+            } else {
+                drop(Box::from_raw(c));
+            }
+            c = next;
+        }
     }
 }
 
@@ -240,6 +286,17 @@ impl<T> Consumer<T> {
         self.with_state(|r, shared| {
             if r.pos < r.prefetched {
                 return true;
+            }
+            // A plain load settles the common cases (new items, or still asleep) without a
+            // locked read-modify-write on the shared cache line; only "nothing new" needs the
+            // CAS that puts us to sleep.
+            match shared.published.load(Ordering::Acquire) {
+                ASLEEP => return false,
+                end if end != r.pos => {
+                    r.prefetched = end;
+                    return true;
+                }
+                _ => {}
             }
             match shared.published.compare_exchange(
                 r.pos,
@@ -284,10 +341,20 @@ impl<T> Consumer<T> {
                 // (the last of `done`), so it is visible and non-null; no one else reads `done`.
                 r.chunk = unsafe { (*done).next.with_mut(|p| *p) };
                 debug_assert!(!r.chunk.is_null());
-                let old = shared.spare.swap(done, Ordering::AcqRel);
-                if !old.is_null() {
-                    // SAFETY: a chunk in the spare slot is owned by that slot alone.
-                    drop(unsafe { Box::from_raw(old) });
+                let mut head = shared.spare.load(Ordering::Acquire);
+                loop {
+                    // SAFETY: `done` is ours alone now; its `next` is rewritten to link it into
+                    // the spare list, published by the CAS below.
+                    unsafe { (*done).next.with_mut(|p| *p = head) };
+                    match shared.spare.compare_exchange(
+                        head,
+                        done,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => break,
+                        Err(now) => head = now,
+                    }
                 }
             }
             Some(value)
@@ -304,7 +371,7 @@ impl<T> Drop for Shared<T> {
         let end = self.writer.with_mut(|w| unsafe { (*w).pos });
         // SAFETY: positions `pos..end` hold initialized values never read; each is dropped
         // once, walking the chunks in order. Every chunk reachable from the reader's is owned
-        // by the queue and freed once; so is the spare, which is reachable from no chunk.
+        // by the queue and freed once; so is each spare, reachable from no chunk of the chain.
         unsafe {
             let mut chunk = first;
             while pos < end {
@@ -321,9 +388,13 @@ impl<T> Drop for Shared<T> {
                 drop(Box::from_raw(chunk));
                 chunk = next;
             }
-            let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
-            if !spare.is_null() {
-                drop(Box::from_raw(spare));
+            let free = self.writer.with_mut(|w| (*w).free);
+            for mut list in [free, self.spare.swap(ptr::null_mut(), Ordering::Acquire)] {
+                while !list.is_null() {
+                    let next = (*list).next.with_mut(|p| *p);
+                    drop(Box::from_raw(list));
+                    list = next;
+                }
             }
         }
     }

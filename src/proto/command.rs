@@ -84,7 +84,8 @@ impl Command {
                 let end = data.len().min(2 + MAX_PING_CONTEXT);
                 Command::Ping { ttl_ds, context: data.slice(2..end) }
             }
-            PONG => Command::Pong { context: data },
+            // Cut like a PING's context, so parsing and encoding agree on every input.
+            PONG => Command::Pong { context: data.slice(..data.len().min(MAX_PING_CONTEXT)) },
             name => Command::Unknown { name: Bytes::copy_from_slice(name), data },
         })
     }
@@ -233,5 +234,11 @@ mod tests {
         let long =
             Command::parse(Bytes::copy_from_slice(&[&b"\x04PING\x00\x00"[..], &[7; 20]].concat()));
         assert_eq!(long.unwrap(), Command::Ping { ttl_ds: 0, context: Bytes::from(vec![7; 16]) });
+        // Found by fuzzing: a PONG's context is cut the same way, so it round-trips.
+        let pong = Command::parse(Bytes::from_static(b"\x04PONG\x10\n\0\0\0\0\tSUBSCRIBEAc"));
+        let pong = pong.unwrap();
+        let want = Bytes::from_static(b"\x10\n\0\0\0\0\tSUBSCRIBE");
+        assert_eq!(pong, Command::Pong { context: want });
+        assert_eq!(Command::parse(pong.to_bytes()).unwrap(), pong);
     }
 }

@@ -1,0 +1,209 @@
+//! Queue throughput: ferromq's SPSC pipe queue against `std::sync::mpsc` and crossbeam-queue's
+//! `ArrayQueue` and `SegQueue`, on one thread (write a batch, read it back) and across two
+//! (a producer thread and a consumer thread). Items are `u64`s and inline `Msg`s.
+//!
+//! `cargo bench --bench pipe` (add `-- --quick` for a short run). Compare the reported
+//! throughputs within one run; this machine is noisy.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use crossbeam_queue::{ArrayQueue, SegQueue};
+use ferromq::Msg;
+use ferromq::pipe::spsc;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const N: u64 = 100_000;
+
+fn item(i: u64) -> Msg {
+    Msg::from(i.to_le_bytes())
+}
+
+fn one_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_1_thread");
+    g.throughput(Throughput::Elements(N));
+    const BATCH: u64 = 1000;
+    g.bench_function(BenchmarkId::new("ferromq_spsc", "msg"), |b| {
+        let (mut tx, mut rx) = spsc::channel::<Msg>();
+        b.iter(|| {
+            for _ in 0..N / BATCH {
+                for i in 0..BATCH {
+                    tx.write(item(i), false);
+                }
+                let _ = tx.flush();
+                while let Some(m) = rx.read() {
+                    black_box(m);
+                }
+            }
+        })
+    });
+    g.bench_function(BenchmarkId::new("std_mpsc", "msg"), |b| {
+        let (tx, rx) = mpsc::channel::<Msg>();
+        b.iter(|| {
+            for _ in 0..N / BATCH {
+                for i in 0..BATCH {
+                    tx.send(item(i)).unwrap();
+                }
+                while let Ok(m) = rx.try_recv() {
+                    black_box(m);
+                }
+            }
+        })
+    });
+    g.bench_function(BenchmarkId::new("crossbeam_array_queue", "msg"), |b| {
+        let q = ArrayQueue::<Msg>::new(BATCH as usize);
+        b.iter(|| {
+            for _ in 0..N / BATCH {
+                for i in 0..BATCH {
+                    q.push(item(i)).unwrap();
+                }
+                while let Some(m) = q.pop() {
+                    black_box(m);
+                }
+            }
+        })
+    });
+    g.bench_function(BenchmarkId::new("crossbeam_seg_queue", "msg"), |b| {
+        let q = SegQueue::<Msg>::new();
+        b.iter(|| {
+            for _ in 0..N / BATCH {
+                for i in 0..BATCH {
+                    q.push(item(i));
+                }
+                while let Some(m) = q.pop() {
+                    black_box(m);
+                }
+            }
+        })
+    });
+    g.finish();
+}
+
+/// Runs `produce` and `consume` on two threads for `iters` rounds of N items; returns the
+/// total time from both starting to both finishing.
+fn two_threads<P, C>(iters: u64, produce: P, consume: C) -> Duration
+where
+    P: FnOnce(u64) + Send + 'static,
+    C: FnOnce(u64) + Send + 'static,
+{
+    let total = iters * N;
+    let start = Instant::now();
+    let p = thread::spawn(move || produce(total));
+    let c = thread::spawn(move || consume(total));
+    p.join().unwrap();
+    c.join().unwrap();
+    start.elapsed()
+}
+
+fn cross_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_2_threads");
+    g.throughput(Throughput::Elements(N));
+    g.bench_function(BenchmarkId::new("ferromq_spsc", "msg"), |b| {
+        b.iter_custom(|iters| {
+            let (mut tx, mut rx) = spsc::channel::<Msg>();
+            // The producer publishes every message as sent (as a socket does); a consumer that
+            // finds nothing yields and looks again (the flush's sleep report is not needed).
+            two_threads(
+                iters,
+                move |n| {
+                    for i in 0..n {
+                        tx.write(item(i), false);
+                        let _ = tx.flush();
+                    }
+                },
+                move |n| {
+                    let mut got = 0;
+                    while got < n {
+                        match rx.read() {
+                            Some(m) => {
+                                black_box(m);
+                                got += 1;
+                            }
+                            None => thread::yield_now(),
+                        }
+                    }
+                },
+            )
+        })
+    });
+    g.bench_function(BenchmarkId::new("std_mpsc", "msg"), |b| {
+        b.iter_custom(|iters| {
+            let (tx, rx) = mpsc::channel::<Msg>();
+            two_threads(
+                iters,
+                move |n| {
+                    for i in 0..n {
+                        tx.send(item(i)).unwrap();
+                    }
+                },
+                move |n| {
+                    for _ in 0..n {
+                        black_box(rx.recv().unwrap());
+                    }
+                },
+            )
+        })
+    });
+    g.bench_function(BenchmarkId::new("crossbeam_array_queue", "msg"), |b| {
+        b.iter_custom(|iters| {
+            let q = Arc::new(ArrayQueue::<Msg>::new(1000));
+            let q2 = q.clone();
+            two_threads(
+                iters,
+                move |n| {
+                    for i in 0..n {
+                        let mut m = item(i);
+                        while let Err(back) = q.push(m) {
+                            m = back;
+                            thread::yield_now();
+                        }
+                    }
+                },
+                move |n| {
+                    let mut got = 0;
+                    while got < n {
+                        match q2.pop() {
+                            Some(m) => {
+                                black_box(m);
+                                got += 1;
+                            }
+                            None => thread::yield_now(),
+                        }
+                    }
+                },
+            )
+        })
+    });
+    g.bench_function(BenchmarkId::new("crossbeam_seg_queue", "msg"), |b| {
+        b.iter_custom(|iters| {
+            let q = Arc::new(SegQueue::<Msg>::new());
+            let q2 = q.clone();
+            two_threads(
+                iters,
+                move |n| {
+                    for i in 0..n {
+                        q.push(item(i));
+                    }
+                },
+                move |n| {
+                    let mut got = 0;
+                    while got < n {
+                        match q2.pop() {
+                            Some(m) => {
+                                black_box(m);
+                                got += 1;
+                            }
+                            None => thread::yield_now(),
+                        }
+                    }
+                },
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, one_thread, cross_thread);
+criterion_main!(benches);

@@ -46,7 +46,7 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn steady_state_pipe_traffic_allocates_nothing() {
     let (mut a, mut b) = pipe_pair::<Msg>(1000, 1000);
-    let mut round = |a: &mut ferromq::pipe::PipeEnd<Msg>, b: &mut ferromq::pipe::PipeEnd<Msg>| {
+    let round = |a: &mut ferromq::pipe::PipeEnd<Msg>, b: &mut ferromq::pipe::PipeEnd<Msg>| {
         let mut sent = 0u32;
         // Write up to the mark, read everything, return credit: 1000 messages a round, and the
         // reader sleeps and is woken every round.

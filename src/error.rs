@@ -14,6 +14,15 @@ pub enum Error {
     WouldBlock,
     /// A value or argument is out of range (`EINVAL`); the string says which and why.
     InvalidArgument(String),
+    /// An endpoint string is malformed (`EINVAL`): which, and what is wrong with it.
+    InvalidEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The endpoint's transport is unknown or not supported (`EPROTONOSUPPORT`).
+    ProtocolNotSupported(String),
     /// The operation is not valid in the current state (`EFSM`).
     InvalidState(&'static str),
     /// The connection was closed; the reason says why (a protocol violation by the peer, a
@@ -31,6 +40,10 @@ impl fmt::Display for Error {
         match self {
             Error::WouldBlock => f.write_str("operation would block"),
             Error::InvalidArgument(s) => write!(f, "invalid argument: {s}"),
+            Error::InvalidEndpoint { endpoint, reason } => {
+                write!(f, "invalid endpoint {endpoint:?}: {reason}")
+            }
+            Error::ProtocolNotSupported(t) => write!(f, "transport {t:?} is not supported"),
             Error::InvalidState(s) => write!(f, "operation not valid in this state: {s}"),
             Error::Closed(r) => write!(f, "connection closed: {r}"),
             Error::Io(e) => write!(f, "I/O error: {e}"),

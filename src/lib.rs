@@ -29,6 +29,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+pub mod core;
+pub mod endpoint;
 mod error;
 mod msg;
 mod options;

@@ -98,6 +98,17 @@ pub struct PipeEnd<T> {
     events: VecDeque<PipeEvent>,
 }
 
+impl<T> std::fmt::Debug for PipeEnd<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeEnd")
+            .field("state", &self.state)
+            .field("hwm", &self.hwm)
+            .field("msgs_written", &self.msgs_written)
+            .field("msgs_read", &self.msgs_read)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Creates a pipe and returns its two ends. `hwm_a_to_b` limits how many messages end A may
 /// have written that end B has not read (0: no limit); `hwm_b_to_a` the reverse.
 ///

@@ -1,0 +1,346 @@
+//! A session: the glue between one connection's [`Engine`] and the socket's pipe, sans-IO.
+//!
+//! A session never dials or accepts: it asks its driver to, through [`Action`]s. Its rules:
+//!
+//! * **connect side** (`connect` set, IMMEDIATE off): its pipe exists before any connection, so
+//!   messages queue (up to the HWM) and flow when a connection comes up; the pipe survives
+//!   reconnects (Q-06, L-02);
+//! * **accept side** (or IMMEDIATE): the pipe is made when the handshake succeeds and is
+//!   terminated when the connection ends, its messages lost (PUSH-04, PULL-02, Q-08);
+//! * a multipart message reaches the socket whole or not at all: an inbound partial message is
+//!   rolled back when its connection breaks (W-11), and the rest of an outbound message whose
+//!   first parts went to a dead connection is discarded, not sent truncated on the next one;
+//! * the engine is fed from the pipe only while its output backlog is small, and inbound
+//!   traffic stops being decoded while the pipe is full: memory stays bounded by the HWMs.
+
+use super::PipeId;
+use crate::Msg;
+use crate::pipe::{PipeCommand, PipeEnd, PipeEvent, pipe_pair};
+use crate::proto::{CloseReason, Engine, Event, PeerInfo};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+use std::time::Instant;
+
+/// Output backlog (bytes) above which the session stops moving messages from the pipe into
+/// the engine: enough to fill a large write, small enough to keep memory bounded.
+pub const OUT_BATCH: usize = 64 * 1024;
+
+/// What a session needs from its driver or its socket.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Action {
+    /// Hand this pipe end to the socket (accept side, or IMMEDIATE, after the handshake).
+    AttachPipe(PipeId, PipeEnd<Msg>),
+    /// A command for the socket's end of the pipe.
+    PipeCommand(PipeId, PipeCommand),
+    /// The handshake succeeded (for the monitor).
+    HandshakeSucceeded(Box<PeerInfo>),
+    /// The connection ended: write what is pending if you like, then drop the stream. With
+    /// `reconnect`, dial again after the reconnect interval.
+    Disconnected {
+        /// Why it ended.
+        reason: CloseReason,
+        /// Whether the driver should reconnect.
+        reconnect: bool,
+    },
+    /// The session is finished (its pipe is terminated and it has no connection): drop it.
+    Terminated,
+}
+
+/// A session's fixed settings.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionConfig {
+    /// Connect side: keeps its pipe across reconnects.
+    pub connect: bool,
+    /// IMMEDIATE: even on the connect side, the pipe exists only while connected.
+    pub immediate: bool,
+    /// Messages the socket may queue toward this peer (SNDHWM; 0: no limit).
+    pub sndhwm: u64,
+    /// Messages this peer may queue toward the socket (RCVHWM; 0: no limit).
+    pub rcvhwm: u64,
+}
+
+/// One peer of a socket. See the module docs for its rules.
+pub struct Session {
+    cfg: SessionConfig,
+    pipe_id: PipeId,
+    pipe: Option<PipeEnd<Msg>>,
+    engine: Option<Engine>,
+    /// An inbound part the pipe had no room for.
+    pending: Option<Msg>,
+    /// Inbound: the last part written to the pipe had MORE.
+    in_mid_message: bool,
+    /// Outbound: the last part given to the engine had MORE.
+    out_mid_message: bool,
+    /// The socket is closing this session: no new pipe, no reconnect.
+    terminating: bool,
+    actions: VecDeque<Action>,
+}
+
+impl Session {
+    /// A session. On the connect side without IMMEDIATE, this creates the pipe at once and
+    /// queues [`Action::AttachPipe`] so the socket can start queueing.
+    pub fn new(cfg: SessionConfig, pipe_id: PipeId) -> Session {
+        let mut s = Session {
+            cfg,
+            pipe_id,
+            pipe: None,
+            engine: None,
+            pending: None,
+            in_mid_message: false,
+            out_mid_message: false,
+            terminating: false,
+            actions: VecDeque::new(),
+        };
+        if cfg.connect && !cfg.immediate {
+            s.create_pipe();
+        }
+        s
+    }
+
+    fn create_pipe(&mut self) {
+        let (ours, theirs) = pipe_pair(self.cfg.rcvhwm, self.cfg.sndhwm);
+        self.pipe = Some(ours);
+        self.actions.push_back(Action::AttachPipe(self.pipe_id, theirs));
+    }
+
+    /// The id of this session's pipe.
+    pub fn pipe_id(&self) -> PipeId {
+        self.pipe_id
+    }
+
+    /// True while a connection is attached.
+    pub fn is_connected(&self) -> bool {
+        self.engine.is_some()
+    }
+
+    /// Attaches a new connection's engine (after a connect or an accept).
+    pub fn attach_engine(&mut self, engine: Engine, now: Instant) {
+        debug_assert!(self.engine.is_none(), "one connection at a time");
+        self.engine = Some(engine);
+        self.process(now);
+    }
+
+    /// True when the driver should read from the stream now (see [`Engine::wants_input`]);
+    /// false while the pipe to the socket is full.
+    pub fn wants_input(&self) -> bool {
+        self.pending.is_none() && self.engine.as_ref().is_some_and(Engine::wants_input)
+    }
+
+    /// Bytes read from the stream.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if let Some(e) = self.engine.as_mut() {
+            e.handle_input(now, data);
+        }
+        self.process(now);
+    }
+
+    /// The peer closed the stream.
+    pub fn handle_eof(&mut self, now: Instant) {
+        if let Some(e) = self.engine.as_mut() {
+            e.handle_eof(now);
+        }
+        self.process(now);
+    }
+
+    /// Timers due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(e) = self.engine.as_mut() {
+            e.handle_timeout(now);
+        }
+        self.process(now);
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.engine.as_ref().and_then(Engine::poll_timeout)
+    }
+
+    /// A command from the socket about the pipe.
+    pub fn handle_pipe_command(&mut self, cmd: PipeCommand, now: Instant) {
+        if let Some(p) = self.pipe.as_mut() {
+            p.handle_command(cmd);
+        }
+        self.process(now);
+    }
+
+    /// Bytes to write, for a vectored write.
+    pub fn transmit_chunks<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        self.engine.as_ref().map_or(0, |e| e.transmit_chunks(dst))
+    }
+
+    /// Marks `n` bytes written; may let more messages move from the pipe into the engine.
+    pub fn advance_transmit(&mut self, n: usize, now: Instant) {
+        if let Some(e) = self.engine.as_mut() {
+            e.advance_transmit(n);
+        }
+        self.process(now);
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending_transmit(&self) -> usize {
+        self.engine.as_ref().map_or(0, Engine::pending_transmit)
+    }
+
+    /// The socket is going away: stop reconnecting; with no connection and no pipe, finish.
+    /// (The pipe's own termination, started by the socket, carries linger.)
+    pub fn terminate(&mut self, now: Instant) {
+        self.terminating = true;
+        if self.engine.is_none() {
+            if let Some(p) = self.pipe.as_mut() {
+                // Nothing can drain the pipe without a connection.
+                p.terminate(false);
+            }
+        }
+        self.process(now);
+    }
+
+    /// The next action for the driver or the socket.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Runs everything that can run: engine events into the pipe, pipe into the engine,
+    /// commands and events out.
+    fn process(&mut self, now: Instant) {
+        loop {
+            let mut progress = self.pump_inbound();
+            progress |= self.pump_outbound();
+            progress |= self.handle_pipe_events(now);
+            if !progress {
+                break;
+            }
+        }
+        if let Some(p) = self.pipe.as_mut() {
+            while let Some(c) = p.poll_command() {
+                self.actions.push_back(Action::PipeCommand(self.pipe_id, c));
+            }
+        }
+    }
+
+    /// Moves engine events into the pipe until the pipe is full or the engine has no more.
+    fn pump_inbound(&mut self) -> bool {
+        let mut progress = false;
+        loop {
+            if let Some(m) = self.pending.take() {
+                let Some(pipe) = self.pipe.as_mut() else {
+                    // No pipe (it died with a previous connection's peer): nothing to keep.
+                    continue;
+                };
+                let more = m.more();
+                match pipe.write(m) {
+                    Ok(()) => {
+                        progress = true;
+                        self.in_mid_message = more;
+                        if !more {
+                            pipe.flush();
+                        }
+                    }
+                    Err(m) => {
+                        self.pending = Some(m);
+                        return progress;
+                    }
+                }
+            }
+            let Some(engine) = self.engine.as_mut() else { return progress };
+            let Some(event) = engine.poll_event() else { return progress };
+            progress = true;
+            match event {
+                Event::Message(m) => self.pending = Some(m),
+                Event::Ready(peer) => {
+                    if self.pipe.is_none() && !self.terminating {
+                        self.create_pipe();
+                    }
+                    self.actions.push_back(Action::HandshakeSucceeded(peer));
+                }
+                // Subscriptions matter to PUB/XPUB, which do not exist yet.
+                Event::Subscribe(_) | Event::Cancel(_) => {}
+                Event::Closed(reason) => self.connection_lost(reason),
+            }
+        }
+    }
+
+    /// Moves messages from the pipe into the engine while its backlog is small.
+    fn pump_outbound(&mut self) -> bool {
+        let (Some(engine), Some(pipe)) = (self.engine.as_mut(), self.pipe.as_mut()) else {
+            return false;
+        };
+        if !engine.is_ready() {
+            return false;
+        }
+        let mut progress = false;
+        while engine.pending_transmit() < OUT_BATCH {
+            let Some(m) = pipe.read() else { break };
+            self.out_mid_message = m.more();
+            if engine.send(m).is_err() {
+                break;
+            }
+            progress = true;
+        }
+        progress
+    }
+
+    fn handle_pipe_events(&mut self, _now: Instant) -> bool {
+        let Some(pipe) = self.pipe.as_mut() else { return false };
+        let mut progress = false;
+        while let Some(e) = pipe.poll_event() {
+            progress = true;
+            if e == PipeEvent::Terminated {
+                while let Some(c) = pipe.poll_command() {
+                    self.actions.push_back(Action::PipeCommand(self.pipe_id, c));
+                }
+                self.pipe = None;
+                self.pending = None;
+                if let Some(engine) = self.engine.as_mut() {
+                    // Keep what is queued so the driver can flush it within linger.
+                    engine.close();
+                    let _ = engine.poll_event();
+                    self.actions.push_back(Action::Disconnected {
+                        reason: CloseReason::Local,
+                        reconnect: false,
+                    });
+                }
+                self.actions.push_back(Action::Terminated);
+                return progress;
+            }
+        }
+        progress
+    }
+
+    fn connection_lost(&mut self, reason: CloseReason) {
+        self.engine = None;
+        if let Some(pipe) = self.pipe.as_mut() {
+            // W-11: the socket never sees the first parts of a message whose end was lost.
+            if self.in_mid_message || self.pending.as_ref().is_some_and(Msg::more) {
+                pipe.rollback();
+            }
+            self.pending = None;
+            self.in_mid_message = false;
+            // The rest of an outbound message already partly handed to the dead connection
+            // would arrive truncated on the next one: discard it (its parts are all there,
+            // since a message is published whole).
+            while self.out_mid_message {
+                match pipe.read() {
+                    Some(m) => self.out_mid_message = m.more(),
+                    None => self.out_mid_message = false,
+                }
+            }
+        }
+        let keep_pipe = self.cfg.connect && !self.cfg.immediate && !self.terminating;
+        if !keep_pipe {
+            if let Some(p) = self.pipe.as_mut() {
+                p.terminate(false);
+            }
+        }
+        let reconnect = self.cfg.connect && !self.terminating;
+        self.actions.push_back(Action::Disconnected { reason, reconnect });
+        if self.pipe.is_none() && !reconnect {
+            self.actions.push_back(Action::Terminated);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

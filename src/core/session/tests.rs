@@ -1,0 +1,269 @@
+//! Session tests: socket core ↔ session ↔ (in-memory stream) ↔ remote engine.
+
+use super::*;
+use crate::SocketType;
+use crate::core::{RecvError, SocketCore};
+use crate::proto::EngineConfig;
+
+/// The socket side, the session, and a remote peer engine.
+struct Rig {
+    now: Instant,
+    socket: SocketCore,
+    session: Session,
+    peer: Option<Engine>,
+    peer_events: Vec<Event>,
+    disconnects: Vec<(CloseReason, bool)>,
+    terminated: bool,
+}
+
+impl Rig {
+    fn new(ours: SocketType, cfg: SessionConfig) -> Rig {
+        let mut r = Rig {
+            now: Instant::now(),
+            socket: SocketCore::new(ours).unwrap(),
+            session: Session::new(cfg, PipeId(1)),
+            peer: None,
+            peer_events: Vec::new(),
+            disconnects: Vec::new(),
+            terminated: false,
+        };
+        r.settle();
+        r
+    }
+
+    fn cfg(connect: bool) -> SessionConfig {
+        SessionConfig { connect, immediate: false, sndhwm: 1000, rcvhwm: 1000 }
+    }
+
+    /// A new connection: our engine into the session, a peer engine of type `peer`.
+    fn connect(&mut self, ours: SocketType, peer: SocketType) {
+        self.peer = Some(Engine::new(EngineConfig::new(peer), self.now));
+        self.peer_events.clear();
+        self.session.attach_engine(Engine::new(EngineConfig::new(ours), self.now), self.now);
+        self.settle();
+    }
+
+    /// Breaks the connection (the peer's side vanishes; the session sees EOF).
+    fn break_connection(&mut self) {
+        self.peer = None;
+        self.session.handle_eof(self.now);
+        self.settle();
+    }
+
+    /// Moves everything until quiet: bytes both ways, pipe commands both ways, actions.
+    fn settle(&mut self) {
+        for _ in 0..10_000 {
+            let mut moved = false;
+            while let Some(a) = self.session.poll_action() {
+                moved = true;
+                match a {
+                    Action::AttachPipe(id, end) => self.socket.attach_pipe(id, end),
+                    Action::PipeCommand(id, c) => self.socket.handle_pipe_command(id, c),
+                    Action::Disconnected { reason, reconnect } => {
+                        self.disconnects.push((reason, reconnect))
+                    }
+                    Action::Terminated => self.terminated = true,
+                    Action::HandshakeSucceeded(_) => {}
+                }
+            }
+            while let Some((_, c)) = self.socket.poll_command() {
+                moved = true;
+                self.session.handle_pipe_command(c, self.now);
+            }
+            if let Some(peer) = self.peer.as_mut() {
+                // Session → peer.
+                let mut buf = Vec::new();
+                {
+                    let mut iov = [IoSlice::new(&[]); 16];
+                    let n = self.session.transmit_chunks(&mut iov);
+                    for s in &iov[..n] {
+                        buf.extend_from_slice(s);
+                    }
+                }
+                if !buf.is_empty() {
+                    moved = true;
+                    self.session.advance_transmit(buf.len(), self.now);
+                    peer.handle_input(self.now, &buf);
+                }
+                while let Some(e) = peer.poll_event() {
+                    moved = true;
+                    self.peer_events.push(e);
+                }
+                // Peer → session, only while the session wants input (back-pressure).
+                if self.session.wants_input() {
+                    let mut out = Vec::new();
+                    peer.poll_transmit(&mut out, 4096);
+                    if !out.is_empty() {
+                        moved = true;
+                        self.session.handle_input(self.now, &out);
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("rig did not settle");
+    }
+
+    fn peer_send(&mut self, m: Msg) {
+        self.peer.as_mut().unwrap().send(m).unwrap();
+        self.settle();
+    }
+
+    fn peer_messages(&self) -> Vec<Msg> {
+        self.peer_events
+            .iter()
+            .filter_map(|e| if let Event::Message(m) = e { Some(m.clone()) } else { None })
+            .collect()
+    }
+
+    fn recv_all(&mut self) -> Vec<Msg> {
+        let mut out = Vec::new();
+        while let Ok(m) = self.socket.recv() {
+            out.push(m);
+        }
+        self.settle();
+        out
+    }
+}
+
+/// L-01, L-02, Q-06: on the connect side the pipe exists before the connection; messages
+/// queue and flow, in order, once it is up.
+#[test]
+fn l02_connect_side_queues_before_the_connection() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+    for i in 0..3u8 {
+        r.socket.send(Msg::from([i])).unwrap();
+    }
+    r.settle();
+    r.connect(SocketType::Push, SocketType::Pull);
+    let got: Vec<u8> = r.peer_messages().iter().map(|m| m[0]).collect();
+    assert_eq!(got, [0, 1, 2]);
+}
+
+/// the pipe survives a reconnect; messages sent while disconnected flow on the next
+/// connection; the driver is asked to reconnect.
+#[test]
+fn q06_queued_messages_survive_a_reconnect() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+    r.connect(SocketType::Push, SocketType::Pull);
+    r.socket.send(Msg::from("before")).unwrap();
+    r.settle();
+    r.break_connection();
+    assert_eq!(r.disconnects, [(CloseReason::PeerClosed, true)]);
+    r.socket.send(Msg::from("during")).unwrap();
+    r.settle();
+    r.connect(SocketType::Push, SocketType::Pull);
+    assert_eq!(r.peer_messages(), [Msg::from("during")]);
+    assert!(!r.terminated);
+}
+
+/// PUSH-04, PULL-02, Q-06: on the accept side the pipe is made at the handshake and dies with
+/// the connection.
+#[test]
+fn pull02_accept_side_pipe_dies_with_its_connection() {
+    let mut r = Rig::new(SocketType::Pull, Rig::cfg(false));
+    assert_eq!(r.socket.pipe_count(), 0, "no pipe before the handshake");
+    r.connect(SocketType::Pull, SocketType::Push);
+    assert_eq!(r.socket.pipe_count(), 1);
+    r.peer_send(Msg::from("a"));
+    r.break_connection();
+    // What had arrived is still delivered; then the pipe and the session are gone.
+    assert_eq!(r.recv_all(), [Msg::from("a")]);
+    assert_eq!(r.socket.pipe_count(), 0);
+    assert!(r.terminated);
+    assert_eq!(r.disconnects, [(CloseReason::PeerClosed, false)]);
+}
+
+/// W-11: a multipart message cut by a broken connection never reaches the socket in part.
+#[test]
+fn w11_inbound_partial_message_is_rolled_back() {
+    let mut r = Rig::new(SocketType::Pull, Rig::cfg(true));
+    r.connect(SocketType::Pull, SocketType::Push);
+    r.peer_send(Msg::from("whole"));
+    r.peer_send(Msg::from("part-1").with_more(true));
+    r.break_connection();
+    assert_eq!(r.recv_all(), [Msg::from("whole")]);
+    r.connect(SocketType::Pull, SocketType::Push);
+    r.peer_send(Msg::from("next"));
+    assert_eq!(r.recv_all(), [Msg::from("next")]);
+}
+
+/// W-11: the rest of an outbound message whose first parts went to a dead connection is
+/// discarded, never sent truncated on the next connection. The engine's output backlog is
+/// what makes a split possible: parts move from the pipe into the engine in batches, so a
+/// large message can be half in the engine when the connection dies.
+#[test]
+fn w11_outbound_message_split_at_a_reconnect_is_not_resent_in_part() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+    r.connect(SocketType::Push, SocketType::Pull);
+    // Stop the peer from reading, so the session's engine backlog fills to OUT_BATCH.
+    let peer = r.peer.take();
+    let big = vec![7u8; OUT_BATCH];
+    r.socket.send(Msg::from(big.clone()).with_more(true)).unwrap();
+    r.socket.send(Msg::from(big).with_more(true)).unwrap();
+    r.socket.send(Msg::from("tail")).unwrap();
+    r.settle();
+    drop(peer);
+    // Part 1 is in the dead engine's backlog; parts 2 and 3 are still in the pipe.
+    r.session.handle_eof(r.now);
+    r.settle();
+    r.socket.send(Msg::from("next")).unwrap();
+    r.connect(SocketType::Push, SocketType::Pull);
+    assert_eq!(r.peer_messages(), [Msg::from("next")], "no orphan parts on the new connection");
+}
+
+/// Back-pressure: while the pipe to the socket is full, the session stops taking input;
+/// once the socket reads, traffic resumes and nothing is lost.
+#[test]
+fn full_pipe_stops_input_until_the_socket_reads() {
+    let mut cfg = Rig::cfg(true);
+    cfg.rcvhwm = 10;
+    let mut r = Rig::new(SocketType::Pull, cfg);
+    r.connect(SocketType::Pull, SocketType::Push);
+    for i in 0..100u8 {
+        r.peer.as_mut().unwrap().send(Msg::from([i])).unwrap();
+    }
+    r.settle();
+    assert!(!r.session.wants_input(), "the pipe is full");
+    let mut got = Vec::new();
+    while got.len() < 100 {
+        let batch = r.recv_all();
+        assert!(!batch.is_empty(), "stalled at {}", got.len());
+        got.extend(batch.iter().map(|m| m[0]));
+    }
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+    assert_eq!(r.socket.recv(), Err(RecvError::WouldBlock));
+}
+
+/// L-07: closing the socket with linger drains queued messages to the peer, then the
+/// session finishes and tells the driver to drop the connection.
+#[test]
+fn l07_close_with_linger_drains_then_terminates() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+    for i in 0..5u8 {
+        r.socket.send(Msg::from([i])).unwrap();
+    }
+    r.socket.close(true);
+    r.settle();
+    assert!(!r.terminated, "nothing drained yet: no connection");
+    r.connect(SocketType::Push, SocketType::Pull);
+    assert_eq!(r.peer_messages().len(), 5);
+    assert!(r.terminated);
+    assert!(r.socket.is_closed());
+    assert_eq!(r.disconnects, [(CloseReason::Local, false)]);
+}
+
+/// L-07 linger 0 / a socket closing with no connection: the session terminates at once and
+/// the queued messages are dropped.
+#[test]
+fn close_without_connection_and_terminate_drops_the_queue() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+    r.socket.send(Msg::from("dropped")).unwrap();
+    r.socket.close(false);
+    r.session.terminate(r.now);
+    r.settle();
+    assert!(r.terminated);
+    assert!(r.socket.is_closed());
+}

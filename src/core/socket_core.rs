@@ -1,0 +1,432 @@
+//! A socket's messaging pattern over its pipes, with no I/O (DESIGN.md `core/socket_core`).
+
+use super::PipeId;
+use super::pattern::{Fq, Lb, Pipes};
+use crate::pipe::{PipeCommand, PipeEnd, PipeEvent};
+use crate::{Msg, SocketType};
+use std::collections::VecDeque;
+use std::fmt;
+
+/// Why [`SocketCore::send`] did not take a message part; the part is handed back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// No pipe can take it now (`EAGAIN`): wait for a pipe event and try again.
+    WouldBlock(Msg),
+    /// This socket type does not send (`ENOTSUP`: PULL).
+    NotSupported(Msg),
+}
+
+/// Why [`SocketCore::recv`] returned no message part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvError {
+    /// Nothing to receive now (`EAGAIN`).
+    WouldBlock,
+    /// This socket type does not receive (`ENOTSUP`: PUSH).
+    NotSupported,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::WouldBlock(_) => f.write_str("no pipe can take the message now"),
+            SendError::NotSupported(_) => f.write_str("this socket type cannot send"),
+        }
+    }
+}
+
+enum Kind {
+    Push(Lb),
+    Pull(Fq),
+    /// At most one pipe (PAIR-01, PAIR-02).
+    Pair(Option<PipeId>),
+}
+
+/// A socket's pattern and pipes.
+///
+/// The owner attaches pipes ([`attach_pipe`](Self::attach_pipe)), feeds it the commands that
+/// the peers' owners sent about them ([`handle_pipe_command`](Self::handle_pipe_command)),
+/// calls [`send`](Self::send) / [`recv`](Self::recv), and after every call forwards what
+/// [`poll_command`](Self::poll_command) yields to the owners of the peer ends. Patterns so far:
+/// PUSH, PULL, PAIR.
+///
+/// ```
+/// use ferromq::core::{PipeId, SocketCore};
+/// use ferromq::pipe::pipe_pair;
+/// use ferromq::{Msg, SocketType};
+///
+/// let mut push = SocketCore::new(SocketType::Push).unwrap();
+/// let mut pull = SocketCore::new(SocketType::Pull).unwrap();
+/// let (a, b) = pipe_pair(1000, 1000);
+/// push.attach_pipe(PipeId(1), a);
+/// pull.attach_pipe(PipeId(1), b);
+/// push.send(Msg::from("job")).unwrap();
+/// // The owners carry pipe commands between the two sides (here: none needed).
+/// while let Some((id, cmd)) = push.poll_command() { pull.handle_pipe_command(id, cmd); }
+/// assert_eq!(&pull.recv().unwrap()[..], b"job");
+/// ```
+pub struct SocketCore {
+    ty: SocketType,
+    pipes: Pipes,
+    kind: Kind,
+    commands: VecDeque<(PipeId, PipeCommand)>,
+    /// Pipes whose termination handshake finished since the last poll (the owner may forget
+    /// their routing).
+    terminated: VecDeque<PipeId>,
+    /// Linger given to `close`; pipes attached afterwards are terminated at once.
+    closing: Option<bool>,
+}
+
+impl fmt::Debug for SocketCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketCore").field("type", &self.ty).field("pipes", &self.pipes).finish()
+    }
+}
+
+impl SocketCore {
+    /// A socket core of type `ty`, or `None` when that pattern does not exist yet.
+    pub fn new(ty: SocketType) -> Option<SocketCore> {
+        let kind = match ty {
+            SocketType::Push => Kind::Push(Lb::default()),
+            SocketType::Pull => Kind::Pull(Fq::default()),
+            SocketType::Pair => Kind::Pair(None),
+            _ => return None,
+        };
+        Some(SocketCore {
+            ty,
+            pipes: Pipes::new(),
+            kind,
+            commands: VecDeque::new(),
+            terminated: VecDeque::new(),
+            closing: None,
+        })
+    }
+
+    /// The socket type.
+    pub fn socket_type(&self) -> SocketType {
+        self.ty
+    }
+
+    /// Number of pipes attached and not yet terminated.
+    pub fn pipe_count(&self) -> usize {
+        self.pipes.len()
+    }
+
+    /// Adds a pipe (a new peer). PAIR accepts one only: a second is terminated at once.
+    pub fn attach_pipe(&mut self, id: PipeId, mut end: PipeEnd<Msg>) {
+        if let Some(linger) = self.closing {
+            end.terminate(linger);
+            self.pipes.insert(id, end);
+            self.collect();
+            return;
+        }
+        match &mut self.kind {
+            Kind::Push(lb) => lb.attach(id),
+            Kind::Pull(fq) => fq.attach(id),
+            Kind::Pair(slot @ None) => *slot = Some(id),
+            Kind::Pair(Some(_)) => end.terminate(false),
+        }
+        self.pipes.insert(id, end);
+        self.collect();
+    }
+
+    /// Applies a command from the owner of the other end of pipe `id`.
+    pub fn handle_pipe_command(&mut self, id: PipeId, cmd: PipeCommand) {
+        let Some(pipe) = self.pipes.get_mut(&id) else { return };
+        pipe.handle_command(cmd);
+        // Take the pipe's own commands first: a `Terminated` event below removes the pipe,
+        // and the final acknowledgement it just queued must still reach the peer.
+        while let Some(c) = pipe.poll_command() {
+            self.commands.push_back((id, c));
+        }
+        let mut events = Vec::new();
+        while let Some(e) = pipe.poll_event() {
+            events.push(e);
+        }
+        for e in events {
+            self.on_pipe_event(id, e);
+        }
+        self.collect();
+    }
+
+    fn on_pipe_event(&mut self, id: PipeId, e: PipeEvent) {
+        match (e, &mut self.kind) {
+            (PipeEvent::ReadActivated, Kind::Pull(fq)) => fq.activated(id),
+            (PipeEvent::WriteActivated, Kind::Push(lb)) => lb.activated(id),
+            (PipeEvent::Terminated, kind) => {
+                match kind {
+                    Kind::Push(lb) => lb.terminated(id),
+                    Kind::Pull(fq) => fq.terminated(id),
+                    Kind::Pair(slot) if *slot == Some(id) => *slot = None,
+                    Kind::Pair(_) => {}
+                }
+                self.pipes.remove(id);
+                self.terminated.push_back(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts terminating pipe `id` (disconnect or unbind of its endpoint). With `linger`, its
+    /// peer may still drain what this socket sent.
+    pub fn terminate_pipe(&mut self, id: PipeId, linger: bool) {
+        if let Some(p) = self.pipes.get_mut(&id) {
+            p.terminate(linger);
+        }
+        self.collect();
+    }
+
+    /// Sends one message part. Parts with MORE go to the same peer as the first part.
+    pub fn send(&mut self, msg: Msg) -> Result<(), SendError> {
+        if self.closing.is_some() {
+            return Err(SendError::WouldBlock(msg));
+        }
+        let result = match &mut self.kind {
+            Kind::Push(lb) => lb.send(&mut self.pipes, msg).map_err(SendError::WouldBlock),
+            Kind::Pull(_) => Err(SendError::NotSupported(msg)),
+            Kind::Pair(None) => Err(SendError::WouldBlock(msg)),
+            Kind::Pair(Some(id)) => {
+                let pipe = self.pipes.get_mut(id).expect("the pair's pipe exists");
+                let more = msg.more();
+                match pipe.write(msg) {
+                    Ok(()) => {
+                        if !more {
+                            pipe.flush();
+                        }
+                        Ok(())
+                    }
+                    Err(msg) => Err(SendError::WouldBlock(msg)),
+                }
+            }
+        };
+        self.collect();
+        result
+    }
+
+    /// Receives one message part.
+    pub fn recv(&mut self) -> Result<Msg, RecvError> {
+        let result = match &mut self.kind {
+            Kind::Push(_) => Err(RecvError::NotSupported),
+            Kind::Pull(fq) => fq.recv(&mut self.pipes).ok_or(RecvError::WouldBlock),
+            Kind::Pair(None) => Err(RecvError::WouldBlock),
+            Kind::Pair(Some(id)) => {
+                let pipe = self.pipes.get_mut(id).expect("the pair's pipe exists");
+                pipe.read().ok_or(RecvError::WouldBlock)
+            }
+        };
+        self.collect();
+        result
+    }
+
+    /// Whether a message part can be received now (POLLIN).
+    pub fn has_in(&mut self) -> bool {
+        let r = match &mut self.kind {
+            Kind::Push(_) | Kind::Pair(None) => false,
+            Kind::Pull(fq) => fq.has_in(&mut self.pipes),
+            Kind::Pair(Some(id)) => self.pipes.get_mut(id).is_some_and(|p| p.check_read()),
+        };
+        self.collect();
+        r
+    }
+
+    /// Whether a message part can be sent now (POLLOUT).
+    pub fn has_out(&mut self) -> bool {
+        let r = match &mut self.kind {
+            Kind::Pull(_) | Kind::Pair(None) => false,
+            Kind::Push(lb) => lb.has_out(&mut self.pipes),
+            Kind::Pair(Some(id)) => self.pipes.get_mut(id).is_some_and(|p| p.check_write()),
+        };
+        self.collect();
+        r
+    }
+
+    /// Starts closing: terminates every pipe, letting peers drain what was sent when `linger`.
+    /// The core is closed once [`is_closed`](Self::is_closed).
+    pub fn close(&mut self, linger: bool) {
+        self.closing = Some(linger);
+        for id in self.pipes.ids() {
+            if let Some(p) = self.pipes.get_mut(&id) {
+                p.terminate(linger);
+            }
+        }
+        self.collect();
+    }
+
+    /// True once closing finished: every pipe's termination handshake completed.
+    pub fn is_closed(&self) -> bool {
+        self.closing.is_some() && self.pipes.is_empty()
+    }
+
+    /// The next command for the owner of the other end of a pipe. Poll after every call.
+    #[must_use]
+    pub fn poll_command(&mut self) -> Option<(PipeId, PipeCommand)> {
+        self.commands.pop_front()
+    }
+
+    /// The next pipe whose termination finished.
+    #[must_use]
+    pub fn poll_terminated(&mut self) -> Option<PipeId> {
+        self.terminated.pop_front()
+    }
+
+    fn collect(&mut self) {
+        for id in self.pipes.take_touched() {
+            let Some(pipe) = self.pipes.get_mut(&id) else { continue };
+            while let Some(cmd) = pipe.poll_command() {
+                self.commands.push_back((id, cmd));
+            }
+        }
+        // `get_mut` above marked them touched again; nothing new can be pending.
+        self.pipes.take_touched();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::pipe_pair;
+
+    /// Two socket cores joined by pipes, with their owners' command shuttling.
+    struct Net {
+        a: SocketCore,
+        b: SocketCore,
+    }
+
+    impl Net {
+        fn new(a: SocketType, b: SocketType, pipes: u64, hwm: u64) -> Net {
+            let mut n = Net { a: SocketCore::new(a).unwrap(), b: SocketCore::new(b).unwrap() };
+            for i in 0..pipes {
+                let (x, y) = pipe_pair(hwm, hwm);
+                n.a.attach_pipe(PipeId(i), x);
+                n.b.attach_pipe(PipeId(i), y);
+            }
+            n.shuttle();
+            n
+        }
+
+        fn shuttle(&mut self) {
+            loop {
+                let mut moved = false;
+                while let Some((id, c)) = self.a.poll_command() {
+                    self.b.handle_pipe_command(id, c);
+                    moved = true;
+                }
+                while let Some((id, c)) = self.b.poll_command() {
+                    self.a.handle_pipe_command(id, c);
+                    moved = true;
+                }
+                if !moved {
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_directions_are_refused() {
+        let mut push = SocketCore::new(SocketType::Push).unwrap();
+        let mut pull = SocketCore::new(SocketType::Pull).unwrap();
+        assert_eq!(push.recv(), Err(RecvError::NotSupported));
+        assert_eq!(pull.send(Msg::from("x")), Err(SendError::NotSupported(Msg::from("x"))));
+        assert!(SocketCore::new(SocketType::Req).is_none(), "not built yet");
+    }
+
+    /// PUSH-02: no peer: would block, message handed back.
+    #[test]
+    fn push02_no_peer_would_block() {
+        let mut push = SocketCore::new(SocketType::Push).unwrap();
+        assert!(!push.has_out());
+        assert_eq!(push.send(Msg::from("x")), Err(SendError::WouldBlock(Msg::from("x"))));
+    }
+
+    /// Q-03/Q-04 at the core: capacity is the HWM per direction; a blocked PUSH resumes when
+    /// PULL drains, via the pipe commands the owners carry.
+    #[test]
+    fn q04_push_blocks_at_hwm_and_resumes() {
+        let mut n = Net::new(SocketType::Push, SocketType::Pull, 1, 4);
+        let mut sent = 0;
+        while n.a.send(Msg::from([sent])).is_ok() {
+            sent += 1;
+        }
+        assert_eq!(sent, 4);
+        n.shuttle();
+        for i in 0..4 {
+            assert_eq!(n.b.recv().unwrap()[0], i);
+        }
+        assert_eq!(n.b.recv(), Err(RecvError::WouldBlock));
+        n.shuttle();
+        assert!(n.a.has_out());
+        assert!(n.a.send(Msg::from("more")).is_ok());
+        n.shuttle();
+        assert!(n.b.has_in());
+        assert_eq!(&n.b.recv().unwrap()[..], b"more");
+    }
+
+    /// PUSH-01 + PULL-01 over several pipes, with multipart messages.
+    #[test]
+    fn push_pull_over_three_pipes_keeps_every_message_whole() {
+        let mut n = Net::new(SocketType::Push, SocketType::Pull, 3, 0);
+        for i in 0..30u8 {
+            n.a.send(Msg::from([i]).with_more(true)).unwrap();
+            n.a.send(Msg::from([i])).unwrap();
+        }
+        n.shuttle();
+        let mut got = Vec::new();
+        while let Ok(m) = n.b.recv() {
+            let more = m.more();
+            let second = n.b.recv().unwrap();
+            assert!(more && !second.more());
+            assert_eq!(m[0], second[0]);
+            got.push(m[0]);
+        }
+        got.sort();
+        assert_eq!(got, (0..30).collect::<Vec<_>>());
+    }
+
+    /// PAIR-01, PAIR-02: one peer, both ways; a second pipe is terminated.
+    #[test]
+    fn pair01_pair02_single_peer_both_ways() {
+        let mut n = Net::new(SocketType::Pair, SocketType::Pair, 1, 0);
+        n.a.send(Msg::from("ping")).unwrap();
+        n.b.send(Msg::from("pong")).unwrap();
+        n.shuttle();
+        assert_eq!(&n.b.recv().unwrap()[..], b"ping");
+        assert_eq!(&n.a.recv().unwrap()[..], b"pong");
+        let (x, mut y) = pipe_pair(0, 0);
+        n.a.attach_pipe(PipeId(9), x);
+        while let Some((id, c)) = n.a.poll_command() {
+            assert_eq!(id, PipeId(9));
+            y.handle_command(c);
+        }
+        assert!(y.is_terminating(), "the second peer is turned away");
+        // The first peer still works.
+        n.a.send(Msg::from("still")).unwrap();
+        n.shuttle();
+        assert_eq!(&n.b.recv().unwrap()[..], b"still");
+    }
+
+    /// L-07 at the core: close with linger lets the peer drain, then both sides finish.
+    #[test]
+    fn l07_close_with_linger_loses_nothing() {
+        let mut n = Net::new(SocketType::Push, SocketType::Pull, 2, 0);
+        for i in 0..10u8 {
+            n.a.send(Msg::from([i])).unwrap();
+        }
+        n.a.close(true);
+        assert!(n.a.send(Msg::from("late")).is_err());
+        n.shuttle();
+        let mut got = Vec::new();
+        while let Ok(m) = n.b.recv() {
+            got.push(m[0]);
+        }
+        got.sort();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        n.shuttle();
+        assert!(n.a.is_closed());
+        assert_eq!(n.b.pipe_count(), 0);
+        let mut ended = Vec::new();
+        while let Some(id) = n.b.poll_terminated() {
+            ended.push(id);
+        }
+        assert_eq!(ended, [PipeId(0), PipeId(1)]);
+    }
+}

@@ -23,6 +23,19 @@ pub enum Error {
     },
     /// The endpoint's transport is unknown or not supported (`EPROTONOSUPPORT`).
     ProtocolNotSupported(String),
+    /// The socket type does not support the operation (`ENOTSUP`): recv on PUSH, send on PULL,
+    /// or a socket type not built yet.
+    NotSupported,
+    /// The context is terminating or terminated (`ETERM`).
+    Terminated,
+    /// The context's MAX_SOCKETS sockets are open (`EMFILE`).
+    TooManySockets,
+    /// The address is already bound (`EADDRINUSE`).
+    AddrInUse,
+    /// The address is not local (`EADDRNOTAVAIL`).
+    AddrNotAvailable,
+    /// No such endpoint was bound or connected (`ENOENT`).
+    NoSuchEndpoint,
     /// The operation is not valid in the current state (`EFSM`).
     InvalidState(&'static str),
     /// The connection was closed; the reason says why (a protocol violation by the peer, a
@@ -44,6 +57,12 @@ impl fmt::Display for Error {
                 write!(f, "invalid endpoint {endpoint:?}: {reason}")
             }
             Error::ProtocolNotSupported(t) => write!(f, "transport {t:?} is not supported"),
+            Error::NotSupported => f.write_str("operation not supported by this socket type"),
+            Error::Terminated => f.write_str("the context was terminated"),
+            Error::TooManySockets => f.write_str("too many open sockets"),
+            Error::AddrInUse => f.write_str("address already in use"),
+            Error::AddrNotAvailable => f.write_str("address not available"),
+            Error::NoSuchEndpoint => f.write_str("no such endpoint"),
             Error::InvalidState(s) => write!(f, "operation not valid in this state: {s}"),
             Error::Closed(r) => write!(f, "connection closed: {r}"),
             Error::Io(e) => write!(f, "I/O error: {e}"),

@@ -37,11 +37,13 @@ mod options;
 #[allow(unsafe_code)]
 pub mod pipe;
 pub mod proto;
+mod runtime;
 mod sync;
 
 pub use error::{Error, Result};
 pub use msg::{Msg, Multipart};
-pub use options::SocketType;
+pub use options::{SocketOptions, SocketType};
+pub use runtime::{Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Socket};
 
 /// Compiles and runs the README's Rust examples as doc tests.
 #[cfg(doctest)]

@@ -1,8 +1,11 @@
-//! Typed socket options. For now: the socket types and their wire names.
+//! Typed socket options: the socket types with their wire names, and the per-socket options
+//! with libzmq's defaults (CONFORMANCE §0.5).
 
 #![forbid(unsafe_code)]
 
+use bytes::Bytes;
 use std::fmt;
+use std::time::Duration;
 
 /// The ZeroMQ socket types of RFCs 28–31 (draft types are not supported).
 ///
@@ -113,6 +116,83 @@ impl fmt::Display for SocketType {
     }
 }
 
+/// A socket's options, with libzmq's defaults. Durations of `None` mean "infinite" (LINGER,
+/// SNDTIMEO, RCVTIMEO) or "off" (the others), as −1 or 0 do in libzmq.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketOptions {
+    /// SNDHWM: messages queued per outbound pipe (0: no limit). Default 1000.
+    pub sndhwm: u64,
+    /// RCVHWM: messages queued per inbound pipe (0: no limit). Default 1000.
+    pub rcvhwm: u64,
+    /// LINGER: how long unsent messages may drain after close (`None`: forever, libzmq's −1).
+    pub linger: Option<Duration>,
+    /// SNDTIMEO: how long a blocking send waits (`None`: forever).
+    pub sndtimeo: Option<Duration>,
+    /// RCVTIMEO: how long a blocking recv waits (`None`: forever).
+    pub rcvtimeo: Option<Duration>,
+    /// RECONNECT_IVL: wait before reconnecting (`None`: never reconnect). Default 100 ms.
+    pub reconnect_ivl: Option<Duration>,
+    /// RECONNECT_IVL_MAX: when set above RECONNECT_IVL, the wait doubles per failed attempt up
+    /// to it; otherwise each wait is RECONNECT_IVL plus random jitter (L-03).
+    pub reconnect_ivl_max: Option<Duration>,
+    /// HANDSHAKE_IVL (`None`: no limit). Default 30 s.
+    pub handshake_ivl: Option<Duration>,
+    /// ROUTING_ID sent as `Identity` by REQ, DEALER and ROUTER.
+    pub routing_id: Bytes,
+    /// IMMEDIATE: queue only to completed connections.
+    pub immediate: bool,
+    /// MAXMSGSIZE in bytes (`None`: no limit).
+    pub max_msg_size: Option<u64>,
+    /// HEARTBEAT_IVL (`None`: off).
+    pub heartbeat_ivl: Option<Duration>,
+    /// HEARTBEAT_TIMEOUT (`None`: same as the interval).
+    pub heartbeat_timeout: Option<Duration>,
+    /// HEARTBEAT_TTL (`None`: none asked of the peer).
+    pub heartbeat_ttl: Option<Duration>,
+    /// TCP_KEEPALIVE: `None` keeps the OS setting; `Some(on)` forces it.
+    pub tcp_keepalive: Option<bool>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: None,
+            sndtimeo: None,
+            rcvtimeo: None,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: None,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            routing_id: Bytes::new(),
+            immediate: false,
+            max_msg_size: None,
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: None,
+            tcp_keepalive: None,
+        }
+    }
+}
+
+impl SocketOptions {
+    /// Checks values libzmq would refuse with EINVAL (O-03, O-04, O-08).
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        let bad = |s: &str| Err(crate::Error::InvalidArgument(s.to_owned()));
+        if self.routing_id.len() > 255 {
+            return bad("ROUTING_ID is longer than 255 bytes");
+        }
+        if self.routing_id.first() == Some(&0) {
+            return bad("ROUTING_ID may not start with a zero byte (reserved for automatic ids)");
+        }
+        if self.heartbeat_ttl.is_some_and(|t| t > Duration::from_millis(6_553_599)) {
+            return bad("HEARTBEAT_TTL is above 6553599 ms");
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::SocketType::{self, *};
@@ -139,6 +219,35 @@ mod tests {
                 assert_eq!(a.is_compatible_with(b), b.is_compatible_with(a), "{a}/{b}");
             }
         }
+    }
+
+    /// O-01: defaults as in libzmq.
+    #[test]
+    fn o01_defaults_match_libzmq() {
+        let o = super::SocketOptions::default();
+        assert_eq!((o.sndhwm, o.rcvhwm), (1000, 1000));
+        assert_eq!(o.linger, None);
+        assert_eq!((o.sndtimeo, o.rcvtimeo), (None, None));
+        assert_eq!(o.reconnect_ivl, Some(std::time::Duration::from_millis(100)));
+        assert_eq!(o.handshake_ivl, Some(std::time::Duration::from_secs(30)));
+        assert!(!o.immediate && o.max_msg_size.is_none() && o.heartbeat_ivl.is_none());
+    }
+
+    /// O-03, O-04, O-08: out-of-range values are refused.
+    #[test]
+    fn o03_bad_values_are_refused() {
+        let mut o = super::SocketOptions {
+            routing_id: bytes::Bytes::from(vec![1; 256]),
+            ..Default::default()
+        };
+        assert!(o.validate().is_err());
+        o.routing_id = bytes::Bytes::from_static(b"\0auto");
+        assert!(o.validate().is_err());
+        o.routing_id = bytes::Bytes::from_static(b"ok");
+        o.heartbeat_ttl = Some(std::time::Duration::from_millis(6_553_600));
+        assert!(o.validate().is_err());
+        o.heartbeat_ttl = Some(std::time::Duration::from_millis(6_553_599));
+        assert!(o.validate().is_ok());
     }
 
     #[test]

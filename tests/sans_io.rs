@@ -33,10 +33,11 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The engine-pair harness under proto/tests/ plays the driver's role, so it may read the
-/// clock; everything else is checked, unit-test modules included.
+/// Test harnesses (`proto/tests/`, `core/session/tests.rs`) play the driver's role, so they
+/// may read the clock; everything else is checked, unit-test modules included.
 fn is_test_code(path: &Path) -> bool {
     path.components().any(|c| c.as_os_str() == "tests")
+        || path.file_stem().is_some_and(|s| s == "tests")
 }
 
 #[test]

@@ -19,7 +19,7 @@ use crate::pipe::{PipeCommand, PipeEnd, PipeEvent, pipe_pair};
 use crate::proto::{CloseReason, Engine, Event, PeerInfo};
 use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Output backlog (bytes) above which the session stops moving messages from the pipe into
 /// the engine: enough to fill a large write, small enough to keep memory bounded.
@@ -58,6 +58,9 @@ pub struct SessionConfig {
     pub sndhwm: u64,
     /// Messages this peer may queue toward the socket (RCVHWM; 0: no limit).
     pub rcvhwm: u64,
+    /// LINGER: once the socket closes (or disconnects) this session, how long queued messages
+    /// may still drain to the peer (`None`: forever).
+    pub linger: Option<Duration>,
 }
 
 /// One peer of a socket. See the module docs for its rules.
@@ -74,6 +77,9 @@ pub struct Session {
     out_mid_message: bool,
     /// The socket is closing this session: no new pipe, no reconnect.
     terminating: bool,
+    /// The pipe started terminating: the linger clock runs until this instant.
+    linger_started: bool,
+    linger_deadline: Option<Instant>,
     actions: VecDeque<Action>,
 }
 
@@ -90,6 +96,8 @@ impl Session {
             in_mid_message: false,
             out_mid_message: false,
             terminating: false,
+            linger_started: false,
+            linger_deadline: None,
             actions: VecDeque::new(),
         };
         if cfg.connect && !cfg.immediate {
@@ -143,10 +151,16 @@ impl Session {
         self.process(now);
     }
 
-    /// Timers due.
+    /// Timers due: the engine's, and linger's (which drops what is still queued).
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(e) = self.engine.as_mut() {
             e.handle_timeout(now);
+        }
+        if self.linger_deadline.is_some_and(|d| d <= now) {
+            self.linger_deadline = None;
+            if let Some(p) = self.pipe.as_mut() {
+                p.terminate(false);
+            }
         }
         self.process(now);
     }
@@ -154,7 +168,8 @@ impl Session {
     /// When to call [`handle_timeout`](Self::handle_timeout).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.engine.as_ref().and_then(Engine::poll_timeout)
+        let engine = self.engine.as_ref().and_then(Engine::poll_timeout);
+        [engine, self.linger_deadline].into_iter().flatten().min()
     }
 
     /// A command from the socket about the pipe.
@@ -183,13 +198,18 @@ impl Session {
         self.engine.as_ref().map_or(0, Engine::pending_transmit)
     }
 
-    /// The socket is going away: stop reconnecting; with no connection and no pipe, finish.
-    /// (The pipe's own termination, started by the socket, carries linger.)
-    pub fn terminate(&mut self, now: Instant) {
+    /// The socket no longer wants this peer (disconnect, unbind, close): no new pipe and no
+    /// reconnect from here on. Without a connection nothing can drain the pipe, so it is
+    /// dropped; with `force` (unbind) the connection is dropped too.
+    pub fn terminate(&mut self, now: Instant, force: bool) {
         self.terminating = true;
-        if self.engine.is_none() {
+        if force {
+            if let Some(e) = self.engine.as_mut() {
+                e.close();
+            }
+        }
+        if self.engine.is_none() || force {
             if let Some(p) = self.pipe.as_mut() {
-                // Nothing can drain the pipe without a connection.
                 p.terminate(false);
             }
         }
@@ -209,11 +229,17 @@ impl Session {
             let mut progress = self.pump_inbound();
             progress |= self.pump_outbound();
             progress |= self.handle_pipe_events(now);
+            progress |= self.start_linger(now);
             if !progress {
                 break;
             }
         }
         if let Some(p) = self.pipe.as_mut() {
+            if self.engine.is_none() && p.is_terminating() {
+                // With no connection nothing reads the pipe, so a delimiter with no message
+                // before it would wait for linger: look for it (libzmq does the same).
+                p.check_read();
+            }
             while let Some(c) = p.poll_command() {
                 self.actions.push_back(Action::PipeCommand(self.pipe_id, c));
             }
@@ -280,6 +306,27 @@ impl Session {
             progress = true;
         }
         progress
+    }
+
+    /// L-07: when the socket starts terminating the pipe, unsent messages may drain for up to
+    /// LINGER; linger 0 drops them at once.
+    fn start_linger(&mut self, now: Instant) -> bool {
+        let Some(pipe) = self.pipe.as_mut() else { return false };
+        if self.linger_started || !pipe.is_terminating() {
+            return false;
+        }
+        self.linger_started = true;
+        match self.cfg.linger {
+            Some(d) if d.is_zero() => {
+                pipe.terminate(false);
+                true
+            }
+            Some(d) => {
+                self.linger_deadline = Some(now + d);
+                false
+            }
+            None => false,
+        }
     }
 
     fn handle_pipe_events(&mut self, _now: Instant) -> bool {

@@ -72,8 +72,8 @@ pub struct SocketCore {
     /// Pipes whose termination handshake finished since the last poll (the owner may forget
     /// their routing).
     terminated: VecDeque<PipeId>,
-    /// Linger given to `close`; pipes attached afterwards are terminated at once.
-    closing: Option<bool>,
+    /// `close` was called; pipes attached afterwards are terminated at once.
+    closing: bool,
 }
 
 impl fmt::Debug for SocketCore {
@@ -97,7 +97,7 @@ impl SocketCore {
             kind,
             commands: VecDeque::new(),
             terminated: VecDeque::new(),
-            closing: None,
+            closing: false,
         })
     }
 
@@ -113,8 +113,8 @@ impl SocketCore {
 
     /// Adds a pipe (a new peer). PAIR accepts one only: a second is terminated at once.
     pub fn attach_pipe(&mut self, id: PipeId, mut end: PipeEnd<Msg>) {
-        if let Some(linger) = self.closing {
-            end.terminate(linger);
+        if self.closing {
+            end.terminate(false);
             self.pipes.insert(id, end);
             self.collect();
             return;
@@ -166,18 +166,19 @@ impl SocketCore {
         }
     }
 
-    /// Starts terminating pipe `id` (disconnect or unbind of its endpoint). With `linger`, its
-    /// peer may still drain what this socket sent.
-    pub fn terminate_pipe(&mut self, id: PipeId, linger: bool) {
+    /// Starts terminating pipe `id` (disconnect or unbind of its endpoint). What this socket
+    /// already sent stays readable by the peer end up to the delimiter (the peer's owner, a
+    /// session or an inproc socket, applies linger); what the peer sent is dropped.
+    pub fn terminate_pipe(&mut self, id: PipeId) {
         if let Some(p) = self.pipes.get_mut(&id) {
-            p.terminate(linger);
+            p.terminate(false);
         }
         self.collect();
     }
 
     /// Sends one message part. Parts with MORE go to the same peer as the first part.
     pub fn send(&mut self, msg: Msg) -> Result<(), SendError> {
-        if self.closing.is_some() {
+        if self.closing {
             return Err(SendError::WouldBlock(msg));
         }
         let result = match &mut self.kind {
@@ -239,13 +240,15 @@ impl SocketCore {
         r
     }
 
-    /// Starts closing: terminates every pipe, letting peers drain what was sent when `linger`.
-    /// The core is closed once [`is_closed`](Self::is_closed).
-    pub fn close(&mut self, linger: bool) {
-        self.closing = Some(linger);
+    /// Starts closing, as libzmq does: every pipe is terminated without delay, so unread
+    /// inbound messages are dropped (L-07) while what this socket sent stays readable by the
+    /// peer ends up to their delimiters; their owners apply linger. The core is closed once
+    /// [`is_closed`](Self::is_closed).
+    pub fn close(&mut self) {
+        self.closing = true;
         for id in self.pipes.ids() {
             if let Some(p) = self.pipes.get_mut(&id) {
-                p.terminate(linger);
+                p.terminate(false);
             }
         }
         self.collect();
@@ -253,7 +256,7 @@ impl SocketCore {
 
     /// True once closing finished: every pipe's termination handshake completed.
     pub fn is_closed(&self) -> bool {
-        self.closing.is_some() && self.pipes.is_empty()
+        self.closing && self.pipes.is_empty()
     }
 
     /// The next command for the owner of the other end of a pipe. Poll after every call.
@@ -411,7 +414,7 @@ mod tests {
         for i in 0..10u8 {
             n.a.send(Msg::from([i])).unwrap();
         }
-        n.a.close(true);
+        n.a.close();
         assert!(n.a.send(Msg::from("late")).is_err());
         n.shuttle();
         let mut got = Vec::new();

@@ -32,7 +32,7 @@ impl Rig {
     }
 
     fn cfg(connect: bool) -> SessionConfig {
-        SessionConfig { connect, immediate: false, sndhwm: 1000, rcvhwm: 1000 }
+        SessionConfig { connect, immediate: false, sndhwm: 1000, rcvhwm: 1000, linger: None }
     }
 
     /// A new connection: our engine into the session, a peer engine of type `peer`.
@@ -245,7 +245,7 @@ fn l07_close_with_linger_drains_then_terminates() {
     for i in 0..5u8 {
         r.socket.send(Msg::from([i])).unwrap();
     }
-    r.socket.close(true);
+    r.socket.close();
     r.settle();
     assert!(!r.terminated, "nothing drained yet: no connection");
     r.connect(SocketType::Push, SocketType::Pull);
@@ -261,9 +261,46 @@ fn l07_close_with_linger_drains_then_terminates() {
 fn close_without_connection_and_terminate_drops_the_queue() {
     let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
     r.socket.send(Msg::from("dropped")).unwrap();
-    r.socket.close(false);
-    r.session.terminate(r.now);
+    r.socket.close();
+    r.session.terminate(r.now, false);
     r.settle();
     assert!(r.terminated);
     assert!(r.socket.is_closed());
+}
+
+/// L-07: a finite linger bounds how long queued messages wait for a connection; then they
+/// are dropped and the session finishes.
+#[test]
+fn l07_linger_expiry_drops_what_could_not_drain() {
+    let mut cfg = Rig::cfg(true);
+    cfg.linger = Some(Duration::from_millis(500));
+    let mut r = Rig::new(SocketType::Push, cfg);
+    r.socket.send(Msg::from("stuck")).unwrap();
+    r.socket.close();
+    r.settle();
+    assert_eq!(r.session.poll_timeout(), Some(r.now + Duration::from_millis(500)));
+    r.now += Duration::from_millis(499);
+    r.session.handle_timeout(r.now);
+    r.settle();
+    assert!(!r.terminated);
+    r.now += Duration::from_millis(1);
+    r.session.handle_timeout(r.now);
+    r.settle();
+    assert!(r.terminated);
+    assert!(r.socket.is_closed());
+}
+
+/// L-07: linger 0 drops queued messages as soon as the socket closes.
+#[test]
+fn l07_linger_zero_drops_at_once() {
+    let mut cfg = Rig::cfg(true);
+    cfg.linger = Some(Duration::ZERO);
+    let mut r = Rig::new(SocketType::Push, cfg);
+    r.connect(SocketType::Push, SocketType::Pull);
+    let peer = r.peer.take();
+    r.socket.send(Msg::from("dropped")).unwrap();
+    r.socket.close();
+    r.settle();
+    assert!(r.terminated);
+    drop(peer);
 }

@@ -1,0 +1,239 @@
+//! The context: owner of the I/O threads, the socket registry and the inproc namespace. No
+//! global state: two contexts in one process share nothing (L-15).
+
+use super::SocketCmd;
+use super::io_thread::{IoCmd, IoThread};
+use super::socket::Socket;
+use crate::core::PipeId;
+use crate::msg::Msg;
+use crate::pipe::{PipeCommand, PipeEnd, Sender};
+use crate::{Error, Result, SocketType};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// libzmq's default MAX_SOCKETS.
+pub const DEFAULT_MAX_SOCKETS: usize = 1023;
+
+/// A pipe made by an inproc connect before anyone bound the name.
+pub(crate) struct PendingInproc {
+    pub(crate) id: PipeId,
+    pub(crate) end: PipeEnd<Msg>,
+    pub(crate) connector: Sender<SocketCmd>,
+    /// Commands the connector's end sent before the bind.
+    pub(crate) early: Vec<PipeCommand>,
+}
+
+pub(crate) enum InprocEntry {
+    Bound { socket: Sender<SocketCmd>, socket_id: u64, sndhwm: u64, rcvhwm: u64 },
+    Pending(Vec<PendingInproc>),
+}
+
+#[derive(Default)]
+struct Registry {
+    live: BTreeMap<u64, Sender<SocketCmd>>,
+    /// Closed sockets still lingering on an I/O thread.
+    reaping: usize,
+}
+
+pub(crate) struct CtxInner {
+    pub(crate) io: Vec<Sender<IoCmd>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    next_id: AtomicU64,
+    registry: Mutex<Registry>,
+    registry_cv: Condvar,
+    pub(crate) terminating: AtomicBool,
+    max_sockets: usize,
+    pub(crate) inproc: Mutex<BTreeMap<String, InprocEntry>>,
+    pub(crate) default_linger: Option<Duration>,
+}
+
+impl CtxInner {
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn next_pipe_id(&self) -> PipeId {
+        PipeId(self.next_id())
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn register(&self, id: u64, tx: Sender<SocketCmd>) -> Result<()> {
+        if self.terminating.load(Ordering::Acquire) {
+            return Err(Error::Terminated);
+        }
+        let mut r = self.registry();
+        if r.live.len() >= self.max_sockets {
+            return Err(Error::TooManySockets);
+        }
+        r.live.insert(id, tx);
+        Ok(())
+    }
+
+    /// A socket was closed by its user; `lingering` when it goes on to an I/O thread.
+    pub(crate) fn unregister(&self, id: u64, lingering: bool) {
+        let mut r = self.registry();
+        r.live.remove(&id);
+        if lingering {
+            r.reaping += 1;
+        }
+        self.registry_cv.notify_all();
+    }
+
+    /// A reaped socket finished lingering.
+    pub(crate) fn reaped(&self) {
+        let mut r = self.registry();
+        r.reaping -= 1;
+        self.registry_cv.notify_all();
+    }
+
+    fn terminate(&self) {
+        if self.terminating.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Interrupt every blocking call (L-08): each live socket gets Stop.
+        for tx in self.registry().live.values() {
+            tx.send(SocketCmd::Stop);
+        }
+        let mut r = self.registry();
+        while !r.live.is_empty() || r.reaping > 0 {
+            r = self.registry_cv.wait(r).unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(r);
+        for io in &self.io {
+            io.send(IoCmd::Stop);
+        }
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Settings for a new [`Context`].
+#[derive(Clone, Debug)]
+pub struct ContextBuilder {
+    io_threads: usize,
+    max_sockets: usize,
+    default_linger: Option<Duration>,
+}
+
+impl Default for ContextBuilder {
+    fn default() -> Self {
+        ContextBuilder { io_threads: 1, max_sockets: DEFAULT_MAX_SOCKETS, default_linger: None }
+    }
+}
+
+impl ContextBuilder {
+    /// Number of I/O threads (IO_THREADS; default 1, at least 1).
+    pub fn io_threads(mut self, n: usize) -> Self {
+        self.io_threads = n.max(1);
+        self
+    }
+
+    /// The most sockets alive at once (MAX_SOCKETS; default 1023).
+    pub fn max_sockets(mut self, n: usize) -> Self {
+        self.max_sockets = n;
+        self
+    }
+
+    /// LINGER for new sockets (default `None`: forever, as libzmq's −1). `Some(ZERO)` is
+    /// libzmq's BLOCKY=false: closing drops unsent messages so term cannot hang (L-09).
+    pub fn default_linger(mut self, linger: Option<Duration>) -> Self {
+        self.default_linger = linger;
+        self
+    }
+
+    /// Starts the context and its I/O threads.
+    pub fn build(self) -> Result<Context> {
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        for i in 0..self.io_threads {
+            let (t, tx) = IoThread::new(i)?;
+            senders.push(tx);
+            threads.push(t);
+        }
+        let inner = Arc::new(CtxInner {
+            io: senders,
+            threads: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            registry: Mutex::new(Registry::default()),
+            registry_cv: Condvar::new(),
+            terminating: AtomicBool::new(false),
+            max_sockets: self.max_sockets,
+            inproc: Mutex::new(BTreeMap::new()),
+            default_linger: self.default_linger,
+        });
+        let mut handles = Vec::new();
+        for t in threads {
+            let ctx = inner.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("ferromq-io-{}", t.index()))
+                .spawn(move || t.run(ctx))
+                .map_err(Error::Io)?;
+            handles.push(h);
+        }
+        *inner.threads.lock().unwrap_or_else(PoisonError::into_inner) = handles;
+        Ok(Context { handle: Arc::new(Handle { inner }) })
+    }
+}
+
+struct Handle {
+    inner: Arc<CtxInner>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.inner.terminate();
+    }
+}
+
+/// A ferromq context: create sockets from it. Cloning it is cheap; when the last clone is
+/// dropped (or [`term`](Context::term) is called) it terminates: blocking calls on its sockets
+/// return [`Error::Terminated`], and it waits until every socket is closed and has finished
+/// lingering (L-08).
+///
+/// ```no_run
+/// use ferromq::{Context, SocketType};
+/// let ctx = Context::new().unwrap();
+/// let mut pull = ctx.socket(SocketType::Pull).unwrap();
+/// pull.bind("tcp://127.0.0.1:*").unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("io_threads", &self.handle.inner.io.len()).finish()
+    }
+}
+
+impl Context {
+    /// A context with libzmq's defaults (one I/O thread, 1023 sockets).
+    pub fn new() -> Result<Context> {
+        ContextBuilder::default().build()
+    }
+
+    /// Settings for a context.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder::default()
+    }
+
+    /// A new socket of type `ty`.
+    pub fn socket(&self, ty: SocketType) -> Result<Socket> {
+        Socket::new(self.handle.inner.clone(), ty)
+    }
+
+    /// Terminates the context now (see the type's docs). Other clones become unusable.
+    pub fn term(self) {
+        self.handle.inner.terminate();
+    }
+}

@@ -1,0 +1,605 @@
+//! An I/O thread: a `mio::Poll` loop that owns listeners, connections (a session each) and
+//! closed sockets that are still lingering, and feeds them real readiness and real time.
+
+use super::context::CtxInner;
+use super::signal::MioWake;
+use super::stream::{Listener, Stream};
+use super::{Route, SocketCmd};
+use crate::core::{Action, PipeId, Session, SessionConfig, SocketCore};
+use crate::endpoint::Endpoint;
+use crate::pipe::{Mailbox, PipeCommand, Sender};
+use crate::proto::{Engine, EngineConfig};
+use crate::{Error, Result};
+use mio::{Events, Interest, Poll, Token};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{ErrorKind, IoSlice, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WAKER: Token = Token(usize::MAX);
+const READ_BUF: usize = 64 * 1024;
+
+/// How a socket's connections behave; fixed at bind/connect time.
+#[derive(Clone, Debug)]
+pub(crate) struct PeerOpts {
+    pub(crate) engine: EngineConfig,
+    pub(crate) session: SessionConfig,
+    pub(crate) reconnect_ivl: Option<Duration>,
+    pub(crate) reconnect_ivl_max: Option<Duration>,
+    pub(crate) linger: Option<Duration>,
+}
+
+/// A closed socket lingering here until its pipes finish terminating.
+pub(crate) struct Reaped {
+    pub(crate) id: u64,
+    pub(crate) core: SocketCore,
+    pub(crate) mailbox: Mailbox<SocketCmd>,
+    pub(crate) routes: BTreeMap<PipeId, Route>,
+}
+
+pub(crate) enum IoCmd {
+    /// Serve a bound listener for a socket.
+    Listen {
+        listener: Listener,
+        socket: Sender<SocketCmd>,
+        opts: Arc<PeerOpts>,
+        endpoint: u64,
+    },
+    /// Dial `target` for this session until told otherwise.
+    Dial {
+        session: Box<Session>,
+        target: Endpoint,
+        socket: Sender<SocketCmd>,
+        opts: Arc<PeerOpts>,
+    },
+    /// A command for the session end of a pipe.
+    Pipe(PipeId, PipeCommand),
+    /// Stop listening on this endpoint and drop its connections (unbind).
+    Unlisten(u64),
+    /// Stop dialing and drop the connection of this pipe's session (disconnect).
+    Undial(PipeId),
+    Reap(Box<Reaped>),
+    WakeSocket(u64),
+    Stop,
+}
+
+struct Peer {
+    session: Session,
+    stream: Option<Stream>,
+    socket: Sender<SocketCmd>,
+    opts: Arc<PeerOpts>,
+    /// Connect side: where to dial, the next wait, and a dial in progress.
+    dial: Option<Endpoint>,
+    next_ivl: Duration,
+    connecting: bool,
+    reconnect_at: Option<Instant>,
+    /// Accepted through this listener endpoint.
+    listener: Option<u64>,
+    /// The session is finished; flush what is left, then drop.
+    closing_until: Option<Option<Instant>>,
+    timer: Option<Instant>,
+}
+
+enum Entry {
+    Listener { listener: Listener, socket: Sender<SocketCmd>, opts: Arc<PeerOpts>, endpoint: u64 },
+    Peer(Box<Peer>),
+}
+
+pub(crate) struct IoThread {
+    index: usize,
+    poll: Poll,
+    mailbox: Mailbox<IoCmd>,
+    entries: Vec<Option<Entry>>,
+    free: Vec<usize>,
+    routes: BTreeMap<PipeId, usize>,
+    timers: BTreeSet<(Instant, usize)>,
+    reaped: BTreeMap<u64, Reaped>,
+    buf: Vec<u8>,
+    stopping: bool,
+    /// Seeded from the thread index; only spreads reconnect attempts (L-03 jitter).
+    jitter_state: u64,
+}
+
+impl IoThread {
+    pub(crate) fn new(index: usize) -> Result<(IoThread, Sender<IoCmd>)> {
+        let poll = Poll::new().map_err(Error::Io)?;
+        let waker = mio::Waker::new(poll.registry(), WAKER).map_err(Error::Io)?;
+        let (mailbox, tx) = Mailbox::new(MioWake(waker));
+        let t = IoThread {
+            index,
+            poll,
+            mailbox,
+            entries: Vec::new(),
+            free: Vec::new(),
+            routes: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            reaped: BTreeMap::new(),
+            buf: vec![0; READ_BUF],
+            stopping: false,
+            jitter_state: 0x9E37_79B9_7F4A_7C15 ^ index as u64,
+        };
+        Ok((t, tx))
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    pub(crate) fn run(mut self, ctx: Arc<CtxInner>) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            self.drain_mailbox(&ctx);
+            if self.stopping {
+                return;
+            }
+            let now = Instant::now();
+            self.fire_timers(now);
+            let timeout = self.timers.first().map(|&(t, _)| t.saturating_duration_since(now));
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKER => {}
+                    Token(key) => self.ready(key, &ctx),
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, e: Entry) -> usize {
+        match self.free.pop() {
+            Some(k) => {
+                self.entries[k] = Some(e);
+                k
+            }
+            None => {
+                self.entries.push(Some(e));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    fn peer(&mut self, key: usize) -> Option<&mut Peer> {
+        match self.entries.get_mut(key) {
+            Some(Some(Entry::Peer(p))) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn drain_mailbox(&mut self, ctx: &Arc<CtxInner>) {
+        while let Some(cmd) = self.mailbox.try_recv() {
+            match cmd {
+                IoCmd::Listen { listener, socket, opts, endpoint } => {
+                    let key = self.insert(Entry::Listener { listener, socket, opts, endpoint });
+                    let registered = match &mut self.entries[key] {
+                        Some(Entry::Listener { listener, .. }) => self
+                            .poll
+                            .registry()
+                            .register(listener, Token(key), Interest::READABLE)
+                            .is_ok(),
+                        _ => false,
+                    };
+                    if registered {
+                        self.accept_all(key, ctx);
+                    } else {
+                        self.remove(key);
+                    }
+                }
+                IoCmd::Dial { session, target, socket, opts } => {
+                    let pipe = session.pipe_id();
+                    let next_ivl = opts.reconnect_ivl.unwrap_or(Duration::ZERO);
+                    let key = self.insert(Entry::Peer(Box::new(Peer {
+                        session: *session,
+                        stream: None,
+                        socket,
+                        opts,
+                        dial: Some(target),
+                        next_ivl,
+                        connecting: false,
+                        reconnect_at: None,
+                        listener: None,
+                        closing_until: None,
+                        timer: None,
+                    })));
+                    self.routes.insert(pipe, key);
+                    self.start_dial(key);
+                    self.after_session(key);
+                }
+                IoCmd::Pipe(id, cmd) => {
+                    if let Some(&key) = self.routes.get(&id) {
+                        if let Some(p) = self.peer(key) {
+                            p.session.handle_pipe_command(cmd, Instant::now());
+                            self.pump(key);
+                        }
+                    } else {
+                        self.deliver_to_reaped(id, cmd, ctx);
+                    }
+                }
+                IoCmd::Unlisten(endpoint) => self.unlisten(endpoint),
+                IoCmd::Undial(id) => self.stop_session(id, false),
+                IoCmd::Reap(r) => {
+                    let id = r.id;
+                    self.reaped.insert(id, *r);
+                    self.service_reaped(id, ctx);
+                }
+                IoCmd::WakeSocket(id) => self.service_reaped(id, ctx),
+                IoCmd::Stop => self.stopping = true,
+            }
+        }
+    }
+
+    /// Readiness on an entry.
+    fn ready(&mut self, key: usize, ctx: &Arc<CtxInner>) {
+        match self.entries.get_mut(key) {
+            Some(Some(Entry::Listener { .. })) => self.accept_all(key, ctx),
+            Some(Some(Entry::Peer(p))) => {
+                if p.connecting {
+                    self.finish_dial(key);
+                }
+                self.pump(key);
+            }
+            _ => {}
+        }
+    }
+
+    fn accept_all(&mut self, key: usize, ctx: &Arc<CtxInner>) {
+        loop {
+            let Some(Some(Entry::Listener { listener, socket, opts, endpoint })) =
+                self.entries.get_mut(key)
+            else {
+                return;
+            };
+            let (stream, socket, opts, endpoint) = match listener.accept() {
+                Ok(s) => (s, socket.clone(), opts.clone(), *endpoint),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // Out of descriptors and the like: try again on the next readiness.
+                Err(_) => return,
+            };
+            let now = Instant::now();
+            let pipe = ctx.next_pipe_id();
+            let mut session_cfg = opts.session;
+            session_cfg.connect = false;
+            let mut session = Session::new(session_cfg, pipe);
+            session.attach_engine(Engine::new(opts.engine.clone(), now), now);
+            let peer_key = self.insert(Entry::Peer(Box::new(Peer {
+                session,
+                stream: None,
+                socket,
+                opts,
+                dial: None,
+                next_ivl: Duration::ZERO,
+                connecting: false,
+                reconnect_at: None,
+                listener: Some(endpoint),
+                closing_until: None,
+                timer: None,
+            })));
+            self.routes.insert(pipe, peer_key);
+            let mut stream = stream;
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, Token(peer_key), Interest::READABLE | Interest::WRITABLE)
+                .is_err()
+            {
+                self.remove(peer_key);
+                continue;
+            }
+            if let Some(p) = self.peer(peer_key) {
+                p.stream = Some(stream);
+            }
+            self.pump(peer_key);
+        }
+    }
+
+    fn start_dial(&mut self, key: usize) {
+        let Some(p) = self.peer(key) else { return };
+        p.reconnect_at = None;
+        let Some(target) = p.dial.clone() else { return };
+        match Stream::connect(&target) {
+            Ok(mut stream) => {
+                if self
+                    .poll
+                    .registry()
+                    .register(&mut stream, Token(key), Interest::READABLE | Interest::WRITABLE)
+                    .is_ok()
+                {
+                    let p = self.peer(key).expect("peer exists");
+                    p.stream = Some(stream);
+                    p.connecting = true;
+                    return;
+                }
+                self.schedule_reconnect(key);
+            }
+            Err(_) => self.schedule_reconnect(key),
+        }
+    }
+
+    fn finish_dial(&mut self, key: usize) {
+        let Some(p) = self.peer(key) else { return };
+        let Some(stream) = p.stream.as_mut() else { return };
+        match stream.connected() {
+            Ok(true) => {
+                p.connecting = false;
+                let now = Instant::now();
+                p.next_ivl = p.opts.reconnect_ivl.unwrap_or(Duration::ZERO);
+                let engine = Engine::new(p.opts.engine.clone(), now);
+                p.session.attach_engine(engine, now);
+            }
+            Ok(false) => {}
+            Err(_) => {
+                let mut s = p.stream.take().expect("stream");
+                p.connecting = false;
+                let _ = self.poll.registry().deregister(&mut s);
+                self.schedule_reconnect(key);
+            }
+        }
+    }
+
+    fn jitter(&mut self, ivl: Duration) -> Duration {
+        // xorshift: spreads reconnects of many peers; not security-relevant.
+        self.jitter_state ^= self.jitter_state << 13;
+        self.jitter_state ^= self.jitter_state >> 7;
+        self.jitter_state ^= self.jitter_state << 17;
+        let ms = ivl.as_millis().max(1) as u64;
+        Duration::from_millis(self.jitter_state % ms)
+    }
+
+    /// L-03: after RECONNECT_IVL plus jitter, or doubling up to RECONNECT_IVL_MAX.
+    fn schedule_reconnect(&mut self, key: usize) {
+        let Some(p) = self.peer(key) else { return };
+        let Some(ivl) = p.opts.reconnect_ivl else { return };
+        let max = p.opts.reconnect_ivl_max.filter(|&m| m >= ivl);
+        let wait = match max {
+            Some(max) => {
+                let w = p.next_ivl.max(ivl);
+                p.next_ivl = (w * 2).min(max);
+                w
+            }
+            None => ivl,
+        };
+        let wait = if max.is_none() { wait + self.jitter(ivl) } else { wait };
+        let p = self.peer(key).expect("peer exists");
+        p.reconnect_at = Some(Instant::now() + wait);
+        self.update_timer(key);
+    }
+
+    /// Reads while the session wants input, writes while it has output, then handles the
+    /// session's actions.
+    fn pump(&mut self, key: usize) {
+        let now = Instant::now();
+        let buf = &mut self.buf;
+        let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return };
+        if let (Some(stream), false) = (p.stream.as_mut(), p.connecting) {
+            if p.closing_until.is_none() {
+                while p.session.wants_input() {
+                    match stream.read(buf) {
+                        Ok(0) => {
+                            p.session.handle_eof(now);
+                            break;
+                        }
+                        Ok(n) => p.session.handle_input(now, &buf[..n]),
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(_) => {
+                            p.session.handle_eof(now);
+                            break;
+                        }
+                    }
+                }
+            }
+            while p.session.pending_transmit() > 0 {
+                let mut iov = [IoSlice::new(&[]); 64];
+                let n = p.session.transmit_chunks(&mut iov);
+                match stream.write_vectored(&iov[..n]) {
+                    Ok(w) => p.session.advance_transmit(w, now),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        p.session.handle_eof(now);
+                        break;
+                    }
+                }
+            }
+        }
+        self.after_session(key);
+    }
+
+    fn after_session(&mut self, key: usize) {
+        let now = Instant::now();
+        let index = self.index;
+        let mut reconnect = false;
+        let mut finished = false;
+        {
+            let registry = self.poll.registry();
+            let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return };
+            while let Some(a) = p.session.poll_action() {
+                match a {
+                    Action::AttachPipe(id, end) => {
+                        let route = Route::Io(index);
+                        p.socket.send(SocketCmd::Attach { id, end, route });
+                    }
+                    Action::PipeCommand(id, c) => p.socket.send(SocketCmd::Pipe(id, c)),
+                    Action::HandshakeSucceeded(_) => {}
+                    Action::Disconnected { reconnect: again, .. } => {
+                        if p.closing_until.is_none() && p.session.pending_transmit() == 0 {
+                            if let Some(mut s) = p.stream.take() {
+                                let _ = registry.deregister(&mut s);
+                            }
+                        }
+                        p.connecting = false;
+                        reconnect = again && p.dial.is_some();
+                    }
+                    Action::Terminated => {
+                        finished = true;
+                    }
+                }
+            }
+            if finished {
+                if p.session.pending_transmit() > 0 && p.stream.is_some() {
+                    // Flush what the peer is owed within linger, then drop.
+                    p.closing_until = Some(p.opts.linger.map(|l| now + l));
+                } else {
+                    p.closing_until = Some(Some(now));
+                }
+            }
+            if let Some(until) = p.closing_until {
+                let flushed = p.session.pending_transmit() == 0 || p.stream.is_none();
+                if flushed || until.is_some_and(|u| u <= now) {
+                    let pipe = p.session.pipe_id();
+                    self.routes.remove(&pipe);
+                    self.remove(key);
+                    return;
+                }
+            }
+        }
+        if reconnect {
+            self.schedule_reconnect(key);
+        }
+        self.update_timer(key);
+    }
+
+    fn update_timer(&mut self, key: usize) {
+        let Some(p) = self.peer(key) else { return };
+        let next = [p.session.poll_timeout(), p.reconnect_at, p.closing_until.flatten()]
+            .into_iter()
+            .flatten()
+            .min();
+        let old = std::mem::replace(&mut p.timer, next);
+        if old != next {
+            if let Some(t) = old {
+                self.timers.remove(&(t, key));
+            }
+            if let Some(t) = next {
+                self.timers.insert((t, key));
+            }
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(&(t, key)) = self.timers.first() {
+            if t > now {
+                return;
+            }
+            self.timers.remove(&(t, key));
+            let Some(p) = self.peer(key) else { continue };
+            p.timer = None;
+            if p.reconnect_at.is_some_and(|r| r <= now) && p.stream.is_none() {
+                self.start_dial(key);
+            } else {
+                p.session.handle_timeout(now);
+            }
+            self.pump(key);
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        if let Some(Some(e)) = self.entries.get_mut(key).map(Option::take) {
+            match e {
+                Entry::Peer(mut p) => {
+                    if let Some(t) = p.timer {
+                        self.timers.remove(&(t, key));
+                    }
+                    if let Some(mut s) = p.stream.take() {
+                        let _ = self.poll.registry().deregister(&mut s);
+                    }
+                }
+                Entry::Listener { mut listener, .. } => {
+                    let _ = self.poll.registry().deregister(&mut listener);
+                }
+            }
+            self.free.push(key);
+        }
+    }
+
+    fn unlisten(&mut self, endpoint: u64) {
+        let keys: Vec<usize> = (0..self.entries.len())
+            .filter(|&k| match &self.entries[k] {
+                Some(Entry::Listener { endpoint: e, .. }) => *e == endpoint,
+                _ => false,
+            })
+            .collect();
+        for k in keys {
+            self.remove(k);
+        }
+        // L-10: connections accepted through it go too.
+        let peers: Vec<PipeId> = self
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Some(Entry::Peer(p)) if p.listener == Some(endpoint) => Some(p.session.pipe_id()),
+                _ => None,
+            })
+            .collect();
+        for id in peers {
+            self.stop_session(id, true);
+        }
+    }
+
+    /// Stops a session's reconnecting; its pipe's termination (started by the socket, or
+    /// here for an unbound listener's connections) then ends it.
+    fn stop_session(&mut self, id: PipeId, drop_pipe: bool) {
+        let Some(&key) = self.routes.get(&id) else { return };
+        let Some(p) = self.peer(key) else { return };
+        p.dial = None;
+        p.reconnect_at = None;
+        p.session.terminate(Instant::now(), drop_pipe);
+        self.pump(key);
+    }
+
+    fn deliver_to_reaped(&mut self, id: PipeId, cmd: PipeCommand, ctx: &Arc<CtxInner>) {
+        let owner = self.reaped.iter().find(|(_, r)| r.routes.contains_key(&id)).map(|(&k, _)| k);
+        if let Some(sock) = owner {
+            if let Some(r) = self.reaped.get_mut(&sock) {
+                r.core.handle_pipe_command(id, cmd);
+            }
+            self.service_reaped(sock, ctx);
+        }
+    }
+
+    /// Runs a lingering socket: its mailbox, its commands, and its end once all pipes are done.
+    fn service_reaped(&mut self, id: u64, ctx: &Arc<CtxInner>) {
+        let Some(r) = self.reaped.get_mut(&id) else { return };
+        while let Some(cmd) = r.mailbox.try_recv() {
+            match cmd {
+                SocketCmd::Pipe(p, c) => r.core.handle_pipe_command(p, c),
+                SocketCmd::Attach { id: p, end, route } => {
+                    r.routes.insert(p, route);
+                    r.core.attach_pipe(p, end);
+                }
+                SocketCmd::Route(p, route) => {
+                    r.routes.insert(p, route);
+                }
+                SocketCmd::Stop => {}
+            }
+        }
+        let mut local = Vec::new();
+        while let Some((p, c)) = r.core.poll_command() {
+            match r.routes.get(&p) {
+                Some(Route::Io(i)) if *i == self.index => local.push((p, c)),
+                Some(route) => route.send(ctx, p, c),
+                None => {}
+            }
+        }
+        while let Some(p) = r.core.poll_terminated() {
+            r.routes.remove(&p);
+        }
+        let closed = r.core.is_closed();
+        for (p, c) in local {
+            if let Some(&key) = self.routes.get(&p) {
+                if let Some(peer) = self.peer(key) {
+                    peer.session.handle_pipe_command(c, Instant::now());
+                    self.pump(key);
+                }
+            }
+        }
+        if closed {
+            self.reaped.remove(&id);
+            ctx.reaped();
+        }
+    }
+}

@@ -1,0 +1,600 @@
+//! The blocking socket API, on the user's thread.
+
+use super::context::{CtxInner, InprocEntry, PendingInproc};
+use super::io_thread::{IoCmd, PeerOpts, Reaped};
+use super::signal::{SharedWaker, Signal, SocketWaker, WakeTarget};
+use super::stream::{Listener, bind_addr, ipc_path};
+use super::{Route, SocketCmd};
+use crate::core::{PipeId, RecvError, SendError, Session, SessionConfig, SocketCore};
+use crate::endpoint::Endpoint;
+use crate::pipe::{Mailbox, Sender, pipe_pair};
+use crate::proto::EngineConfig;
+use crate::{Error, Msg, Multipart, Result, SocketOptions, SocketType};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
+
+enum Attached {
+    /// A tcp/ipc listener served by I/O thread `io`.
+    Listener { io: usize, id: u64 },
+    /// A tcp/ipc connect: its session's pipe.
+    Dialer { io: usize, pipe: PipeId },
+    /// An inproc bind of this name.
+    InprocBind(String),
+    /// An inproc connect: its pipe.
+    InprocConnect(PipeId),
+}
+
+/// A ferromq socket. `Send`, not `Sync`: use it from one thread at a time.
+///
+/// Sends and receives block (up to SNDTIMEO / RCVTIMEO) unless told not to; a blocking call
+/// returns [`Error::Terminated`] when the context terminates.
+///
+/// ```
+/// use ferromq::{Context, SocketType};
+/// let ctx = Context::new().unwrap();
+/// let mut pull = ctx.socket(SocketType::Pull).unwrap();
+/// pull.bind("inproc://jobs").unwrap();
+/// let mut push = ctx.socket(SocketType::Push).unwrap();
+/// push.connect("inproc://jobs").unwrap();
+/// push.send("work").unwrap();
+/// assert_eq!(&pull.recv().unwrap()[..], b"work");
+/// ```
+pub struct Socket {
+    ctx: Arc<CtxInner>,
+    id: u64,
+    core: SocketCore,
+    mailbox: Mailbox<SocketCmd>,
+    tx: Sender<SocketCmd>,
+    waker: Arc<SocketWaker>,
+    signal: Arc<Signal>,
+    routes: BTreeMap<PipeId, Route>,
+    opts: SocketOptions,
+    endpoints: Vec<(String, Attached)>,
+    last_endpoint: Option<String>,
+    terminated: bool,
+    io_next: usize,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("type", &self.core.socket_type())
+            .field("pipes", &self.core.pipe_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<CtxInner>, ty: SocketType) -> Result<Socket> {
+        let core = SocketCore::new(ty).ok_or(Error::NotSupported)?;
+        let signal = Arc::new(Signal::default());
+        let waker = SocketWaker::new(signal.clone());
+        let (mailbox, tx) = Mailbox::new(SharedWaker(waker.clone()));
+        let id = ctx.next_id();
+        ctx.register(id, tx.clone())?;
+        let opts = SocketOptions { linger: ctx.default_linger, ..SocketOptions::default() };
+        Ok(Socket {
+            ctx,
+            id,
+            core,
+            mailbox,
+            tx,
+            waker,
+            signal,
+            routes: BTreeMap::new(),
+            opts,
+            endpoints: Vec::new(),
+            last_endpoint: None,
+            terminated: false,
+            io_next: 0,
+        })
+    }
+
+    /// The socket type.
+    pub fn socket_type(&self) -> SocketType {
+        self.core.socket_type()
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &SocketOptions {
+        &self.opts
+    }
+
+    /// Replaces the options (validated: O-03). Like libzmq, most apply to later binds and
+    /// connects only; LINGER, SNDTIMEO and RCVTIMEO apply at once (O-02).
+    pub fn set_options(&mut self, opts: SocketOptions) -> Result<()> {
+        opts.validate()?;
+        self.opts = opts;
+        Ok(())
+    }
+
+    /// Sets SNDHWM.
+    pub fn set_sndhwm(&mut self, hwm: u64) {
+        self.opts.sndhwm = hwm;
+    }
+
+    /// Sets RCVHWM.
+    pub fn set_rcvhwm(&mut self, hwm: u64) {
+        self.opts.rcvhwm = hwm;
+    }
+
+    /// Sets LINGER (`None`: forever).
+    pub fn set_linger(&mut self, linger: Option<Duration>) {
+        self.opts.linger = linger;
+    }
+
+    /// Sets SNDTIMEO (`None`: block forever; `Some(ZERO)`: never block).
+    pub fn set_sndtimeo(&mut self, t: Option<Duration>) {
+        self.opts.sndtimeo = t;
+    }
+
+    /// Sets RCVTIMEO (`None`: block forever; `Some(ZERO)`: never block).
+    pub fn set_rcvtimeo(&mut self, t: Option<Duration>) {
+        self.opts.rcvtimeo = t;
+    }
+
+    /// Sets RECONNECT_IVL (`None`: never reconnect).
+    pub fn set_reconnect_ivl(&mut self, ivl: Option<Duration>) {
+        self.opts.reconnect_ivl = ivl;
+    }
+
+    /// The endpoint of the last bind or connect, with wildcards resolved (LAST_ENDPOINT, T-03).
+    pub fn last_endpoint(&self) -> Option<&str> {
+        self.last_endpoint.as_deref()
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        if self.terminated || self.ctx.terminating.load(Ordering::Acquire) {
+            return Err(Error::Terminated);
+        }
+        Ok(())
+    }
+
+    fn peer_opts(&self, connect: bool) -> Arc<PeerOpts> {
+        let o = &self.opts;
+        let mut engine = EngineConfig::new(self.core.socket_type());
+        engine.routing_id = o.routing_id.clone();
+        engine.max_msg_size = o.max_msg_size;
+        engine.handshake_ivl = o.handshake_ivl;
+        engine.heartbeat_ivl = o.heartbeat_ivl;
+        engine.heartbeat_timeout = o.heartbeat_timeout;
+        engine.heartbeat_ttl = o.heartbeat_ttl;
+        Arc::new(PeerOpts {
+            engine,
+            session: SessionConfig {
+                connect,
+                immediate: o.immediate,
+                sndhwm: o.sndhwm,
+                rcvhwm: o.rcvhwm,
+                linger: o.linger,
+            },
+            reconnect_ivl: o.reconnect_ivl.filter(|d| !d.is_zero()),
+            reconnect_ivl_max: o.reconnect_ivl_max,
+            linger: o.linger,
+        })
+    }
+
+    fn pick_io(&mut self) -> usize {
+        let i = self.io_next % self.ctx.io.len();
+        self.io_next += 1;
+        i
+    }
+
+    /// Binds to an endpoint: `tcp://host:port` (`*` host and `*`/`0` port allowed),
+    /// `ipc://path` or `inproc://name`.
+    pub fn bind(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let ep: Endpoint = endpoint.parse()?;
+        match &ep {
+            Endpoint::Tcp { host, port } => {
+                let addr = bind_addr(host, *port).map_err(|_| Error::InvalidEndpoint {
+                    endpoint: endpoint.to_owned(),
+                    reason: "host did not resolve",
+                })?;
+                let std_listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
+                std_listener.set_nonblocking(true)?;
+                let local = std_listener.local_addr()?;
+                let listener = Listener::Tcp(mio::net::TcpListener::from_std(std_listener));
+                let last = match local {
+                    std::net::SocketAddr::V6(a) => format!("tcp://[{}]:{}", a.ip(), a.port()),
+                    a => format!("tcp://{a}"),
+                };
+                self.listen(listener, endpoint, last);
+            }
+            Endpoint::Ipc(path) => {
+                let (path, shown) = if path == "*" {
+                    let p = std::env::temp_dir().join(format!(
+                        "ferromq-{}-{}.sock",
+                        std::process::id(),
+                        self.ctx.next_id()
+                    ));
+                    let shown = p.display().to_string();
+                    (p, shown)
+                } else {
+                    (ipc_path(path), path.clone())
+                };
+                let abstract_ns = path.to_string_lossy().starts_with('@');
+                if !abstract_ns && path.exists() {
+                    // T-06: a second bind to the same path takes it over (a stale file from
+                    // a dead process is the common case).
+                    let _ = std::fs::remove_file(&path);
+                }
+                let std_listener =
+                    std::os::unix::net::UnixListener::bind(&path).map_err(bind_error)?;
+                std_listener.set_nonblocking(true)?;
+                let owned = (!abstract_ns).then_some(path);
+                let listener =
+                    Listener::Unix(mio::net::UnixListener::from_std(std_listener), owned);
+                self.listen(listener, endpoint, format!("ipc://{shown}"));
+            }
+            Endpoint::Inproc(name) => self.bind_inproc(name, endpoint)?,
+        }
+        Ok(())
+    }
+
+    fn listen(&mut self, listener: Listener, endpoint: &str, last: String) {
+        let io = self.pick_io();
+        let id = self.ctx.next_id();
+        let opts = self.peer_opts(false);
+        self.ctx.io[io].send(IoCmd::Listen {
+            listener,
+            socket: self.tx.clone(),
+            opts,
+            endpoint: id,
+        });
+        self.endpoints.push((endpoint.to_owned(), Attached::Listener { io, id }));
+        if last != endpoint {
+            self.endpoints.push((last.clone(), Attached::Listener { io, id }));
+        }
+        self.last_endpoint = Some(last);
+    }
+
+    fn bind_inproc(&mut self, name: &str, endpoint: &str) -> Result<()> {
+        let pending = {
+            let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
+            let bound = InprocEntry::Bound {
+                socket: self.tx.clone(),
+                socket_id: self.id,
+                sndhwm: self.opts.sndhwm,
+                rcvhwm: self.opts.rcvhwm,
+            };
+            match reg.insert(name.to_owned(), bound) {
+                Some(InprocEntry::Bound { socket, socket_id, sndhwm, rcvhwm }) => {
+                    reg.insert(
+                        name.to_owned(),
+                        InprocEntry::Bound { socket, socket_id, sndhwm, rcvhwm },
+                    );
+                    return Err(Error::AddrInUse);
+                }
+                Some(InprocEntry::Pending(list)) => list,
+                None => Vec::new(),
+            }
+        };
+        // T-09: connects made before the bind get their pipes now, in order.
+        for p in pending {
+            self.routes.insert(p.id, Route::Socket(p.connector.clone()));
+            self.core.attach_pipe(p.id, p.end);
+            for cmd in p.early {
+                self.core.handle_pipe_command(p.id, cmd);
+            }
+            p.connector.send(SocketCmd::Route(p.id, Route::Socket(self.tx.clone())));
+        }
+        self.flush_commands();
+        self.endpoints.push((endpoint.to_owned(), Attached::InprocBind(name.to_owned())));
+        self.last_endpoint = Some(endpoint.to_owned());
+        Ok(())
+    }
+
+    /// Connects to an endpoint. Returns at once (L-01); the connection is made in the
+    /// background and re-made after failures, and messages queue meanwhile (L-02).
+    pub fn connect(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let ep: Endpoint = endpoint.parse()?;
+        ep.check_connectable()?;
+        if let Endpoint::Inproc(name) = &ep {
+            return self.connect_inproc(name, endpoint);
+        }
+        let io = self.pick_io();
+        let pipe = self.ctx.next_pipe_id();
+        let opts = self.peer_opts(true);
+        let mut session = Session::new(opts.session, pipe);
+        // The connect-side pipe exists now, so sends queue before the connection is up.
+        while let Some(a) = session.poll_action() {
+            if let crate::core::Action::AttachPipe(id, end) = a {
+                self.routes.insert(id, Route::Io(io));
+                self.core.attach_pipe(id, end);
+            }
+        }
+        self.ctx.io[io].send(IoCmd::Dial {
+            session: Box::new(session),
+            target: ep,
+            socket: self.tx.clone(),
+            opts,
+        });
+        self.endpoints.push((endpoint.to_owned(), Attached::Dialer { io, pipe }));
+        self.last_endpoint = Some(endpoint.to_owned());
+        Ok(())
+    }
+
+    fn connect_inproc(&mut self, name: &str, endpoint: &str) -> Result<()> {
+        let id = self.ctx.next_pipe_id();
+        let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
+        match reg.get_mut(name) {
+            Some(InprocEntry::Bound { socket, sndhwm, rcvhwm, .. }) => {
+                // Q-04: capacity is the sender's SNDHWM plus the receiver's RCVHWM; 0 on
+                // either side means no limit.
+                let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
+                let (ours, theirs) =
+                    pipe_pair(sum(self.opts.sndhwm, *rcvhwm), sum(*sndhwm, self.opts.rcvhwm));
+                socket.send(SocketCmd::Attach {
+                    id,
+                    end: theirs,
+                    route: Route::Socket(self.tx.clone()),
+                });
+                self.routes.insert(id, Route::Socket(socket.clone()));
+                drop(reg);
+                self.core.attach_pipe(id, ours);
+            }
+            other => {
+                // Q-05: before the bind, capacity is our SNDHWM alone.
+                let (ours, theirs) = pipe_pair(self.opts.sndhwm, self.opts.rcvhwm);
+                let pending = PendingInproc {
+                    id,
+                    end: theirs,
+                    connector: self.tx.clone(),
+                    early: Vec::new(),
+                };
+                match other {
+                    Some(InprocEntry::Pending(list)) => list.push(pending),
+                    _ => {
+                        reg.insert(name.to_owned(), InprocEntry::Pending(vec![pending]));
+                    }
+                }
+                drop(reg);
+                self.routes.insert(id, Route::InprocPending(name.to_owned()));
+                self.core.attach_pipe(id, ours);
+            }
+        }
+        self.flush_commands();
+        self.endpoints.push((endpoint.to_owned(), Attached::InprocConnect(id)));
+        self.last_endpoint = Some(endpoint.to_owned());
+        Ok(())
+    }
+
+    /// Stops listening on an endpoint bound earlier (use the LAST_ENDPOINT form for a
+    /// wildcard bind) and drops the connections accepted through it (L-10).
+    pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let i = self
+            .endpoints
+            .iter()
+            .position(|(e, a)| {
+                e == endpoint && matches!(a, Attached::Listener { .. } | Attached::InprocBind(_))
+            })
+            .ok_or(Error::NoSuchEndpoint)?;
+        match self.endpoints.remove(i).1 {
+            Attached::Listener { io, id } => {
+                self.endpoints.retain(
+                    |(_, a)| !matches!(a, Attached::Listener { id: other, .. } if *other == id),
+                );
+                self.ctx.io[io].send(IoCmd::Unlisten(id));
+            }
+            Attached::InprocBind(name) => {
+                let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
+                reg.remove(&name);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Stops connecting to an endpoint and closes its connection; unsent messages drain for
+    /// up to LINGER (L-11).
+    pub fn disconnect(&mut self, endpoint: &str) -> Result<()> {
+        self.check_alive()?;
+        let i = self
+            .endpoints
+            .iter()
+            .position(|(e, a)| {
+                e == endpoint && matches!(a, Attached::Dialer { .. } | Attached::InprocConnect(_))
+            })
+            .ok_or(Error::NoSuchEndpoint)?;
+        match self.endpoints.remove(i).1 {
+            Attached::Dialer { io, pipe } => {
+                self.core.terminate_pipe(pipe);
+                self.flush_commands();
+                self.ctx.io[io].send(IoCmd::Undial(pipe));
+            }
+            Attached::InprocConnect(pipe) => {
+                self.core.terminate_pipe(pipe);
+                self.flush_commands();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies every command waiting in the mailbox.
+    fn process_commands(&mut self) -> Result<()> {
+        while let Some(cmd) = self.mailbox.try_recv() {
+            match cmd {
+                SocketCmd::Pipe(id, c) => self.core.handle_pipe_command(id, c),
+                SocketCmd::Attach { id, end, route } => {
+                    self.routes.insert(id, route);
+                    self.core.attach_pipe(id, end);
+                }
+                SocketCmd::Route(id, route) => {
+                    self.routes.insert(id, route);
+                }
+                SocketCmd::Stop => self.terminated = true,
+            }
+        }
+        self.flush_commands();
+        self.check_alive()
+    }
+
+    /// Sends the pipe commands the core produced to the owners of the other ends.
+    fn flush_commands(&mut self) {
+        while let Some((id, cmd)) = self.core.poll_command() {
+            if let Some(route) = self.routes.get(&id) {
+                route.send(&self.ctx, id, cmd);
+            }
+        }
+        while let Some(id) = self.core.poll_terminated() {
+            self.routes.remove(&id);
+        }
+    }
+
+    fn deadline(timeout: Option<Duration>, dontwait: bool) -> Option<Option<Instant>> {
+        if dontwait || timeout == Some(Duration::ZERO) {
+            None
+        } else {
+            Some(timeout.map(|t| Instant::now() + t))
+        }
+    }
+
+    /// Sends one message part. With `dontwait`, or when SNDTIMEO runs out, a part that cannot
+    /// be queued now gives [`Error::WouldBlock`].
+    pub fn send_msg(&mut self, msg: Msg, dontwait: bool) -> Result<()> {
+        let wait = Self::deadline(self.opts.sndtimeo, dontwait);
+        let mut msg = msg;
+        loop {
+            self.process_commands()?;
+            match self.core.send(msg) {
+                Ok(()) => {
+                    self.flush_commands();
+                    return Ok(());
+                }
+                Err(SendError::NotSupported(_)) => return Err(Error::NotSupported),
+                Err(SendError::WouldBlock(m)) => msg = m,
+            }
+            self.flush_commands();
+            match wait {
+                None => return Err(Error::WouldBlock),
+                Some(deadline) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(Error::WouldBlock);
+                    }
+                    self.signal.wait(deadline);
+                }
+            }
+        }
+    }
+
+    /// Sends a single-part message, blocking as SNDTIMEO allows.
+    pub fn send(&mut self, msg: impl Into<Msg>) -> Result<()> {
+        self.send_msg(msg.into().with_more(false), false)
+    }
+
+    /// Sends a multipart message, blocking as SNDTIMEO allows. Delivered whole or not at all.
+    pub fn send_multipart(&mut self, msg: impl Into<Multipart>) -> Result<()> {
+        let msg = msg.into();
+        if msg.is_empty() {
+            return Err(Error::InvalidArgument("a message needs at least one part".into()));
+        }
+        for part in msg.into_frames() {
+            self.send_msg(part, false)?;
+        }
+        Ok(())
+    }
+
+    /// Receives one message part; `more()` tells whether another part follows. With
+    /// `dontwait`, or when RCVTIMEO runs out, gives [`Error::WouldBlock`].
+    pub fn recv_msg(&mut self, dontwait: bool) -> Result<Msg> {
+        let wait = Self::deadline(self.opts.rcvtimeo, dontwait);
+        loop {
+            self.process_commands()?;
+            match self.core.recv() {
+                Ok(m) => {
+                    self.flush_commands();
+                    return Ok(m);
+                }
+                Err(RecvError::NotSupported) => return Err(Error::NotSupported),
+                Err(RecvError::WouldBlock) => {}
+            }
+            self.flush_commands();
+            match wait {
+                None => return Err(Error::WouldBlock),
+                Some(deadline) => {
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(Error::WouldBlock);
+                    }
+                    self.signal.wait(deadline);
+                }
+            }
+        }
+    }
+
+    /// Receives one message part, blocking as RCVTIMEO allows.
+    pub fn recv(&mut self) -> Result<Msg> {
+        self.recv_msg(false)
+    }
+
+    /// Receives a whole multipart message, blocking as RCVTIMEO allows for its first part.
+    pub fn recv_multipart(&mut self) -> Result<Multipart> {
+        let mut out = Multipart::new();
+        let first = self.recv_msg(false)?;
+        let mut more = first.more();
+        out.push(first);
+        while more {
+            // The rest of a message is published with its first part.
+            let m = self.recv_msg(false)?;
+            more = m.more();
+            out.push(m);
+        }
+        Ok(out)
+    }
+}
+
+fn bind_error(e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => Error::AddrInUse,
+        std::io::ErrorKind::AddrNotAvailable => Error::AddrNotAvailable,
+        _ => Error::Io(e),
+    }
+}
+
+impl Drop for Socket {
+    /// Closing returns at once (L-07): the socket's pipes start terminating with linger, and
+    /// if any remain the socket is handed to an I/O thread that finishes the handshakes.
+    fn drop(&mut self) {
+        let _ = self.process_commands();
+        self.core.close();
+        self.flush_commands();
+        // Unbind names and listeners so nothing new attaches.
+        for (_, a) in std::mem::take(&mut self.endpoints) {
+            match a {
+                Attached::Listener { io, id } => self.ctx.io[io].send(IoCmd::Unlisten(id)),
+                Attached::InprocBind(name) => {
+                    let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
+                    if matches!(reg.get(&name), Some(InprocEntry::Bound { socket_id, .. }) if *socket_id == self.id)
+                    {
+                        reg.remove(&name);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = self.process_commands();
+        if self.core.is_closed() {
+            self.ctx.unregister(self.id, false);
+            return;
+        }
+        self.ctx.unregister(self.id, true);
+        let io = 0;
+        self.waker.retarget(WakeTarget::Reaper { io: self.ctx.io[io].clone(), socket: self.id });
+        let (mailbox, _) = Mailbox::new(SharedWaker(SocketWaker::new(Arc::new(Signal::default()))));
+        let reaped = Reaped {
+            id: self.id,
+            core: std::mem::replace(
+                &mut self.core,
+                SocketCore::new(SocketType::Pair).expect("pair"),
+            ),
+            mailbox: std::mem::replace(&mut self.mailbox, mailbox),
+            routes: std::mem::take(&mut self.routes),
+        };
+        self.ctx.io[io].send(IoCmd::Reap(Box::new(reaped)));
+    }
+}

@@ -1,0 +1,182 @@
+//! The byte streams the runtime drives: TCP and Unix-domain sockets, behind one type.
+
+use crate::endpoint::{Endpoint, Host, Port};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+pub(crate) enum Stream {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+}
+
+impl Stream {
+    /// Starts a non-blocking connect. Names are resolved here (T-04).
+    pub(crate) fn connect(target: &Endpoint) -> io::Result<Stream> {
+        match target {
+            Endpoint::Tcp { host, port: Port::Number(port) } => {
+                let addr = resolve(host, *port)?;
+                let s = mio::net::TcpStream::connect(addr)?;
+                Ok(Stream::Tcp(s))
+            }
+            Endpoint::Ipc(path) => Ok(Stream::Unix(mio::net::UnixStream::connect(ipc_path(path))?)),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a dialable endpoint")),
+        }
+    }
+
+    /// Whether a connect in progress has finished: `Ok(false)` while in progress.
+    pub(crate) fn connected(&mut self) -> io::Result<bool> {
+        match self {
+            Stream::Tcp(s) => {
+                if let Some(e) = s.take_error()? {
+                    return Err(e);
+                }
+                match s.peer_addr() {
+                    Ok(_) => {
+                        // O-11: TCP_NODELAY on every TCP socket.
+                        s.set_nodelay(true)?;
+                        Ok(true)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            Stream::Unix(s) => {
+                if let Some(e) = s.take_error()? {
+                    return Err(e);
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+fn resolve(host: &Host, port: u16) -> io::Result<SocketAddr> {
+    match host {
+        Host::Ip(ip) => Ok(SocketAddr::new(*ip, port)),
+        Host::Name(name) => (name.as_str(), port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host name did not resolve")),
+        Host::Any => Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot connect to *")),
+    }
+}
+
+/// The bind address of a tcp endpoint (`*` is every IPv4 interface).
+pub(crate) fn bind_addr(host: &Host, port: Port) -> io::Result<SocketAddr> {
+    let port = match port {
+        Port::Any => 0,
+        Port::Number(n) => n,
+    };
+    match host {
+        Host::Any => Ok(SocketAddr::from(([0, 0, 0, 0], port))),
+        h => resolve(h, port),
+    }
+}
+
+/// `@name` is the Linux abstract namespace; everything else a filesystem path.
+pub(crate) fn ipc_path(path: &str) -> PathBuf {
+    PathBuf::from(path)
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl mio::event::Source for Stream {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(r, t, i),
+            Stream::Unix(s) => s.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(r, t, i),
+            Stream::Unix(s) => s.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(r),
+            Stream::Unix(s) => s.deregister(r),
+        }
+    }
+}
+
+pub(crate) enum Listener {
+    Tcp(mio::net::TcpListener),
+    /// The path is removed when the listener is dropped.
+    Unix(mio::net::UnixListener, Option<PathBuf>),
+}
+
+impl Listener {
+    pub(crate) fn accept(&mut self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                s.set_nodelay(true)?;
+                Ok(Stream::Tcp(s))
+            }
+            Listener::Unix(l, _) => Ok(Stream::Unix(l.accept()?.0)),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, Some(path)) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl mio::event::Source for Listener {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(r, t, i),
+            Listener::Unix(l, _) => l.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(r, t, i),
+            Listener::Unix(l, _) => l.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(r),
+            Listener::Unix(l, _) => l.deregister(r),
+        }
+    }
+}

@@ -60,9 +60,16 @@ impl Pipes {
         self.map.keys().copied().collect()
     }
 
-    /// Takes the list of pipes touched since the last call (may hold duplicates).
-    pub fn take_touched(&mut self) -> Vec<PipeId> {
-        std::mem::take(&mut self.touched)
+    /// Moves the pipes touched since the last call (may hold duplicates) into `out`, keeping
+    /// both allocations: this runs on every send and receive.
+    pub fn take_touched(&mut self, out: &mut Vec<PipeId>) {
+        out.clear();
+        out.append(&mut self.touched);
+    }
+
+    /// Forgets which pipes were touched.
+    pub fn clear_touched(&mut self) {
+        self.touched.clear();
     }
 }
 

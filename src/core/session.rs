@@ -246,8 +246,18 @@ impl Session {
         }
     }
 
-    /// Moves engine events into the pipe until the pipe is full or the engine has no more.
+    /// Moves engine events into the pipe until the pipe is full or the engine has no more,
+    /// then publishes them with one flush (libzmq flushes once per read batch too): one
+    /// atomic operation, and at most one wake-up of the socket, per batch.
     fn pump_inbound(&mut self) -> bool {
+        let progress = self.pump_inbound_unflushed();
+        if let Some(pipe) = self.pipe.as_mut() {
+            pipe.flush();
+        }
+        progress
+    }
+
+    fn pump_inbound_unflushed(&mut self) -> bool {
         let mut progress = false;
         loop {
             if let Some(m) = self.pending.take() {
@@ -260,9 +270,6 @@ impl Session {
                     Ok(()) => {
                         progress = true;
                         self.in_mid_message = more;
-                        if !more {
-                            pipe.flush();
-                        }
                     }
                     Err(m) => {
                         self.pending = Some(m);

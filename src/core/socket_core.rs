@@ -74,6 +74,7 @@ pub struct SocketCore {
     terminated: VecDeque<PipeId>,
     /// `close` was called; pipes attached afterwards are terminated at once.
     closing: bool,
+    scratch: Vec<PipeId>,
 }
 
 impl fmt::Debug for SocketCore {
@@ -98,6 +99,7 @@ impl SocketCore {
             commands: VecDeque::new(),
             terminated: VecDeque::new(),
             closing: false,
+            scratch: Vec::new(),
         })
     }
 
@@ -272,14 +274,15 @@ impl SocketCore {
     }
 
     fn collect(&mut self) {
-        for id in self.pipes.take_touched() {
+        self.pipes.take_touched(&mut self.scratch);
+        for &id in &self.scratch {
             let Some(pipe) = self.pipes.get_mut(&id) else { continue };
             while let Some(cmd) = pipe.poll_command() {
                 self.commands.push_back((id, cmd));
             }
         }
         // `get_mut` above marked them touched again; nothing new can be pending.
-        self.pipes.take_touched();
+        self.pipes.clear_touched();
     }
 }
 

@@ -1,0 +1,39 @@
+//! `inproc_thr <message-size> <message-count>`: PUSH and PULL over inproc in two threads,
+//! printing libzmq's `inproc_thr` lines.
+
+#[path = "perf/common.rs"]
+mod common;
+
+use ferromq::{Context, Msg, SocketType};
+use std::time::Instant;
+
+fn main() -> ferromq::Result<()> {
+    let (_, size, count) = common::args("inproc_thr", false);
+    let ctx = Context::new()?;
+    let mut pull = ctx.socket(SocketType::Pull)?;
+    pull.bind("inproc://thr_test")?;
+    let remote_ctx = ctx.clone();
+    let remote = std::thread::spawn(move || -> ferromq::Result<()> {
+        let mut push = remote_ctx.socket(SocketType::Push)?;
+        push.connect("inproc://thr_test")?;
+        let zeros = [0u8; Msg::INLINE_CAPACITY];
+        for _ in 0..count {
+            let msg = if size <= Msg::INLINE_CAPACITY {
+                Msg::copy_from_slice(&zeros[..size])
+            } else {
+                Msg::from(vec![0u8; size])
+            };
+            push.send(msg)?;
+        }
+        Ok(())
+    });
+    pull.recv()?;
+    let start = Instant::now();
+    for _ in 1..count {
+        pull.recv()?;
+    }
+    let elapsed = start.elapsed();
+    remote.join().expect("remote thread")?;
+    common::report(size, count, elapsed);
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! Shared by the throughput tools: libzmq's command-line parsing and output lines, so each
+//! tool can be swapped for its libzmq twin (`perf/local_thr.cpp`).
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+/// Parses `<a> <message-size> <message-count>` (or the last two alone when `endpoint` is
+/// false), exiting with libzmq's usage line on error.
+pub fn args(tool: &str, endpoint: bool) -> (String, usize, u64) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let want = if endpoint { 3 } else { 2 };
+    let usage = if endpoint {
+        format!("usage: {tool} <bind-to|connect-to> <message-size> <message-count>")
+    } else {
+        format!("usage: {tool} <message-size> <message-count>")
+    };
+    if argv.len() != want {
+        eprintln!("{usage}");
+        std::process::exit(1);
+    }
+    let off = want - 2;
+    let size = argv[off].parse().unwrap_or_else(|_| {
+        eprintln!("{usage}");
+        std::process::exit(1)
+    });
+    let count: u64 = argv[off + 1].parse().unwrap_or_else(|_| {
+        eprintln!("{usage}");
+        std::process::exit(1)
+    });
+    if count == 0 {
+        eprintln!("{usage}");
+        std::process::exit(1);
+    }
+    (if endpoint { argv[0].clone() } else { String::new() }, size, count)
+}
+
+/// Prints libzmq's four result lines. `elapsed` runs from the first message to the last.
+pub fn report(size: usize, count: u64, elapsed: Duration) {
+    let us = elapsed.as_micros().max(1) as f64;
+    let throughput = count as f64 / us * 1_000_000.0;
+    let megabits = throughput * size as f64 * 8.0 / 1_000_000.0;
+    println!("message size: {size} [B]");
+    println!("message count: {count}");
+    println!("mean throughput: {} [msg/s]", throughput as u64);
+    println!("mean throughput: {megabits:.3} [Mb/s]");
+}

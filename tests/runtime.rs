@@ -295,3 +295,87 @@ fn l14_no_thread_or_fd_leak_after_term() {
     assert!(count("/proc/self/task") <= threads_before + 2);
     assert!(count("/proc/self/fd") <= fds_before + 2);
 }
+
+/// L-10, T-03: unbind by the LAST_ENDPOINT form stops listening and drops accepted
+/// connections; an unknown endpoint is NoSuchEndpoint.
+#[test]
+fn l10_unbind_stops_listening_and_drops_connections() {
+    let ctx = ctx();
+    let (mut pull, mut push) = pull_push(&ctx, "tcp://127.0.0.1:*");
+    push.send("before").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"before");
+    let ep = pull.last_endpoint().unwrap().to_owned();
+    assert!(matches!(pull.unbind("tcp://127.0.0.1:1"), Err(Error::NoSuchEndpoint)));
+    pull.unbind(&ep).unwrap();
+    // The port is free again: another socket can bind it.
+    let mut other = ctx.socket(SocketType::Pull).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while other.bind(&ep).is_err() {
+        assert!(Instant::now() < deadline, "port never released");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The pusher notices the dropped connection and reconnects to the new listener. A
+    // message written before it noticed may die with the old connection (allowed: it was
+    // handed to a connection that then broke), so keep sending until one arrives.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let _ = push.send_msg(Msg::from("after"), true);
+        if let Ok(m) = other.recv_msg(true) {
+            assert_eq!(&m[..], b"after");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never reached the new listener");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(matches!(pull.recv_msg(true), Err(Error::WouldBlock)), "the old socket got more");
+}
+
+/// L-11, L-12: disconnect stops (re)connecting; with no peer left, a DONTWAIT send gets
+/// EAGAIN: nothing is queued for the removed peer. Unknown endpoint: NoSuchEndpoint.
+#[test]
+fn l11_l12_disconnect_removes_the_peer() {
+    let ctx = ctx();
+    let (mut pull, mut push) = pull_push(&ctx, "tcp://127.0.0.1:*");
+    let ep = pull.last_endpoint().unwrap().to_owned();
+    push.send("one").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"one");
+    assert!(matches!(push.disconnect("tcp://127.0.0.1:1"), Err(Error::NoSuchEndpoint)));
+    push.disconnect(&ep).unwrap();
+    assert!(matches!(push.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+    // The same holds for inproc.
+    let mut ip = ctx.socket(SocketType::Pull).unwrap();
+    ip.bind("inproc://l11").unwrap();
+    let mut ipush = ctx.socket(SocketType::Push).unwrap();
+    ipush.connect("inproc://l11").unwrap();
+    ipush.disconnect("inproc://l11").unwrap();
+    assert!(matches!(ipush.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+}
+
+/// with IMMEDIATE, nothing is queued before the connection completes: a DONTWAIT send
+/// to an endpoint nobody listens on gets EAGAIN.
+#[test]
+fn q08_immediate_queues_only_to_completed_connections() {
+    let ctx = ctx();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    let mut o = push.options().clone();
+    o.immediate = true;
+    push.set_options(o).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    assert!(matches!(push.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+    // Once a peer is there, messages flow.
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    push.set_sndtimeo(T);
+    push.send("now").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"now");
+}
+
+/// API: `Socket` may move between threads but not be shared (no `Sync`).
+#[test]
+fn socket_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<ferromq::Socket>();
+    assert_send::<Context>();
+}

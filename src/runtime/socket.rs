@@ -598,3 +598,11 @@ impl Drop for Socket {
         self.ctx.io[io].send(IoCmd::Reap(Box::new(reaped)));
     }
 }
+
+/// `Socket` must not be `Sync`: one thread at a time.
+///
+/// ```compile_fail
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<ferromq::Socket>();
+/// ```
+const _SOCKET_IS_NOT_SYNC: () = ();

@@ -43,7 +43,9 @@ mod sync;
 pub use error::{Error, Result};
 pub use msg::{Msg, Multipart};
 pub use options::{SocketOptions, SocketType};
-pub use runtime::{Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Socket};
+pub use runtime::{
+    Context, ContextBuilder, DEFAULT_MAX_SOCKETS, PollEvents, PollItem, ReadinessFd, Socket, poll,
+};
 
 /// Compiles and runs the README's Rust examples as doc tests.
 #[cfg(doctest)]

@@ -4,11 +4,13 @@
 
 mod context;
 mod io_thread;
+mod poll;
 mod signal;
 mod socket;
 mod stream;
 
 pub use context::{Context, ContextBuilder, DEFAULT_MAX_SOCKETS};
+pub use poll::{PollEvents, PollItem, ReadinessFd, poll};
 pub use socket::Socket;
 
 use crate::Msg;

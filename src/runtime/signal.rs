@@ -44,8 +44,12 @@ impl Signal {
 }
 
 pub(crate) enum WakeTarget {
-    User(Arc<Signal>),
-    Reaper { io: Sender<IoCmd>, socket: u64 },
+    /// A parker on a user thread, and the socket's readiness fd if it has one.
+    User(Arc<Signal>, Option<Arc<std::os::unix::net::UnixStream>>),
+    Reaper {
+        io: Sender<IoCmd>,
+        socket: u64,
+    },
 }
 
 /// The wake hook of a socket's mailbox; its target can be switched when the socket is reaped.
@@ -55,7 +59,7 @@ pub(crate) struct SocketWaker {
 
 impl SocketWaker {
     pub(crate) fn new(signal: Arc<Signal>) -> Arc<SocketWaker> {
-        Arc::new(SocketWaker { target: Mutex::new(WakeTarget::User(signal)) })
+        Arc::new(SocketWaker { target: Mutex::new(WakeTarget::User(signal, None)) })
     }
 
     pub(crate) fn retarget(&self, t: WakeTarget) {
@@ -69,7 +73,13 @@ pub(crate) struct SharedWaker(pub(crate) Arc<SocketWaker>);
 impl Wake for SharedWaker {
     fn wake(&self) {
         match &*self.0.target.lock().unwrap_or_else(PoisonError::into_inner) {
-            WakeTarget::User(s) => s.notify(),
+            WakeTarget::User(s, fd) => {
+                s.notify();
+                if let Some(fd) = fd {
+                    // A full buffer already means "readable": nothing is lost by failing.
+                    let _ = std::io::Write::write(&mut &**fd, &[1]);
+                }
+            }
             WakeTarget::Reaper { io, socket } => io.send(IoCmd::WakeSocket(*socket)),
         }
     }

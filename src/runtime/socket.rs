@@ -2,6 +2,7 @@
 
 use super::context::{CtxInner, InprocEntry, PendingInproc};
 use super::io_thread::{IoCmd, PeerOpts, Reaped};
+use super::poll::{PollEvents, ReadinessFd};
 use super::signal::{SharedWaker, Signal, SocketWaker, WakeTarget};
 use super::stream::{Listener, bind_addr, ipc_path};
 use super::{Route, SocketCmd};
@@ -55,6 +56,15 @@ pub struct Socket {
     last_endpoint: Option<String>,
     terminated: bool,
     io_next: usize,
+    readiness: Option<Readiness>,
+}
+
+/// The socket's side of its readiness fd: the pair's write end, the read end it drains, and
+/// the events the user waits for.
+struct Readiness {
+    reader: std::os::unix::net::UnixStream,
+    writer: Arc<std::os::unix::net::UnixStream>,
+    interest: PollEvents,
 }
 
 impl std::fmt::Debug for Socket {
@@ -89,6 +99,7 @@ impl Socket {
             last_endpoint: None,
             terminated: false,
             io_next: 0,
+            readiness: None,
         })
     }
 
@@ -455,9 +466,71 @@ impl Socket {
         }
     }
 
+    /// What the socket can do now without blocking: [`PollEvents::IN`] and/or
+    /// [`PollEvents::OUT`] (ZMQ_EVENTS). Also applies pending commands.
+    pub fn events(&mut self) -> Result<PollEvents> {
+        self.process_commands()?;
+        let mut ev = PollEvents::NONE;
+        if self.core.has_in() {
+            ev = ev | PollEvents::IN;
+        }
+        if self.core.has_out() {
+            ev = ev | PollEvents::OUT;
+        }
+        self.flush_commands();
+        Ok(ev)
+    }
+
+    pub(crate) fn retarget_wake(&self, t: WakeTarget) {
+        self.waker.retarget(t);
+    }
+
+    pub(crate) fn restore_wake(&self) {
+        let fd = self.readiness.as_ref().map(|r| r.writer.clone());
+        self.waker.retarget(WakeTarget::User(self.signal.clone(), fd));
+    }
+
+    /// A level-triggered fd for `interest`: readable while the socket is ready for it (see
+    /// [`ReadinessFd`]). Each call returns a new handle to the same readiness.
+    pub fn readiness_fd(&mut self, interest: PollEvents) -> Result<ReadinessFd> {
+        if self.readiness.is_none() {
+            let (reader, writer) = std::os::unix::net::UnixStream::pair()?;
+            reader.set_nonblocking(true)?;
+            writer.set_nonblocking(true)?;
+            self.readiness = Some(Readiness { reader, writer: Arc::new(writer), interest });
+            self.restore_wake();
+        }
+        let r = self.readiness.as_mut().expect("just made");
+        r.interest = interest;
+        let handle = ReadinessFd { reader: r.reader.try_clone()? };
+        self.sync_readiness();
+        Ok(handle)
+    }
+
+    /// Makes the readiness fd tell the truth: drain it first (so a wake-up racing with us
+    /// re-arms it), apply commands, then re-arm it if the socket is ready.
+    fn sync_readiness(&mut self) {
+        let Some(r) = self.readiness.as_ref() else { return };
+        let mut buf = [0u8; 64];
+        while matches!(std::io::Read::read(&mut &r.reader, &mut buf), Ok(n) if n > 0) {}
+        let interest = r.interest;
+        let writer = r.writer.clone();
+        if let Ok(ev) = self.events() {
+            if !(ev & interest).is_empty() {
+                let _ = std::io::Write::write(&mut &*writer, &[1]);
+            }
+        }
+    }
+
     /// Sends one message part. With `dontwait`, or when SNDTIMEO runs out, a part that cannot
     /// be queued now gives [`Error::WouldBlock`].
     pub fn send_msg(&mut self, msg: Msg, dontwait: bool) -> Result<()> {
+        let r = self.send_inner(msg, dontwait);
+        self.sync_readiness();
+        r
+    }
+
+    fn send_inner(&mut self, msg: Msg, dontwait: bool) -> Result<()> {
         let wait = Self::deadline(self.opts.sndtimeo, dontwait);
         let mut msg = msg;
         loop {
@@ -503,6 +576,12 @@ impl Socket {
     /// Receives one message part; `more()` tells whether another part follows. With
     /// `dontwait`, or when RCVTIMEO runs out, gives [`Error::WouldBlock`].
     pub fn recv_msg(&mut self, dontwait: bool) -> Result<Msg> {
+        let r = self.recv_inner(dontwait);
+        self.sync_readiness();
+        r
+    }
+
+    fn recv_inner(&mut self, dontwait: bool) -> Result<Msg> {
         let wait = Self::deadline(self.opts.rcvtimeo, dontwait);
         loop {
             self.process_commands()?;

@@ -44,7 +44,8 @@ pub use error::{Error, Result};
 pub use msg::{Msg, Multipart};
 pub use options::{SocketOptions, SocketType};
 pub use runtime::{
-    Context, ContextBuilder, DEFAULT_MAX_SOCKETS, PollEvents, PollItem, ReadinessFd, Socket, poll,
+    Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Monitor, MonitorEvent, PollEvents, PollItem,
+    ReadinessFd, Socket, poll,
 };
 
 /// Compiles and runs the README's Rust examples as doc tests.

@@ -2,13 +2,14 @@
 //! closed sockets that are still lingering, and feeds them real readiness and real time.
 
 use super::context::CtxInner;
+use super::monitor::{MonitorEvent, MonitorHandle};
 use super::signal::MioWake;
 use super::stream::{Listener, Stream};
 use super::{Route, SocketCmd};
 use crate::core::{Action, PipeId, Session, SessionConfig, SocketCore};
 use crate::endpoint::Endpoint;
 use crate::pipe::{Mailbox, PipeCommand, Sender};
-use crate::proto::{Engine, EngineConfig};
+use crate::proto::{CloseReason, Engine, EngineConfig};
 use crate::{Error, Result};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,9 @@ pub(crate) struct PeerOpts {
     pub(crate) reconnect_ivl: Option<Duration>,
     pub(crate) reconnect_ivl_max: Option<Duration>,
     pub(crate) linger: Option<Duration>,
+    pub(crate) monitor: MonitorHandle,
+    /// The endpoint as bound or connected, for monitor events.
+    pub(crate) endpoint: String,
 }
 
 /// A closed socket lingering here until its pipes finish terminating.
@@ -60,6 +64,8 @@ pub(crate) enum IoCmd {
     Undial(PipeId),
     Reap(Box<Reaped>),
     WakeSocket(u64),
+    /// The socket was closed: after everything sent before this, stop its monitor.
+    StopMonitor(MonitorHandle),
     Stop,
 }
 
@@ -75,6 +81,7 @@ struct Peer {
     reconnect_at: Option<Instant>,
     /// Accepted through this listener endpoint.
     listener: Option<u64>,
+    handshaken: bool,
     /// The session is finished; flush what is left, then drop.
     closing_until: Option<Option<Instant>>,
     timer: Option<Instant>,
@@ -201,6 +208,7 @@ impl IoThread {
                         connecting: false,
                         reconnect_at: None,
                         listener: None,
+                        handshaken: false,
                         closing_until: None,
                         timer: None,
                     })));
@@ -226,6 +234,7 @@ impl IoThread {
                     self.service_reaped(id, ctx);
                 }
                 IoCmd::WakeSocket(id) => self.service_reaped(id, ctx),
+                IoCmd::StopMonitor(m) => m.stop(),
                 IoCmd::Stop => self.stopping = true,
             }
         }
@@ -257,8 +266,14 @@ impl IoThread {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // Out of descriptors and the like: try again on the next readiness.
-                Err(_) => return,
+                Err(e) => {
+                    let endpoint = opts.endpoint.clone();
+                    opts.monitor
+                        .emit(MonitorEvent::AcceptFailed { endpoint, error: e.to_string() });
+                    return;
+                }
             };
+            opts.monitor.emit(MonitorEvent::Accepted { endpoint: opts.endpoint.clone() });
             let now = Instant::now();
             let pipe = ctx.next_pipe_id();
             let mut session_cfg = opts.session;
@@ -275,6 +290,7 @@ impl IoThread {
                 connecting: false,
                 reconnect_at: None,
                 listener: Some(endpoint),
+                handshaken: false,
                 closing_until: None,
                 timer: None,
             })));
@@ -311,6 +327,8 @@ impl IoThread {
                     let p = self.peer(key).expect("peer exists");
                     p.stream = Some(stream);
                     p.connecting = true;
+                    let endpoint = p.opts.endpoint.clone();
+                    p.opts.monitor.emit(MonitorEvent::ConnectDelayed { endpoint });
                     return;
                 }
                 self.schedule_reconnect(key);
@@ -325,6 +343,8 @@ impl IoThread {
         match stream.connected() {
             Ok(true) => {
                 p.connecting = false;
+                let endpoint = p.opts.endpoint.clone();
+                p.opts.monitor.emit(MonitorEvent::Connected { endpoint });
                 let now = Instant::now();
                 p.next_ivl = p.opts.reconnect_ivl.unwrap_or(Duration::ZERO);
                 let engine = Engine::new(p.opts.engine.clone(), now);
@@ -365,6 +385,8 @@ impl IoThread {
         let wait = if max.is_none() { wait + self.jitter(ivl) } else { wait };
         let p = self.peer(key).expect("peer exists");
         p.reconnect_at = Some(Instant::now() + wait);
+        let endpoint = p.opts.endpoint.clone();
+        p.opts.monitor.emit(MonitorEvent::ConnectRetried { endpoint, interval: wait });
         self.update_timer(key);
     }
 
@@ -424,8 +446,26 @@ impl IoThread {
                         p.socket.send(SocketCmd::Attach { id, end, route });
                     }
                     Action::PipeCommand(id, c) => p.socket.send(SocketCmd::Pipe(id, c)),
-                    Action::HandshakeSucceeded(_) => {}
-                    Action::Disconnected { reconnect: again, .. } => {
+                    Action::HandshakeSucceeded(_) => {
+                        p.handshaken = true;
+                        let endpoint = p.opts.endpoint.clone();
+                        p.opts.monitor.emit(MonitorEvent::HandshakeSucceeded { endpoint });
+                    }
+                    Action::Disconnected { reconnect: again, reason } => {
+                        let endpoint = p.opts.endpoint.clone();
+                        let failed_handshake = !p.handshaken
+                            && matches!(
+                                reason,
+                                CloseReason::Protocol(_)
+                                    | CloseReason::PeerError(_)
+                                    | CloseReason::HandshakeTimeout
+                            );
+                        p.opts.monitor.emit(if failed_handshake {
+                            MonitorEvent::HandshakeFailed { endpoint, reason }
+                        } else {
+                            MonitorEvent::Disconnected { endpoint, reason }
+                        });
+                        p.handshaken = false;
                         if p.closing_until.is_none() && p.session.pending_transmit() == 0 {
                             if let Some(mut s) = p.stream.take() {
                                 let _ = registry.deregister(&mut s);
@@ -508,8 +548,10 @@ impl IoThread {
                         let _ = self.poll.registry().deregister(&mut s);
                     }
                 }
-                Entry::Listener { mut listener, .. } => {
+                Entry::Listener { mut listener, opts, .. } => {
                     let _ = self.poll.registry().deregister(&mut listener);
+                    drop(listener);
+                    opts.monitor.emit(MonitorEvent::Closed { endpoint: opts.endpoint.clone() });
                 }
             }
             self.free.push(key);

@@ -4,12 +4,14 @@
 
 mod context;
 mod io_thread;
+mod monitor;
 mod poll;
 mod signal;
 mod socket;
 mod stream;
 
 pub use context::{Context, ContextBuilder, DEFAULT_MAX_SOCKETS};
+pub use monitor::{Monitor, MonitorEvent};
 pub use poll::{PollEvents, PollItem, ReadinessFd, poll};
 pub use socket::Socket;
 

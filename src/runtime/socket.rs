@@ -2,6 +2,7 @@
 
 use super::context::{CtxInner, InprocEntry, PendingInproc};
 use super::io_thread::{IoCmd, PeerOpts, Reaped};
+use super::monitor::{Monitor, MonitorEvent, MonitorHandle};
 use super::poll::{PollEvents, ReadinessFd};
 use super::signal::{SharedWaker, Signal, SocketWaker, WakeTarget};
 use super::stream::{Listener, bind_addr, ipc_path};
@@ -57,6 +58,7 @@ pub struct Socket {
     terminated: bool,
     io_next: usize,
     readiness: Option<Readiness>,
+    monitor: MonitorHandle,
 }
 
 /// The socket's side of its readiness fd: the pair's write end, the read end it drains, and
@@ -100,6 +102,7 @@ impl Socket {
             terminated: false,
             io_next: 0,
             readiness: None,
+            monitor: MonitorHandle::default(),
         })
     }
 
@@ -163,7 +166,14 @@ impl Socket {
         Ok(())
     }
 
-    fn peer_opts(&self, connect: bool) -> Arc<PeerOpts> {
+    /// Starts monitoring: events of this socket's endpoints and connections, from now on, go
+    /// to the returned [`Monitor`] (replacing any earlier one). Closing the socket ends the
+    /// stream with [`MonitorEvent::MonitorStopped`].
+    pub fn monitor(&mut self) -> Monitor {
+        self.monitor.start()
+    }
+
+    fn peer_opts(&self, connect: bool, endpoint: &str) -> Arc<PeerOpts> {
         let o = &self.opts;
         let mut engine = EngineConfig::new(self.core.socket_type());
         engine.routing_id = o.routing_id.clone();
@@ -184,6 +194,8 @@ impl Socket {
             reconnect_ivl: o.reconnect_ivl.filter(|d| !d.is_zero()),
             reconnect_ivl_max: o.reconnect_ivl_max,
             linger: o.linger,
+            monitor: self.monitor.clone(),
+            endpoint: endpoint.to_owned(),
         })
     }
 
@@ -196,6 +208,15 @@ impl Socket {
     /// Binds to an endpoint: `tcp://host:port` (`*` host and `*`/`0` port allowed),
     /// `ipc://path` or `inproc://name`.
     pub fn bind(&mut self, endpoint: &str) -> Result<()> {
+        let r = self.bind_inner(endpoint);
+        if let Err(e) = &r {
+            let (endpoint, error) = (endpoint.to_owned(), e.to_string());
+            self.monitor.emit(MonitorEvent::BindFailed { endpoint, error });
+        }
+        r
+    }
+
+    fn bind_inner(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
         let ep: Endpoint = endpoint.parse()?;
         match &ep {
@@ -248,7 +269,8 @@ impl Socket {
     fn listen(&mut self, listener: Listener, endpoint: &str, last: String) {
         let io = self.pick_io();
         let id = self.ctx.next_id();
-        let opts = self.peer_opts(false);
+        let opts = self.peer_opts(false, &last);
+        self.monitor.emit(MonitorEvent::Listening { endpoint: last.clone() });
         self.ctx.io[io].send(IoCmd::Listen {
             listener,
             socket: self.tx.clone(),
@@ -309,7 +331,7 @@ impl Socket {
         }
         let io = self.pick_io();
         let pipe = self.ctx.next_pipe_id();
-        let opts = self.peer_opts(true);
+        let opts = self.peer_opts(true, endpoint);
         let mut session = Session::new(opts.session, pipe);
         // The connect-side pipe exists now, so sends queue before the connection is up.
         while let Some(a) = session.poll_action() {
@@ -657,6 +679,8 @@ impl Drop for Socket {
             }
         }
         let _ = self.process_commands();
+        // After the Unlisten commands, so the monitor sees the listeners' Closed first.
+        self.ctx.io[0].send(IoCmd::StopMonitor(self.monitor.clone()));
         if self.core.is_closed() {
             self.ctx.unregister(self.id, false);
             return;

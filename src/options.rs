@@ -150,8 +150,14 @@ pub struct SocketOptions {
     pub heartbeat_timeout: Option<Duration>,
     /// HEARTBEAT_TTL (`None`: none asked of the peer).
     pub heartbeat_ttl: Option<Duration>,
-    /// TCP_KEEPALIVE: `None` keeps the OS setting; `Some(on)` forces it.
+    /// TCP_KEEPALIVE: `None` keeps the OS setting; `Some(on)` forces it (O-11).
     pub tcp_keepalive: Option<bool>,
+    /// TCP_KEEPALIVE_IDLE: idle time before the first probe (`None`: the OS's).
+    pub tcp_keepalive_idle: Option<Duration>,
+    /// TCP_KEEPALIVE_INTVL: time between probes (`None`: the OS's).
+    pub tcp_keepalive_intvl: Option<Duration>,
+    /// TCP_KEEPALIVE_CNT: probes before the connection is dropped (`None`: the OS's).
+    pub tcp_keepalive_cnt: Option<u32>,
 }
 
 impl Default for SocketOptions {
@@ -172,6 +178,9 @@ impl Default for SocketOptions {
             heartbeat_timeout: None,
             heartbeat_ttl: None,
             tcp_keepalive: None,
+            tcp_keepalive_idle: None,
+            tcp_keepalive_intvl: None,
+            tcp_keepalive_cnt: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::context::CtxInner;
 use super::monitor::{MonitorEvent, MonitorHandle};
 use super::signal::MioWake;
-use super::stream::{Listener, Stream};
+use super::stream::{Keepalive, Listener, Stream};
 use super::{Route, SocketCmd};
 use crate::core::{Action, PipeId, Session, SessionConfig, SocketCore};
 use crate::endpoint::Endpoint;
@@ -31,6 +31,7 @@ pub(crate) struct PeerOpts {
     pub(crate) monitor: MonitorHandle,
     /// The endpoint as bound or connected, for monitor events.
     pub(crate) endpoint: String,
+    pub(crate) keepalive: Keepalive,
 }
 
 /// A closed socket lingering here until its pipes finish terminating.
@@ -276,6 +277,7 @@ impl IoThread {
             opts.monitor.emit(MonitorEvent::Accepted { endpoint: opts.endpoint.clone() });
             let now = Instant::now();
             let pipe = ctx.next_pipe_id();
+            let keepalive = opts.keepalive;
             let mut session_cfg = opts.session;
             session_cfg.connect = false;
             let mut session = Session::new(session_cfg, pipe);
@@ -296,6 +298,8 @@ impl IoThread {
             })));
             self.routes.insert(pipe, peer_key);
             let mut stream = stream;
+            // A failure here leaves the OS's keepalive settings: not worth the connection.
+            let _ = stream.configure(&keepalive);
             if self
                 .poll
                 .registry()
@@ -343,6 +347,7 @@ impl IoThread {
         match stream.connected() {
             Ok(true) => {
                 p.connecting = false;
+                let _ = stream.configure(&p.opts.keepalive);
                 let endpoint = p.opts.endpoint.clone();
                 p.opts.monitor.emit(MonitorEvent::Connected { endpoint });
                 let now = Instant::now();

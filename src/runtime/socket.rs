@@ -196,6 +196,12 @@ impl Socket {
             linger: o.linger,
             monitor: self.monitor.clone(),
             endpoint: endpoint.to_owned(),
+            keepalive: super::stream::Keepalive {
+                on: o.tcp_keepalive,
+                idle: o.tcp_keepalive_idle,
+                intvl: o.tcp_keepalive_intvl,
+                cnt: o.tcp_keepalive_cnt,
+            },
         })
     }
 

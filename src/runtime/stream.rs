@@ -10,7 +10,47 @@ pub(crate) enum Stream {
     Unix(mio::net::UnixStream),
 }
 
+/// TCP keepalive settings (O-11); `None` fields keep the OS's values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Keepalive {
+    pub(crate) on: Option<bool>,
+    pub(crate) idle: Option<std::time::Duration>,
+    pub(crate) intvl: Option<std::time::Duration>,
+    pub(crate) cnt: Option<u32>,
+}
+
+impl Keepalive {
+    fn apply(&self, s: &mio::net::TcpStream) -> io::Result<()> {
+        let sock = socket2::SockRef::from(s);
+        if let Some(on) = self.on {
+            sock.set_keepalive(on)?;
+        }
+        if self.on == Some(true) {
+            let mut k = socket2::TcpKeepalive::new();
+            if let Some(t) = self.idle {
+                k = k.with_time(t);
+            }
+            if let Some(t) = self.intvl {
+                k = k.with_interval(t);
+            }
+            if let Some(n) = self.cnt {
+                k = k.with_retries(n);
+            }
+            sock.set_tcp_keepalive(&k)?;
+        }
+        Ok(())
+    }
+}
+
 impl Stream {
+    /// Applies per-connection TCP settings (keepalive); a no-op for Unix sockets.
+    pub(crate) fn configure(&self, k: &Keepalive) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => k.apply(s),
+            Stream::Unix(_) => Ok(()),
+        }
+    }
+
     /// Starts a non-blocking connect. Names are resolved here (T-04).
     pub(crate) fn connect(target: &Endpoint) -> io::Result<Stream> {
         match target {
@@ -178,5 +218,37 @@ impl mio::event::Source for Listener {
             Listener::Tcp(l) => l.deregister(r),
             Listener::Unix(l, _) => l.deregister(r),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// O-11: keepalive options reach the socket; `None` leaves the OS's values alone.
+    #[test]
+    fn o11_keepalive_settings_are_applied() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = mio::net::TcpStream::from_std(
+            std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap(),
+        );
+        let sock = socket2::SockRef::from(&s);
+        let before = sock.keepalive().unwrap();
+        Keepalive::default().apply(&s).unwrap();
+        assert_eq!(sock.keepalive().unwrap(), before);
+        let k = Keepalive {
+            on: Some(true),
+            idle: Some(Duration::from_secs(42)),
+            intvl: Some(Duration::from_secs(7)),
+            cnt: Some(3),
+        };
+        k.apply(&s).unwrap();
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(42));
+        assert_eq!(sock.tcp_keepalive_interval().unwrap(), Duration::from_secs(7));
+        assert_eq!(sock.tcp_keepalive_retries().unwrap(), 3);
+        Keepalive { on: Some(false), ..Keepalive::default() }.apply(&s).unwrap();
+        assert!(!sock.keepalive().unwrap());
     }
 }

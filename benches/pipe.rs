@@ -81,6 +81,20 @@ fn one_thread(c: &mut Criterion) {
     g.finish();
 }
 
+/// Takes `n` items from `pop`, yielding the thread whenever it finds none.
+fn spin_consume(n: u64, mut pop: impl FnMut() -> Option<Msg>) {
+    let mut got = 0;
+    while got < n {
+        match pop() {
+            Some(m) => {
+                black_box(m);
+                got += 1;
+            }
+            None => thread::yield_now(),
+        }
+    }
+}
+
 /// Runs `produce` and `consume` on two threads for `iters` rounds of N items; returns the
 /// total time from both starting to both finishing.
 fn two_threads<P, C>(iters: u64, produce: P, consume: C) -> Duration
@@ -113,18 +127,7 @@ fn cross_thread(c: &mut Criterion) {
                         let _ = tx.flush();
                     }
                 },
-                move |n| {
-                    let mut got = 0;
-                    while got < n {
-                        match rx.read() {
-                            Some(m) => {
-                                black_box(m);
-                                got += 1;
-                            }
-                            None => thread::yield_now(),
-                        }
-                    }
-                },
+                move |n| spin_consume(n, || rx.read()),
             )
         })
     });
@@ -161,18 +164,7 @@ fn cross_thread(c: &mut Criterion) {
                         }
                     }
                 },
-                move |n| {
-                    let mut got = 0;
-                    while got < n {
-                        match q2.pop() {
-                            Some(m) => {
-                                black_box(m);
-                                got += 1;
-                            }
-                            None => thread::yield_now(),
-                        }
-                    }
-                },
+                move |n| spin_consume(n, || q2.pop()),
             )
         })
     });
@@ -187,18 +179,7 @@ fn cross_thread(c: &mut Criterion) {
                         q.push(item(i));
                     }
                 },
-                move |n| {
-                    let mut got = 0;
-                    while got < n {
-                        match q2.pop() {
-                            Some(m) => {
-                                black_box(m);
-                                got += 1;
-                            }
-                            None => thread::yield_now(),
-                        }
-                    }
-                },
+                move |n| spin_consume(n, || q2.pop()),
             )
         })
     });

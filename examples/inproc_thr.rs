@@ -4,7 +4,7 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, Msg, SocketType};
+use ferromq::{Context, SocketType};
 use std::time::Instant;
 
 fn main() -> ferromq::Result<()> {
@@ -16,14 +16,8 @@ fn main() -> ferromq::Result<()> {
     let remote = std::thread::spawn(move || -> ferromq::Result<()> {
         let mut push = remote_ctx.socket(SocketType::Push)?;
         push.connect("inproc://thr_test")?;
-        let zeros = [0u8; Msg::INLINE_CAPACITY];
         for _ in 0..count {
-            let msg = if size <= Msg::INLINE_CAPACITY {
-                Msg::copy_from_slice(&zeros[..size])
-            } else {
-                Msg::from(vec![0u8; size])
-            };
-            push.send(msg)?;
+            push.send(common::fresh_msg(size))?;
         }
         Ok(())
     });

@@ -5,23 +5,15 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, Msg, SocketType};
+use ferromq::{Context, SocketType};
 
 fn main() -> ferromq::Result<()> {
     let (connect_to, size, count) = common::args("remote_thr", true);
     let ctx = Context::new()?;
     let mut push = ctx.socket(SocketType::Push)?;
     push.connect(&connect_to)?;
-    // A fresh message each time, as libzmq's remote_thr does: small bodies inline (libzmq's
-    // "very small messages"), larger ones allocated.
-    let zeros = [0u8; Msg::INLINE_CAPACITY];
     for _ in 0..count {
-        let msg = if size <= Msg::INLINE_CAPACITY {
-            Msg::copy_from_slice(&zeros[..size])
-        } else {
-            Msg::from(vec![0u8; size])
-        };
-        push.send(msg)?;
+        push.send(common::fresh_msg(size))?;
     }
     drop(push);
     ctx.term();

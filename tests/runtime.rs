@@ -495,3 +495,40 @@ fn o07_max_msg_size_disconnects_the_sender() {
         }
     ));
 }
+
+/// Several I/O threads: sockets spread over them, pipes routed across them, and closing and
+/// term (the reaper lives on thread 0) still work.
+#[test]
+fn two_io_threads_route_and_terminate() {
+    let ctx = Context::builder()
+        .io_threads(2)
+        .default_linger(Some(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.last_endpoint().unwrap().to_owned();
+    let mut pushers: Vec<_> = (0..4)
+        .map(|_| {
+            let mut p = ctx.socket(SocketType::Push).unwrap();
+            p.connect(&ep).unwrap();
+            p
+        })
+        .collect();
+    for (i, p) in pushers.iter_mut().enumerate() {
+        for j in 0..100u8 {
+            p.send([i as u8, j]).unwrap();
+        }
+    }
+    drop(pushers);
+    let mut next = [0u8; 4];
+    for _ in 0..400 {
+        let m = pull.recv().unwrap();
+        assert_eq!(m[1], next[m[0] as usize], "per-sender order");
+        next[m[0] as usize] += 1;
+    }
+    drop(pull);
+    ctx.term();
+}

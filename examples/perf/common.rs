@@ -44,3 +44,14 @@ pub fn report(size: usize, count: u64, elapsed: Duration) {
     println!("mean throughput: {} [msg/s]", throughput as u64);
     println!("mean throughput: {megabits:.3} [Mb/s]");
 }
+
+/// A fresh message of `size` zero bytes, as libzmq's perf tools make one per send: inline
+/// when small (libzmq's "very small messages"), allocated otherwise.
+pub fn fresh_msg(size: usize) -> ferromq::Msg {
+    const ZEROS: [u8; ferromq::Msg::INLINE_CAPACITY] = [0; ferromq::Msg::INLINE_CAPACITY];
+    if size <= ferromq::Msg::INLINE_CAPACITY {
+        ferromq::Msg::copy_from_slice(&ZEROS[..size])
+    } else {
+        ferromq::Msg::from(vec![0u8; size])
+    }
+}

@@ -125,6 +125,23 @@ impl ActiveList {
         }
     }
 
+    /// The first active pipe, from the current one on, for which `ready` holds; pipes for
+    /// which it does not are deactivated on the way.
+    fn next_ready(
+        &mut self,
+        pipes: &mut Pipes,
+        mut ready: impl FnMut(&mut PipeEnd<Msg>) -> bool,
+    ) -> Option<PipeId> {
+        while self.active > 0 {
+            let id = self.ids[self.current];
+            if ready(pipes.get_mut(&id).expect("listed pipes exist")) {
+                return Some(id);
+            }
+            self.deactivate_at(self.current);
+        }
+        None
+    }
+
     fn advance(&mut self) {
         self.current = if self.active == 0 { 0 } else { (self.current + 1) % self.active };
     }
@@ -170,16 +187,9 @@ impl Lb {
         }
         let id = match self.more {
             Some(id) => id,
-            None => loop {
-                if self.list.active == 0 {
-                    return Err(msg);
-                }
-                let id = self.list.ids[self.list.current];
-                let pipe = pipes.get_mut(&id).expect("listed pipes exist");
-                if pipe.check_write() {
-                    break id;
-                }
-                self.list.deactivate_at(self.list.current);
+            None => match self.list.next_ready(pipes, PipeEnd::check_write) {
+                Some(id) => id,
+                None => return Err(msg),
             },
         };
         let pipe = pipes.get_mut(&id).expect("listed pipes exist");
@@ -204,17 +214,9 @@ impl Lb {
 
     /// Whether a message could be sent now (POLLOUT).
     pub fn has_out(&mut self, pipes: &mut Pipes) -> bool {
-        if self.more.is_some() || self.dropping {
-            return true;
-        }
-        while self.list.active > 0 {
-            let id = self.list.ids[self.list.current];
-            if pipes.get_mut(&id).expect("listed pipes exist").check_write() {
-                return true;
-            }
-            self.list.deactivate_at(self.list.current);
-        }
-        false
+        self.more.is_some()
+            || self.dropping
+            || self.list.next_ready(pipes, PipeEnd::check_write).is_some()
     }
 }
 
@@ -275,17 +277,7 @@ impl Fq {
 
     /// Whether a message part can be received now (POLLIN).
     pub fn has_in(&mut self, pipes: &mut Pipes) -> bool {
-        if self.more.is_some() {
-            return true;
-        }
-        while self.list.active > 0 {
-            let id = self.list.ids[self.list.current];
-            if pipes.get_mut(&id).expect("listed pipes exist").check_read() {
-                return true;
-            }
-            self.list.deactivate_at(self.list.current);
-        }
-        false
+        self.more.is_some() || self.list.next_ready(pipes, PipeEnd::check_read).is_some()
     }
 }
 

@@ -402,18 +402,24 @@ impl Socket {
         Ok(())
     }
 
+    /// Removes and returns the first endpoint of that name and kind (ENOENT when none).
+    fn take_endpoint(&mut self, endpoint: &str, kind: fn(&Attached) -> bool) -> Result<Attached> {
+        let i = self
+            .endpoints
+            .iter()
+            .position(|(e, a)| e == endpoint && kind(a))
+            .ok_or(Error::NoSuchEndpoint)?;
+        Ok(self.endpoints.remove(i).1)
+    }
+
     /// Stops listening on an endpoint bound earlier (use the LAST_ENDPOINT form for a
     /// wildcard bind) and drops the connections accepted through it (L-10).
     pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
-        let i = self
-            .endpoints
-            .iter()
-            .position(|(e, a)| {
-                e == endpoint && matches!(a, Attached::Listener { .. } | Attached::InprocBind(_))
-            })
-            .ok_or(Error::NoSuchEndpoint)?;
-        match self.endpoints.remove(i).1 {
+        let found = self.take_endpoint(endpoint, |a| {
+            matches!(a, Attached::Listener { .. } | Attached::InprocBind(_))
+        })?;
+        match found {
             Attached::Listener { io, id } => {
                 self.endpoints.retain(
                     |(_, a)| !matches!(a, Attached::Listener { id: other, .. } if *other == id),
@@ -433,14 +439,10 @@ impl Socket {
     /// up to LINGER (L-11).
     pub fn disconnect(&mut self, endpoint: &str) -> Result<()> {
         self.check_alive()?;
-        let i = self
-            .endpoints
-            .iter()
-            .position(|(e, a)| {
-                e == endpoint && matches!(a, Attached::Dialer { .. } | Attached::InprocConnect(_))
-            })
-            .ok_or(Error::NoSuchEndpoint)?;
-        match self.endpoints.remove(i).1 {
+        let found = self.take_endpoint(endpoint, |a| {
+            matches!(a, Attached::Dialer { .. } | Attached::InprocConnect(_))
+        })?;
+        match found {
             Attached::Dialer { io, pipe } => {
                 self.core.terminate_pipe(pipe);
                 self.flush_commands();
@@ -483,6 +485,19 @@ impl Socket {
         }
         while let Some(id) = self.core.poll_terminated() {
             self.routes.remove(&id);
+        }
+    }
+
+    /// Sleeps until woken (a command arrived) or the deadline; `None` (don't wait) or a
+    /// deadline already passed is "would block".
+    fn wait(&self, wait: Option<Option<Instant>>) -> Result<()> {
+        match wait {
+            None => Err(Error::WouldBlock),
+            Some(Some(d)) if Instant::now() >= d => Err(Error::WouldBlock),
+            Some(deadline) => {
+                self.signal.wait(deadline);
+                Ok(())
+            }
         }
     }
 
@@ -572,15 +587,7 @@ impl Socket {
                 Err(SendError::WouldBlock(m)) => msg = m,
             }
             self.flush_commands();
-            match wait {
-                None => return Err(Error::WouldBlock),
-                Some(deadline) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(Error::WouldBlock);
-                    }
-                    self.signal.wait(deadline);
-                }
-            }
+            self.wait(wait)?;
         }
     }
 
@@ -622,15 +629,7 @@ impl Socket {
                 Err(RecvError::WouldBlock) => {}
             }
             self.flush_commands();
-            match wait {
-                None => return Err(Error::WouldBlock),
-                Some(deadline) => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(Error::WouldBlock);
-                    }
-                    self.signal.wait(deadline);
-                }
-            }
+            self.wait(wait)?;
         }
     }
 

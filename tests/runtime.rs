@@ -532,3 +532,27 @@ fn two_io_threads_route_and_terminate() {
     drop(pull);
     ctx.term();
 }
+
+/// T-04, T-05: an IPv6 literal in brackets binds and reads back in brackets; a host name is
+/// resolved on connect.
+#[test]
+fn t05_ipv6_literal_and_host_name() {
+    let ctx = ctx();
+    let (mut pull, mut push) = pull_push(&ctx, "tcp://[::1]:*");
+    assert!(
+        pull.last_endpoint().unwrap().starts_with("tcp://[::1]:"),
+        "{:?}",
+        pull.last_endpoint()
+    );
+    push.send("v6").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"v6");
+
+    let mut pull4 = ctx.socket(SocketType::Pull).unwrap();
+    pull4.set_rcvtimeo(T);
+    pull4.bind("tcp://127.0.0.1:*").unwrap();
+    let port = pull4.last_endpoint().unwrap().rsplit(':').next().unwrap().to_owned();
+    let mut by_name = ctx.socket(SocketType::Push).unwrap();
+    by_name.connect(&format!("tcp://localhost:{port}")).unwrap();
+    by_name.send("by name").unwrap();
+    assert_eq!(&pull4.recv().unwrap()[..], b"by name");
+}

@@ -94,10 +94,17 @@ impl Stream {
 fn resolve(host: &Host, port: u16) -> io::Result<SocketAddr> {
     match host {
         Host::Ip(ip) => Ok(SocketAddr::new(*ip, port)),
-        Host::Name(name) => (name.as_str(), port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host name did not resolve")),
+        // IPv4 first, as libzmq does with its default IPV6=0 (O-10): "localhost" must reach
+        // a listener on 127.0.0.1 even where it also resolves to ::1.
+        Host::Name(name) => {
+            let addrs: Vec<SocketAddr> = (name.as_str(), port).to_socket_addrs()?.collect();
+            addrs
+                .iter()
+                .find(|a| a.is_ipv4())
+                .or(addrs.first())
+                .copied()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host name did not resolve"))
+        }
         Host::Any => Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot connect to *")),
     }
 }

@@ -177,8 +177,9 @@ fn w09_size_of_2_pow_63_closes() {
     assert_eq!(m.closed(), Some(&CloseReason::Protocol(ProtocolError::SizeOverflow)));
 }
 
+/// W-12, W-29: a command whose name overruns its frame closes the connection.
 #[test]
-fn truncated_command_closes() {
+fn w12_truncated_command_closes() {
     let mut m = Mock::of(SocketType::Pull);
     m.feed(&greeting(1)).feed(b"\x04\x03\x05REA");
     assert_eq!(m.closed(), Some(&CloseReason::Protocol(ProtocolError::TruncatedCommand)));
@@ -204,8 +205,9 @@ fn w13_unknown_command_or_message_before_ready_closes() {
     ));
 }
 
+/// W-13, W-29: a second READY after the handshake is a protocol error.
 #[test]
-fn duplicate_ready_closes() {
+fn w13_duplicate_ready_closes() {
     let mut m = Mock::of(SocketType::Pull);
     m.feed(&greeting(1)).feed(&ready("PUSH")).feed(&ready("PUSH"));
     assert_eq!(m.closed(), Some(&CloseReason::Protocol(ProtocolError::DuplicateReady)));
@@ -222,8 +224,9 @@ fn w16_bad_property_lengths_close() {
     );
 }
 
+/// W-19: READY must name a known socket type.
 #[test]
-fn ready_without_or_with_unknown_socket_type_closes() {
+fn w19_ready_without_or_with_unknown_socket_type_closes() {
     let mut m = Mock::of(SocketType::Pull);
     m.feed(&greeting(1)).feed(&command(b"READY", b""));
     assert_eq!(m.closed(), Some(&CloseReason::Protocol(ProtocolError::MissingSocketType)));
@@ -273,8 +276,9 @@ fn w15_ready_and_traffic_in_one_read() {
     assert_eq!(m.sent[64..], ready("PULL")[..]);
 }
 
+/// W-15: nothing is sent before READY is both sent and received.
 #[test]
-fn send_before_ready_is_refused_with_the_message() {
+fn w15_send_before_ready_is_refused_with_the_message() {
     let mut m = Mock::of(SocketType::Push);
     let err = m.engine.send(Msg::from("early")).unwrap_err();
     assert!(!err.closed);
@@ -316,8 +320,9 @@ fn w30_subscription_form_depends_on_the_peer_version() {
     assert_eq!(m.sent, b"\x00\x02\x01A\x00\x02\x00A");
 }
 
+/// XPUB-02 (engine part): SUBSCRIBE and CANCEL commands reach the owner.
 #[test]
-fn subscribe_and_cancel_commands_are_surfaced() {
+fn xpub02_subscribe_and_cancel_commands_are_surfaced() {
     let mut m = Mock::of(SocketType::Xpub);
     m.feed(&greeting(1)).feed(&ready("SUB"));
     m.feed(&command(b"SUBSCRIBE", b"topic")).feed(&command(b"CANCEL", b""));
@@ -438,8 +443,9 @@ fn w11_eof_delivers_complete_frames_then_closes() {
     );
 }
 
+/// W-19, W-29: a bare close during the handshake (libzmq's way of refusing) is handled.
 #[test]
-fn eof_during_handshake_closes() {
+fn w19_eof_during_handshake_closes() {
     let mut m = Mock::of(SocketType::Pull);
     m.feed(&greeting(1));
     m.engine.handle_eof(m.now);
@@ -447,8 +453,9 @@ fn eof_during_handshake_closes() {
     assert_eq!(m.closed(), Some(&CloseReason::PeerClosed));
 }
 
+/// L-07 (engine part): a local close keeps queued output for the owner to flush.
 #[test]
-fn local_close_keeps_queued_output_and_reports_once() {
+fn l07_local_close_keeps_queued_output_and_reports_once() {
     let mut m = Mock::of(SocketType::Push);
     m.feed(&greeting(1)).feed(&ready("PULL"));
     m.engine.send(Msg::from("bye")).unwrap();
@@ -461,8 +468,9 @@ fn local_close_keeps_queued_output_and_reports_once() {
     assert_eq!(m.closed(), Some(&CloseReason::Local));
 }
 
+/// W-29: reading only while `wants_input` bounds buffered input to a frame plus a read.
 #[test]
-fn wants_input_is_false_while_a_complete_frame_waits() {
+fn w29_wants_input_is_false_while_a_complete_frame_waits() {
     let mut m = Mock::of(SocketType::Pull);
     m.feed(&greeting(1)).feed(&ready("PUSH"));
     m.engine.handle_input(m.now, b"\x00\x01a\x00");

@@ -131,6 +131,26 @@ fn cross_thread(c: &mut Criterion) {
             )
         })
     });
+    g.bench_function(BenchmarkId::new("ferromq_spsc_flush64", "msg"), |b| {
+        b.iter_custom(|iters| {
+            let (mut tx, mut rx) = spsc::channel::<Msg>();
+            // Batched publication, the queue's design point: one flush per 64 messages, as a
+            // session publishes one read's worth of messages at once.
+            two_threads(
+                iters,
+                move |n| {
+                    for i in 0..n {
+                        tx.write(item(i), false);
+                        if i % 64 == 63 {
+                            let _ = tx.flush();
+                        }
+                    }
+                    let _ = tx.flush();
+                },
+                move |n| spin_consume(n, || rx.read()),
+            )
+        })
+    });
     g.bench_function(BenchmarkId::new("std_mpsc", "msg"), |b| {
         b.iter_custom(|iters| {
             let (tx, rx) = mpsc::channel::<Msg>();

@@ -79,10 +79,11 @@ struct Shared<T> {
     published: CachePadded<AtomicU64>,
     /// Chunks the consumer finished, linked through `next`, for the producer to reuse.
     spare: CachePadded<AtomicPtr<Chunk<T>>>,
-    /// Touched only by the `Producer` (and by `drop`, which is exclusive).
-    writer: UnsafeCell<WriterState<T>>,
+    /// Touched only by the `Producer` (and by `drop`, which is exclusive). Padded, like the
+    /// reader's, so that each side's per-item updates do not bounce the other's cache line.
+    writer: CachePadded<UnsafeCell<WriterState<T>>>,
     /// Touched only by the `Consumer` (and by `drop`).
-    reader: UnsafeCell<ReaderState<T>>,
+    reader: CachePadded<UnsafeCell<ReaderState<T>>>,
 }
 
 /// The writing end of the queue.
@@ -123,15 +124,19 @@ pub fn channel<T>() -> (Producer<T>, Consumer<T>) {
     let shared = Arc::new(Shared {
         published: CachePadded::new(AtomicU64::new(0)),
         spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
-        writer: UnsafeCell::new(WriterState {
+        writer: CachePadded::new(UnsafeCell::new(WriterState {
             chunk: first,
             free: ptr::null_mut(),
             free_len: 0,
             pos: 0,
             complete: 0,
             published: 0,
-        }),
-        reader: UnsafeCell::new(ReaderState { chunk: first, pos: 0, prefetched: 0 }),
+        })),
+        reader: CachePadded::new(UnsafeCell::new(ReaderState {
+            chunk: first,
+            pos: 0,
+            prefetched: 0,
+        })),
     });
     (Producer { shared: shared.clone() }, Consumer { shared })
 }

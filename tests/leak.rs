@@ -1,0 +1,40 @@
+//! L-14: no thread or file-descriptor leak after term. Alone in its own test binary, so no
+//! other test's sockets or threads change the counts while it measures.
+
+use ferromq::{Context, SocketType};
+use std::time::Duration;
+
+fn count(dir: &str) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn l14_no_thread_or_fd_leak_after_term() {
+    let fds_before = count("/proc/self/fd");
+    let threads_before = count("/proc/self/task");
+    for round in 0..3 {
+        let ctx = Context::builder()
+            .io_threads(2)
+            .default_linger(Some(Duration::from_secs(5)))
+            .build()
+            .unwrap();
+        let mut pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ipc =
+            std::env::temp_dir().join(format!("ferromq-leak-{}-{round}.sock", std::process::id()));
+        pull.bind(&format!("ipc://{}", ipc.display())).unwrap();
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(pull.last_endpoint().unwrap()).unwrap();
+        let mut push2 = ctx.socket(SocketType::Push).unwrap();
+        push2.connect(&format!("ipc://{}", ipc.display())).unwrap();
+        push.send("x").unwrap();
+        push2.send("y").unwrap();
+        pull.recv().unwrap();
+        pull.recv().unwrap();
+        assert!(count("/proc/self/task") > threads_before, "I/O threads are running");
+        drop((pull, push, push2));
+        ctx.term();
+        assert_eq!(count("/proc/self/task"), threads_before, "round {round}: threads leaked");
+        assert_eq!(count("/proc/self/fd"), fds_before, "round {round}: descriptors leaked");
+    }
+}

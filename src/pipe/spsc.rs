@@ -14,7 +14,7 @@
 //!   sees it and the owner sends exactly one wake-up. No locks, no spinning, no lost wake-up.
 //!
 //! Positions are 64-bit counters (slot = position mod CHUNK), not pointers; the shared word
-//! holds the published end position, or [`ASLEEP`] while the consumer sleeps.
+//! holds the published end position, or a sentinel (`ASLEEP`) while the consumer sleeps.
 
 use crate::sync::{Arc, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use crossbeam_utils::CachePadded;

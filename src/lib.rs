@@ -7,22 +7,36 @@
 //! returns bytes, events and deadlines, so the very same code runs on a real runtime and inside
 //! a deterministic network simulator that replays any failure from a seed.
 //!
+//! ## Example
+//!
+//! ```
+//! use ferromq::{Context, SocketType};
+//!
+//! let ctx = Context::new()?;
+//! let mut pull = ctx.socket(SocketType::Pull)?;
+//! pull.bind("tcp://127.0.0.1:*")?;
+//! let mut push = ctx.socket(SocketType::Push)?;
+//! push.connect(pull.last_endpoint().unwrap())?;
+//! push.send_multipart(vec!["job", "42"])?;
+//! let msg = pull.recv_multipart()?;
+//! assert_eq!(&msg[1][..], b"42");
+//! # Ok::<(), ferromq::Error>(())
+//! ```
+//!
 //! ## Architecture map
 //!
 //! | module | level | what |
 //! | --- | --- | --- |
 //! | [`Msg`], [`Multipart`] | data | frames: small bodies inline, large ones shared |
 //! | [`proto`] | connection, sans-IO | ZMTP codec, NULL handshake, heartbeats: [`proto::Engine`] |
-//! | [`SocketType`] | options | socket types and their compatibility table |
 //! | [`pipe`] | data path, lock-free | SPSC queues, pipes with HWM and term handshake, mailboxes |
+//! | [`core`] | objects, sans-IO | socket patterns ([`core::SocketCore`]), [`core::Session`] |
+//! | [`Context`], [`Socket`], [`poll`], [`Monitor`] | runtime (mio) | the only layer with threads, sockets and clocks |
+//! | [`endpoint`], [`SocketOptions`], [`SocketType`] | API | endpoints, typed options, socket types |
 //!
-//! The layers under construction (lock-free pipes, socket patterns, the mio runtime and the
-//! simulator) are listed in the README with their status.
-//!
-//! ## Example: one connection, by hand
-//!
-//! See [`proto::Engine`] for an engine pair wired back to back; the `engine_loopback` example
-//! runs two engines over a real TCP connection.
+//! Arrows point down only: the runtime drives `core`, `proto` and `pipe`, which know no driver,
+//! so the deterministic simulator (under construction, `ferromq-sim`) can drive the very same
+//! code. The README lists what works today.
 
 // `unsafe` is denied crate-wide and forbidden in every module but `pipe` (and the `sync` shim
 // it uses), where each block carries a `// SAFETY:` comment that clippy checks for.

@@ -66,3 +66,11 @@ pub use runtime::{
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The time base of the sans-IO unit tests: one instant for the whole test run, read here so
+/// that nothing under `proto/` or `core/` reads the clock, tests included.
+#[cfg(test)]
+pub(crate) fn test_epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}

@@ -19,7 +19,7 @@ struct Rig {
 impl Rig {
     fn new(ours: SocketType, cfg: SessionConfig) -> Rig {
         let mut r = Rig {
-            now: Instant::now(),
+            now: crate::test_epoch(),
             socket: SocketCore::new(ours).unwrap(),
             session: Session::new(cfg, PipeId(1)),
             peer: None,

@@ -57,7 +57,7 @@ pub struct Pair {
 
 impl Pair {
     pub fn new(a: EngineConfig, b: EngineConfig) -> Pair {
-        let now = Instant::now();
+        let now = crate::test_epoch();
         Pair {
             now,
             a: Side::new(a, now),
@@ -164,7 +164,7 @@ pub struct Mock {
 
 impl Mock {
     pub fn new(cfg: EngineConfig) -> Mock {
-        let now = Instant::now();
+        let now = crate::test_epoch();
         Mock { now, engine: Engine::new(cfg, now), events: Vec::new(), sent: Vec::new() }
     }
 

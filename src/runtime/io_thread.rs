@@ -218,13 +218,13 @@ impl IoThread {
                     self.after_session(key);
                 }
                 IoCmd::Pipe(id, cmd) => {
+                    // For a session's end only: a socket's end hears through its own mailbox.
+                    // A session already gone finished its handshake; late commands are moot.
                     if let Some(&key) = self.routes.get(&id) {
                         if let Some(p) = self.peer(key) {
                             p.session.handle_pipe_command(cmd, Instant::now());
                             self.pump(key);
                         }
-                    } else {
-                        self.deliver_to_reaped(id, cmd, ctx);
                     }
                 }
                 IoCmd::Unlisten(endpoint) => self.unlisten(endpoint),
@@ -596,16 +596,6 @@ impl IoThread {
         p.reconnect_at = None;
         p.session.terminate(Instant::now(), drop_pipe);
         self.pump(key);
-    }
-
-    fn deliver_to_reaped(&mut self, id: PipeId, cmd: PipeCommand, ctx: &Arc<CtxInner>) {
-        let owner = self.reaped.iter().find(|(_, r)| r.routes.contains_key(&id)).map(|(&k, _)| k);
-        if let Some(sock) = owner {
-            if let Some(r) = self.reaped.get_mut(&sock) {
-                r.core.handle_pipe_command(id, cmd);
-            }
-            self.service_reaped(sock, ctx);
-        }
     }
 
     /// Runs a lingering socket: its mailbox, its commands, and its end once all pipes are done.

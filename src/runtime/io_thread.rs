@@ -170,6 +170,35 @@ impl IoThread {
         }
     }
 
+    /// Adds a session with no stream yet (dialing, or just accepted) and routes its pipe.
+    fn add_peer(
+        &mut self,
+        session: Session,
+        socket: Sender<SocketCmd>,
+        opts: Arc<PeerOpts>,
+        dial: Option<Endpoint>,
+        listener: Option<u64>,
+    ) -> usize {
+        let pipe = session.pipe_id();
+        let next_ivl = opts.reconnect_ivl.unwrap_or(Duration::ZERO);
+        let key = self.insert(Entry::Peer(Box::new(Peer {
+            session,
+            stream: None,
+            socket,
+            opts,
+            dial,
+            next_ivl,
+            connecting: false,
+            reconnect_at: None,
+            listener,
+            handshaken: false,
+            closing_until: None,
+            timer: None,
+        })));
+        self.routes.insert(pipe, key);
+        key
+    }
+
     fn peer(&mut self, key: usize) -> Option<&mut Peer> {
         match self.entries.get_mut(key) {
             Some(Some(Entry::Peer(p))) => Some(p),
@@ -197,23 +226,7 @@ impl IoThread {
                     }
                 }
                 IoCmd::Dial { session, target, socket, opts } => {
-                    let pipe = session.pipe_id();
-                    let next_ivl = opts.reconnect_ivl.unwrap_or(Duration::ZERO);
-                    let key = self.insert(Entry::Peer(Box::new(Peer {
-                        session: *session,
-                        stream: None,
-                        socket,
-                        opts,
-                        dial: Some(target),
-                        next_ivl,
-                        connecting: false,
-                        reconnect_at: None,
-                        listener: None,
-                        handshaken: false,
-                        closing_until: None,
-                        timer: None,
-                    })));
-                    self.routes.insert(pipe, key);
+                    let key = self.add_peer(*session, socket, opts, Some(target), None);
                     self.start_dial(key);
                     self.after_session(key);
                 }
@@ -282,21 +295,7 @@ impl IoThread {
             session_cfg.connect = false;
             let mut session = Session::new(session_cfg, pipe);
             session.attach_engine(Engine::new(opts.engine.clone(), now), now);
-            let peer_key = self.insert(Entry::Peer(Box::new(Peer {
-                session,
-                stream: None,
-                socket,
-                opts,
-                dial: None,
-                next_ivl: Duration::ZERO,
-                connecting: false,
-                reconnect_at: None,
-                listener: Some(endpoint),
-                handshaken: false,
-                closing_until: None,
-                timer: None,
-            })));
-            self.routes.insert(pipe, peer_key);
+            let peer_key = self.add_peer(session, socket, opts, None, Some(endpoint));
             let mut stream = stream;
             // A failure here leaves the OS's keepalive settings: not worth the connection.
             let _ = stream.configure(&keepalive);

@@ -228,7 +228,7 @@ impl Session {
         loop {
             let mut progress = self.pump_inbound();
             progress |= self.pump_outbound();
-            progress |= self.handle_pipe_events(now);
+            progress |= self.handle_pipe_events();
             progress |= self.start_linger(now);
             if !progress {
                 break;
@@ -336,7 +336,7 @@ impl Session {
         }
     }
 
-    fn handle_pipe_events(&mut self, _now: Instant) -> bool {
+    fn handle_pipe_events(&mut self) -> bool {
         let Some(pipe) = self.pipe.as_mut() else { return false };
         let mut progress = false;
         while let Some(e) = pipe.poll_event() {

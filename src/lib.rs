@@ -43,10 +43,23 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
+/// Whether a planted bug (see `mutants`) is on; always `false` without the `mutants` feature.
+macro_rules! mutant {
+    ($m:ident) => {{
+        #[cfg(feature = "mutants")]
+        let on = $crate::mutants::is_on($crate::mutants::Mutant::$m);
+        #[cfg(not(feature = "mutants"))]
+        let on = false;
+        on
+    }};
+}
+
 pub mod core;
 pub mod endpoint;
 mod error;
 mod msg;
+#[cfg(feature = "mutants")]
+pub mod mutants;
 mod options;
 #[allow(unsafe_code)]
 pub mod pipe;

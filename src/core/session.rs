@@ -81,6 +81,14 @@ pub struct Session {
     linger_started: bool,
     linger_deadline: Option<Instant>,
     actions: VecDeque<Action>,
+    /// `Action::Terminated` was queued.
+    done: bool,
+    /// Mutant `FrameDroppedAfterReconnect`: engines attached so far, and whether to drop the
+    /// next inbound message frame.
+    #[cfg(feature = "mutants")]
+    engines: u32,
+    #[cfg(feature = "mutants")]
+    drop_next_frame: bool,
 }
 
 impl Session {
@@ -99,6 +107,11 @@ impl Session {
             linger_started: false,
             linger_deadline: None,
             actions: VecDeque::new(),
+            done: false,
+            #[cfg(feature = "mutants")]
+            engines: 0,
+            #[cfg(feature = "mutants")]
+            drop_next_frame: false,
         };
         if cfg.connect && !cfg.immediate {
             s.create_pipe();
@@ -125,6 +138,11 @@ impl Session {
     /// Attaches a new connection's engine (after a connect or an accept).
     pub fn attach_engine(&mut self, engine: Engine, now: Instant) {
         debug_assert!(self.engine.is_none(), "one connection at a time");
+        #[cfg(feature = "mutants")]
+        {
+            self.drop_next_frame = self.engines > 0 && mutant!(FrameDroppedAfterReconnect);
+            self.engines += 1;
+        }
         self.engine = Some(engine);
         self.process(now);
     }
@@ -230,6 +248,7 @@ impl Session {
             progress |= self.pump_outbound();
             progress |= self.handle_pipe_events();
             progress |= self.start_linger(now);
+            progress |= self.finish_pipeless();
             if !progress {
                 break;
             }
@@ -281,6 +300,8 @@ impl Session {
             let Some(event) = engine.poll_event() else { return progress };
             progress = true;
             match event {
+                #[cfg(feature = "mutants")]
+                Event::Message(_) if std::mem::take(&mut self.drop_next_frame) => {}
                 Event::Message(m) => self.pending = Some(m),
                 Event::Ready(peer) => {
                     if self.pipe.is_none() && !self.terminating {
@@ -324,7 +345,7 @@ impl Session {
         }
         self.linger_started = true;
         match self.cfg.linger {
-            Some(d) if d.is_zero() => {
+            Some(d) if d.is_zero() || mutant!(LingerDropsQueued) => {
                 pipe.terminate(false);
                 true
             }
@@ -334,6 +355,22 @@ impl Session {
             }
             None => false,
         }
+    }
+
+    /// A session told to terminate before it had a pipe (an accepted connection still in its
+    /// handshake) has nothing to drain: it ends its connection now instead of holding it
+    /// open for good.
+    fn finish_pipeless(&mut self) -> bool {
+        if !self.terminating || self.pipe.is_some() || self.done {
+            return false;
+        }
+        let Some(engine) = self.engine.as_mut() else { return false };
+        engine.close();
+        while engine.poll_event().is_some() {}
+        self.actions.push_back(Action::Disconnected { reason: CloseReason::Local, reconnect: false });
+        self.actions.push_back(Action::Terminated);
+        self.done = true;
+        true
     }
 
     fn handle_pipe_events(&mut self) -> bool {
@@ -357,6 +394,7 @@ impl Session {
                     });
                 }
                 self.actions.push_back(Action::Terminated);
+                self.done = true;
                 return progress;
             }
         }
@@ -375,7 +413,7 @@ impl Session {
             // The rest of an outbound message already partly handed to the dead connection
             // would arrive truncated on the next one: discard it (its parts are all there,
             // since a message is published whole).
-            while self.out_mid_message {
+            while self.out_mid_message && !mutant!(MultipartSplitAtReconnect) {
                 match pipe.read() {
                     Some(m) => self.out_mid_message = m.more(),
                     None => self.out_mid_message = false,
@@ -392,6 +430,7 @@ impl Session {
         self.actions.push_back(Action::Disconnected { reason, reconnect });
         if self.pipe.is_none() && !reconnect {
             self.actions.push_back(Action::Terminated);
+            self.done = true;
         }
     }
 }

@@ -96,6 +96,11 @@ pub struct PipeEnd<T> {
     delay: bool,
     commands: VecDeque<PipeCommand>,
     events: VecDeque<PipeEvent>,
+    /// Mutant `ReorderingFlush`: a complete message held back to be published out of order.
+    #[cfg(feature = "mutants")]
+    held: Option<T>,
+    #[cfg(feature = "mutants")]
+    writing_more: bool,
 }
 
 impl<T> std::fmt::Debug for PipeEnd<T> {
@@ -154,6 +159,10 @@ impl<T: PipeMsg> PipeEnd<T> {
             delay: true,
             commands: VecDeque::new(),
             events: VecDeque::new(),
+            #[cfg(feature = "mutants")]
+            held: None,
+            #[cfg(feature = "mutants")]
+            writing_more: false,
         }
     }
 
@@ -164,7 +173,8 @@ impl<T: PipeMsg> PipeEnd<T> {
         if !self.out_active || self.state != State::Active {
             return false;
         }
-        let full = self.hwm > 0 && self.msgs_written - self.peers_msgs_read >= self.hwm;
+        let hwm = if mutant!(HwmOffByOne) { self.hwm + 1 } else { self.hwm };
+        let full = self.hwm > 0 && self.msgs_written - self.peers_msgs_read >= hwm;
         if full {
             self.out_active = false;
         }
@@ -179,11 +189,37 @@ impl<T: PipeMsg> PipeEnd<T> {
         }
         let more = msg.more();
         let Some(out) = self.out.as_mut() else { return Err(msg) };
+        #[cfg(feature = "mutants")]
+        {
+            let mid = std::mem::replace(&mut self.writing_more, more);
+            if mutant!(ReorderingFlush) && !more && !mid {
+                self.msgs_written += 1;
+                match self.held.take() {
+                    None => self.held = Some(msg),
+                    Some(prev) => {
+                        out.write(Item::Msg(msg), false);
+                        out.write(Item::Msg(prev), false);
+                    }
+                }
+                return Ok(());
+            }
+            if let Some(prev) = self.held.take() {
+                out.write(Item::Msg(prev), false);
+            }
+        }
         out.write(Item::Msg(msg), more);
         if !more {
             self.msgs_written += 1;
         }
         Ok(())
+    }
+
+    /// Mutant `ReorderingFlush`: what was held back goes out now.
+    #[cfg(feature = "mutants")]
+    fn release_held(&mut self) {
+        if let (Some(prev), Some(out)) = (self.held.take(), self.out.as_mut()) {
+            out.write(Item::Msg(prev), false);
+        }
     }
 
     /// Publishes the complete messages written so far; if the reader was asleep, queues the
@@ -192,8 +228,10 @@ impl<T: PipeMsg> PipeEnd<T> {
         if self.state == State::TermAckSent {
             return;
         }
+        #[cfg(feature = "mutants")]
+        self.release_held();
         if let Some(out) = self.out.as_mut() {
-            if !out.flush() {
+            if !out.flush() && !mutant!(MissedWakeup) {
                 self.commands.push_back(PipeCommand::ActivateRead);
             }
         }
@@ -281,6 +319,8 @@ impl<T: PipeMsg> PipeEnd<T> {
             State::WaitingForDelimiter => {}
         }
         self.out_active = false;
+        #[cfg(feature = "mutants")]
+        self.release_held();
         if let Some(out) = self.out.as_mut() {
             while out.unwrite().is_some() {}
             out.write(Item::Delimiter, false);

@@ -61,6 +61,8 @@ pub(crate) enum IoCmd {
     Pipe(PipeId, PipeCommand),
     /// Stop listening on this endpoint and drop its connections (unbind).
     Unlisten(u64),
+    /// The socket closed: stop listening; accepted connections drain within linger.
+    CloseListener(u64),
     /// Stop dialing and drop the connection of this pipe's session (disconnect).
     Undial(PipeId),
     Reap(Box<Reaped>),
@@ -240,7 +242,8 @@ impl IoThread {
                         }
                     }
                 }
-                IoCmd::Unlisten(endpoint) => self.unlisten(endpoint),
+                IoCmd::Unlisten(endpoint) => self.unlisten(endpoint, true),
+                IoCmd::CloseListener(endpoint) => self.unlisten(endpoint, false),
                 IoCmd::Undial(id) => self.stop_session(id, false),
                 IoCmd::Reap(r) => {
                     let id = r.id;
@@ -562,7 +565,10 @@ impl IoThread {
         }
     }
 
-    fn unlisten(&mut self, endpoint: u64) {
+    /// Stops a listener. Its accepted connections go too: at once on unbind (`drop_pipes`,
+    /// L-10), or after draining within linger when the socket closes (L-07), like libzmq's
+    /// listener terminating its sessions with the socket's linger.
+    fn unlisten(&mut self, endpoint: u64, drop_pipes: bool) {
         let keys: Vec<usize> = (0..self.entries.len())
             .filter(|&k| match &self.entries[k] {
                 Some(Entry::Listener { endpoint: e, .. }) => *e == endpoint,
@@ -582,7 +588,7 @@ impl IoThread {
             })
             .collect();
         for id in peers {
-            self.stop_session(id, true);
+            self.stop_session(id, drop_pipes);
         }
     }
 

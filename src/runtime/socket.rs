@@ -672,7 +672,7 @@ impl Drop for Socket {
         // Unbind names and listeners so nothing new attaches.
         for (_, a) in std::mem::take(&mut self.endpoints) {
             match a {
-                Attached::Listener { io, id } => self.ctx.io[io].send(IoCmd::Unlisten(id)),
+                Attached::Listener { io, id } => self.ctx.io[io].send(IoCmd::CloseListener(id)),
                 Attached::InprocBind(name) => {
                     let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
                     if matches!(reg.get(&name), Some(InprocEntry::Bound { socket_id, .. }) if *socket_id == self.id)

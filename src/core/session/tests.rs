@@ -304,3 +304,26 @@ fn l07_linger_zero_drops_at_once() {
     assert!(r.terminated);
     drop(peer);
 }
+
+/// Found by the simulator: an accepted connection still in its handshake when the socket
+/// closed kept its session (and its connection) alive forever, since it had no pipe whose
+/// termination would end it.
+#[test]
+fn accept_side_terminated_during_handshake_ends() {
+    let mut r = Rig::new(SocketType::Pull, Rig::cfg(false));
+    // Our engine attached, but the peer's greeting never arrives.
+    r.session.attach_engine(Engine::new(EngineConfig::new(SocketType::Pull), r.now), r.now);
+    r.settle();
+    assert!(!r.terminated);
+    r.session.terminate(r.now, false);
+    r.settle();
+    assert!(r.terminated, "a session with no pipe has nothing to linger for");
+    assert_eq!(r.disconnects, vec![(CloseReason::Local, false)]);
+
+    // Also when the handshake completes after the terminate.
+    let mut r = Rig::new(SocketType::Pull, Rig::cfg(false));
+    r.session.terminate(r.now, false);
+    r.connect(SocketType::Pull, SocketType::Push);
+    assert!(r.terminated);
+    assert_eq!(r.socket.pipe_count(), 0, "no pipe is made for a terminating session");
+}

@@ -1,0 +1,20 @@
+//! The built-in scenarios. Adding one for a new socket type is a small file here and a line
+//! in [`all`].
+
+mod pair;
+mod push_pull;
+
+use crate::run::Scenario;
+
+pub use pair::Pair;
+pub use push_pull::PushPull;
+
+/// Every built-in scenario, in the default sweep's order.
+pub fn all() -> &'static [&'static dyn Scenario] {
+    &[&PushPull, &Pair]
+}
+
+/// The scenario called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Scenario> {
+    all().iter().copied().find(|s| s.name() == name)
+}

@@ -167,7 +167,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Chaos<S> {
             this.write_stall = None;
         }
         // Tiny writes make a link crawl (one segment each): once faults stop, they stop too.
-        let max = if this.faults_allowed() { this.plan.max_write } else { this.plan.max_write.max(16384) };
+        let max = if this.faults_allowed() {
+            this.plan.max_write
+        } else {
+            this.plan.max_write.max(16384)
+        };
         let Some(inner) = this.inner.as_mut() else { return Poll::Ready(Err(reset())) };
         let limit = (this.rng.range(1, max as u64) as usize).min(buf.len());
         let n = ready!(Pin::new(inner).poll_write(cx, &buf[..limit]))?;

@@ -432,7 +432,9 @@ impl Checker {
             .filter(|&i| {
                 let s = &self.socks[i as usize];
                 s.died.is_none()
-                    && s.closed.as_ref().is_some_and(|c| !c.finished && c.at + c.linger + slack < now)
+                    && s.closed
+                        .as_ref()
+                        .is_some_and(|c| !c.finished && c.at + c.linger + slack < now)
             })
             .collect();
         for sock in late {
@@ -467,7 +469,8 @@ impl Checker {
             let closed_early = s.closed.as_ref().is_some_and(|c| {
                 c.event > m.event
                     && (!c.fully_connected
-                        || s.linger_cut
+                        // Linger may run out on a faulty link, not on a healthy one.
+                        || (s.linger_cut && c.at < self.leave_until)
                         || self
                             .faults
                             .iter()
@@ -475,13 +478,14 @@ impl Checker {
             });
             // It went out on a connection whose receiver then left (closed while receivers may
             // come and go, or crashed): what it had not read went with it.
-            let receiver_left = self.written_on.get(id).and_then(|&c| self.far_socket(c)).is_some_and(
-                |r| {
+            let receiver_left =
+                self.written_on.get(id).and_then(|&c| self.far_socket(c)).is_some_and(|r| {
                     let r = &self.socks[r as usize];
                     r.died.is_some_and(|d| d > m.event)
-                        || r.closed.as_ref().is_some_and(|c| c.event > m.event && c.at < self.leave_until)
-                },
-            );
+                        || r.closed
+                            .as_ref()
+                            .is_some_and(|c| c.event > m.event && c.at < self.leave_until)
+                });
             if !(broke || died || closed_early || receiver_left) {
                 lost.push((*id, m.at));
             }

@@ -71,14 +71,14 @@ mod wire;
 mod world;
 
 pub use chaos::{Chaos, ChaosEvent, ChaosPlan};
-pub use check::Violation;
+pub use check::{Checker, Violation};
 pub use node::{HostCtx, SimSocket, SockOpts};
 pub use payload::MsgId;
 pub use plan::{Fault, FaultKind, FaultKnobs};
 pub use rng::Rng;
 pub use run::{Outcome, RunOptions, Scenario, Setup, TICK, run, timeline};
 pub use sweep::{Summary, sweep};
-pub use world::{Phase, Stats, Timeline, World};
+pub use world::{Phase, Stats, Timeline, Trace, World, WorldState};
 
 /// The names of the planted bugs switched on (see `ferromq::mutants`), for replay commands.
 pub fn active_mutants() -> Vec<&'static str> {

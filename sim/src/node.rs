@@ -319,7 +319,11 @@ impl SessionLink for Link {
         let mut n = self.node.borrow_mut();
         n.service_session(self.key, now);
         let Some(e) = n.sessions.get(&self.key) else {
-            return LinkState { terminated: true, disconnected: Some(false), ..LinkState::default() };
+            return LinkState {
+                terminated: true,
+                disconnected: Some(false),
+                ..LinkState::default()
+            };
         };
         LinkState {
             wants_input: e.session.wants_input(),
@@ -365,7 +369,10 @@ impl SessionLink for Link {
         let id = n.sockets[e.sock].id;
         let mut w = n.world.get();
         w.check.linger_cut(id);
-        w.trace_line(format_args!("{} s{id} k{} dropped with {pending} B unsent", n.host, self.key));
+        w.trace_line(format_args!(
+            "{} s{id} k{} dropped with {pending} B unsent",
+            n.host, self.key
+        ));
     }
 }
 
@@ -734,7 +741,11 @@ async fn dial(ctx: HostCtx, idx: usize, link: Link, host: String, port: u16) {
         if let Ok(Ok(tcp)) = tcp {
             ivl = opts.reconnect_ivl;
             let (conn, mut stream) = chaos_stream(&ctx, idx, tcp);
-            ctx.world.trace(format_args!("{} k{} dialed c{conn} to {host}:{port}", ctx.name(), link.key));
+            ctx.world.trace(format_args!(
+                "{} k{} dialed c{conn} to {host}:{port}",
+                ctx.name(),
+                link.key
+            ));
             let engine = ctx.node.borrow().engine_config(idx);
             link.with(|s| s.attach_engine(Engine::new(engine, driver::now()), driver::now()));
             let ending = driver::drive(&mut stream, &link, opts.linger).await;
@@ -757,4 +768,3 @@ async fn dial(ctx: HostCtx, idx: usize, link: Link, host: String, port: u16) {
     link.wait_terminated().await;
     ctx.node.borrow_mut().remove_session(link.key);
 }
-

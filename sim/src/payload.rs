@@ -36,8 +36,9 @@ pub struct PartHeader {
 }
 
 fn filler(id: MsgId, index: u16, i: usize) -> u8 {
-    (id.seq as usize).wrapping_mul(31).wrapping_add(id.sender as usize * 7 + index as usize * 13 + i)
-        as u8
+    (id.seq as usize)
+        .wrapping_mul(31)
+        .wrapping_add(id.sender as usize * 7 + index as usize * 13 + i) as u8
 }
 
 /// The parts of message `id`: `count` parts of `size` filler bytes each (after the header).

@@ -183,8 +183,12 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
         .tick_duration(TICK)
         .min_message_latency(Duration::from_micros(50))
         .max_message_latency(latency);
-    let mut setup =
-        Setup { sim: builder.build(), world: world.clone(), hosts: Vec::new(), knobs: FaultKnobs::default() };
+    let mut setup = Setup {
+        sim: builder.build(),
+        world: world.clone(),
+        hosts: Vec::new(),
+        knobs: FaultKnobs::default(),
+    };
     world.trace(format_args!("seed {seed} scenario {}", scenario.name()));
     scenario.build(&mut setup);
     let Setup { mut sim, hosts, knobs, .. } = setup;

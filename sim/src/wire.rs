@@ -60,7 +60,11 @@ impl WireReader {
             let body = &avail[head..head + size];
             let command = flags & 0x04 != 0;
             // Commands (READY, PING, PONG, ...) are skipped.
-            let r = if command { Ok(()) } else { Self::part(&mut self.parts, body, flags & 1 != 0, out) };
+            let r = if command {
+                Ok(())
+            } else {
+                Self::part(&mut self.parts, body, flags & 1 != 0, out)
+            };
             self.start += head + size;
             if let Err(e) = r {
                 self.broken = true;
@@ -85,13 +89,11 @@ impl WireReader {
     ) -> Result<(), String> {
         let h = payload::parse(body).map_err(|e| format!("bad part on the wire: {e}"))?;
         let expected = parts.len() as u16;
-        if let Some(first) = parts.first() {
-            if first.id != h.id {
-                return Err(format!(
-                    "message {} interleaved into message {} on the wire",
-                    h.id, first.id
-                ));
-            }
+        if let Some(first) = parts.first().filter(|f| f.id != h.id) {
+            return Err(format!(
+                "message {} interleaved into message {} on the wire",
+                h.id, first.id
+            ));
         }
         if h.index != expected {
             return Err(format!(

@@ -367,7 +367,8 @@ impl Session {
         let Some(engine) = self.engine.as_mut() else { return false };
         engine.close();
         while engine.poll_event().is_some() {}
-        self.actions.push_back(Action::Disconnected { reason: CloseReason::Local, reconnect: false });
+        self.actions
+            .push_back(Action::Disconnected { reason: CloseReason::Local, reconnect: false });
         self.actions.push_back(Action::Terminated);
         self.done = true;
         true

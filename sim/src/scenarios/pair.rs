@@ -29,7 +29,8 @@ impl Scenario for Pair {
     }
 
     fn build(&self, s: &mut Setup<'_>) {
-        let cfg = Rc::new(Cfg { hwm: [3, 10, 1000][s.random(0, 2) as usize], big: s.random(0, 3) == 0 });
+        let cfg =
+            Rc::new(Cfg { hwm: [3, 10, 1000][s.random(0, 2) as usize], big: s.random(0, 3) == 0 });
         s.allow("binder", "dialer");
         s.allow("dialer", "binder");
         let c = cfg.clone();
@@ -64,7 +65,11 @@ async fn peer(h: HostCtx, cfg: Rc<Cfg>, binds: bool) {
             }
             for _ in 0..h.random(1, 2 * cfg.hwm.min(20) + 2) {
                 let parts = h.random(1, 3) as u16;
-                let size = if cfg.big && h.chance(0.3) { h.random(1000, 30_000) } else { h.random(0, 100) };
+                let size = if cfg.big && h.chance(0.3) {
+                    h.random(1000, 30_000)
+                } else {
+                    h.random(0, 100)
+                };
                 if sock.send(parts, size as usize, Duration::from_millis(20)).await.is_none() {
                     break;
                 }

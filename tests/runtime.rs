@@ -531,3 +531,36 @@ fn t05_ipv6_literal_and_host_name() {
     by_name.send("by name").unwrap();
     assert_eq!(&pull4.recv().unwrap()[..], b"by name");
 }
+
+/// L-07 on the accepting side (found by the simulator): a PUSH that *binds* and closes must
+/// still drain its accepted connections within linger, not drop them with the listener. The
+/// puller reads nothing until the pusher is gone, so most of the 16 MiB are still queued in
+/// the pusher's pipe, beyond the kernel's socket buffers, when it closes.
+#[test]
+fn l07_linger_drains_accepted_connections_after_close() {
+    let ctx = ctx();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    let mut o = push.options().clone();
+    o.sndhwm = 0;
+    push.set_options(o).unwrap();
+    push.set_sndtimeo(T);
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = push.last_endpoint().unwrap().to_owned();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.connect(&ep).unwrap();
+    // The first message proves the connection is up before the flood.
+    push.send("first").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"first");
+    let body = vec![7u8; 1024];
+    for i in 0..16 * 1024u32 {
+        let mut m = body.clone();
+        m[..4].copy_from_slice(&i.to_be_bytes());
+        push.send(m).unwrap();
+    }
+    drop(push);
+    for i in 0..16 * 1024u32 {
+        let m = pull.recv().unwrap_or_else(|e| panic!("message {i} lost: {e}"));
+        assert_eq!(m[..4], i.to_be_bytes());
+    }
+}

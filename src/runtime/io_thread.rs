@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
 const READ_BUF: usize = 64 * 1024;
+/// After a graceful close has written everything, how long to wait for the peer to close its
+/// side (at most; linger may cut it shorter).
+const DRAIN_MAX: Duration = Duration::from_secs(5);
 
 /// How a socket's connections behave; fixed at bind/connect time.
 #[derive(Clone, Debug)]
@@ -87,6 +90,11 @@ struct Peer {
     handshaken: bool,
     /// The session is finished; flush what is left, then drop.
     closing_until: Option<Option<Instant>>,
+    /// Everything is written and FIN sent: read (and drop) until the peer closes, then drop
+    /// the stream. Closing with unread input would send an RST, which can make the peer
+    /// discard the last messages it has not read yet.
+    draining_until: Option<Instant>,
+    peer_closed: bool,
     timer: Option<Instant>,
 }
 
@@ -108,6 +116,19 @@ pub(crate) struct IoThread {
     stopping: bool,
     /// Seeded from the thread index; only spreads reconnect attempts (L-03 jitter).
     jitter_state: u64,
+}
+
+/// Reads and drops what the peer sent; true once it has closed its side (or failed).
+fn drain(stream: &mut Stream, buf: &mut [u8]) -> bool {
+    loop {
+        match stream.read(buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return true,
+        }
+    }
 }
 
 impl IoThread {
@@ -195,6 +216,8 @@ impl IoThread {
             listener,
             handshaken: false,
             closing_until: None,
+            draining_until: None,
+            peer_closed: false,
             timer: None,
         })));
         self.routes.insert(pipe, key);
@@ -404,7 +427,9 @@ impl IoThread {
         let buf = &mut self.buf;
         let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return };
         if let (Some(stream), false) = (p.stream.as_mut(), p.connecting) {
-            if p.closing_until.is_none() {
+            if p.draining_until.is_some() {
+                p.peer_closed |= drain(stream, buf);
+            } else if p.closing_until.is_none() {
                 while p.session.wants_input() {
                     match stream.read(buf) {
                         Ok(0) => {
@@ -487,16 +512,28 @@ impl IoThread {
                 }
             }
             if finished {
-                if p.session.pending_transmit() > 0 && p.stream.is_some() {
-                    // Flush what the peer is owed within linger, then drop.
-                    p.closing_until = Some(p.opts.linger.map(|l| now + l));
-                } else {
-                    p.closing_until = Some(Some(now));
-                }
+                let gone = p.stream.is_none() || p.opts.linger.is_some_and(|l| l.is_zero());
+                // Flush what the peer is owed within linger, then close gracefully.
+                p.closing_until =
+                    Some(if gone { Some(now) } else { p.opts.linger.map(|l| now + l) });
             }
             if let Some(until) = p.closing_until {
-                let flushed = p.session.pending_transmit() == 0 || p.stream.is_none();
-                if flushed || until.is_some_and(|u| u <= now) {
+                let expired = until.is_some_and(|u| u <= now);
+                let flushed = p.session.pending_transmit() == 0;
+                let mut done = expired || p.stream.is_none();
+                if !done && flushed {
+                    match p.draining_until {
+                        None => {
+                            let stream = p.stream.as_mut().expect("checked above");
+                            let cap = now + DRAIN_MAX;
+                            p.draining_until = Some(until.map_or(cap, |u| u.min(cap)));
+                            // What already arrived raised no new readiness: read it now.
+                            done = stream.shutdown_write().is_err() || drain(stream, &mut self.buf);
+                        }
+                        Some(d) => done = p.peer_closed || d <= now,
+                    }
+                }
+                if done {
                     let pipe = p.session.pipe_id();
                     self.routes.remove(&pipe);
                     self.remove(key);
@@ -512,10 +549,11 @@ impl IoThread {
 
     fn update_timer(&mut self, key: usize) {
         let Some(p) = self.peer(key) else { return };
-        let next = [p.session.poll_timeout(), p.reconnect_at, p.closing_until.flatten()]
-            .into_iter()
-            .flatten()
-            .min();
+        let next =
+            [p.session.poll_timeout(), p.reconnect_at, p.closing_until.flatten(), p.draining_until]
+                .into_iter()
+                .flatten()
+                .min();
         let old = std::mem::replace(&mut p.timer, next);
         if old != next {
             if let Some(t) = old {

@@ -64,6 +64,14 @@ impl Stream {
         }
     }
 
+    /// Sends FIN: no more bytes from us; the peer can still send until it closes too.
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+        }
+    }
+
     /// Whether a connect in progress has finished: `Ok(false)` while in progress.
     pub(crate) fn connected(&mut self) -> io::Result<bool> {
         match self {

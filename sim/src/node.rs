@@ -69,6 +69,10 @@ impl SockOpts {
     }
 }
 
+/// The most output one connection may hold: the session stops feeding its engine at
+/// `OUT_BATCH`, so one message more (the scenarios' largest is 3 parts of 40 kB) plus framing.
+const OUTPUT_BOUND: usize = ferromq::core::OUT_BATCH + 3 * (40_000 + 64) + 64;
+
 enum SockCmd {
     Attach(PipeId, PipeEnd<Msg>, u64),
     Pipe(PipeId, PipeCommand),
@@ -325,9 +329,19 @@ impl SessionLink for Link {
                 ..LinkState::default()
             };
         };
+        let pending = e.session.pending_transmit();
+        if pending > OUTPUT_BOUND {
+            let id = n.sockets[e.sock].id;
+            n.world.get().check.fail(format!(
+                "s{id} k{}: {pending} bytes queued for one connection; a session must stop \
+                 taking messages from its pipe at {} (memory must stay bounded)",
+                self.key,
+                ferromq::core::OUT_BATCH
+            ));
+        }
         LinkState {
             wants_input: e.session.wants_input(),
-            pending: e.session.pending_transmit(),
+            pending,
             timeout: e.session.poll_timeout(),
             disconnected: e.disconnected,
             terminated: e.terminated,

@@ -62,6 +62,15 @@ pub fn build(id: MsgId, count: u16, size: usize) -> Vec<Msg> {
 
 /// Reads a part's header and checks its filler; `Err` says what is wrong.
 pub fn parse(body: &[u8]) -> Result<PartHeader, &'static str> {
+    let h = parse_header(body)?;
+    if body[HEADER..].iter().enumerate().any(|(i, &b)| b != filler(h.id, h.index, i)) {
+        return Err("corrupted body");
+    }
+    Ok(h)
+}
+
+/// Reads a part's header only (the wire taps: the application checks every byte).
+pub fn parse_header(body: &[u8]) -> Result<PartHeader, &'static str> {
     if body.len() < HEADER || body[..2] != MAGIC {
         return Err("not a simulator message (bad magic or too short)");
     }
@@ -77,9 +86,6 @@ pub fn parse(body: &[u8]) -> Result<PartHeader, &'static str> {
     }
     if index >= count {
         return Err("part index out of range");
-    }
-    if body[HEADER..].iter().enumerate().any(|(i, &b)| b != filler(id, index, i)) {
-        return Err("corrupted body");
     }
     Ok(PartHeader { id, index, count })
 }

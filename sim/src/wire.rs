@@ -87,7 +87,7 @@ impl WireReader {
         more: bool,
         out: &mut Vec<WireEvent>,
     ) -> Result<(), String> {
-        let h = payload::parse(body).map_err(|e| format!("bad part on the wire: {e}"))?;
+        let h = payload::parse_header(body).map_err(|e| format!("bad part on the wire: {e}"))?;
         let expected = parts.len() as u16;
         if let Some(first) = parts.first().filter(|f| f.id != h.id) {
             return Err(format!(

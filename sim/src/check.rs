@@ -91,6 +91,8 @@ pub struct Checker {
     /// Connection → (its socket, local address, peer address); and the reverse lookup.
     conns: BTreeMap<u64, (u32, SocketAddr, SocketAddr)>,
     by_addr: BTreeMap<(SocketAddr, SocketAddr), u64>,
+    /// Connections that broke (not closed locally), with the event number.
+    broken: BTreeMap<u64, u64>,
     /// Receivers may leave (close) until then; a later close must find nothing in flight.
     leave_until: Duration,
     /// Fault windows (start, end) in simulated time.
@@ -123,11 +125,33 @@ impl Checker {
         self.by_addr.insert((local, peer), conn);
     }
 
+    /// The far end of connection `conn`.
+    fn far_conn(&self, conn: u64) -> Option<u64> {
+        let &(_, local, peer) = self.conns.get(&conn)?;
+        self.by_addr.get(&(peer, local)).copied()
+    }
+
     /// The socket at the far end of connection `conn`.
     fn far_socket(&self, conn: u64) -> Option<u32> {
-        let &(_, local, peer) = self.conns.get(&conn)?;
-        let far = self.by_addr.get(&(peer, local))?;
-        Some(self.conns.get(far)?.0)
+        Some(self.conns.get(&self.far_conn(conn)?)?.0)
+    }
+
+    /// A connection ended; `broke` unless it was closed locally.
+    pub(crate) fn conn_ended(&mut self, conn: u64, broke: bool) {
+        let ev = self.tick();
+        if broke {
+            self.broken.insert(conn, ev);
+        }
+    }
+
+    /// Message `id`, sent at event `sent`, went out on a connection that then broke at
+    /// either end.
+    fn lost_with_its_connection(&self, id: &MsgId, sent: u64) -> bool {
+        let Some(&c) = self.written_on.get(id) else { return false };
+        [Some(c), self.far_conn(c)]
+            .into_iter()
+            .flatten()
+            .any(|c| self.broken.get(&c).is_some_and(|&ev| ev > sent))
     }
 
     /// Bytes socket's connection `conn` wrote, in order.
@@ -486,7 +510,8 @@ impl Checker {
                             .as_ref()
                             .is_some_and(|c| c.event > m.event && c.at < self.leave_until)
                 });
-            if !(broke || died || closed_early || receiver_left) {
+            let connection_broke = self.lost_with_its_connection(id, m.event);
+            if !(broke || died || closed_early || receiver_left || connection_broke) {
                 lost.push((*id, m.at));
             }
         }

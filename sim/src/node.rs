@@ -101,6 +101,8 @@ struct SessEntry {
     had_pipe: bool,
     up: bool,
     peer: String,
+    /// The current connection's number.
+    conn: Option<u64>,
     disconnected: Option<bool>,
     terminated: bool,
 }
@@ -147,6 +149,7 @@ impl Node {
                 had_pipe: false,
                 up: false,
                 peer,
+                conn: None,
                 disconnected: None,
                 terminated: false,
             },
@@ -207,6 +210,9 @@ impl Node {
                 }
                 Action::Disconnected { reason, reconnect } => {
                     let mut w = world.get();
+                    if let Some(c) = e.conn.take() {
+                        w.check.conn_ended(c, reason != CloseReason::Local);
+                    }
                     if std::mem::take(&mut e.up) {
                         w.check.conn_down(sk.id, reason != CloseReason::Local);
                         if e.connect {
@@ -308,6 +314,12 @@ impl Link {
                 return;
             }
             self.notify.notified().await;
+        }
+    }
+
+    fn set_conn(&self, conn: u64) {
+        if let Some(e) = self.node.borrow_mut().sessions.get_mut(&self.key) {
+            e.conn = Some(conn);
         }
     }
 
@@ -709,7 +721,9 @@ fn chaos_stream(
         move |ev| match ev {
             ChaosEvent::Reset => {
                 report_world.fault("reset", format_args!("{host} c{conn} reset"));
-                report_world.get().check.socket_break(sock);
+                let mut w = report_world.get();
+                w.check.socket_break(sock);
+                w.check.conn_ended(conn, true);
             }
             ChaosEvent::Stall => {
                 *report_world.get().stats.faults.entry("stall").or_default() += 1;
@@ -731,6 +745,7 @@ async fn serve_accepted(ctx: HostCtx, idx: usize, tcp: turmoil::net::TcpStream, 
     let (conn, mut stream) = chaos_stream(&ctx, idx, tcp);
     ctx.world.trace(format_args!("{} accepted c{conn} from {peer} as k{key}", ctx.name()));
     let link = Link { node: ctx.node.clone(), key, notify };
+    link.set_conn(conn);
     let linger = ctx.node.borrow().sockets[idx].opts.linger;
     link.with(|s| s.attach_engine(Engine::new(engine, driver::now()), driver::now()));
     driver::drive(&mut stream, &link, linger).await;
@@ -761,6 +776,7 @@ async fn dial(ctx: HostCtx, idx: usize, link: Link, host: String, port: u16) {
                 link.key
             ));
             let engine = ctx.node.borrow().engine_config(idx);
+            link.set_conn(conn);
             link.with(|s| s.attach_engine(Engine::new(engine, driver::now()), driver::now()));
             let ending = driver::drive(&mut stream, &link, opts.linger).await;
             drop(stream);

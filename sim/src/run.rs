@@ -159,11 +159,11 @@ fn install_panic_hook() {
 /// The phases of every run (simulated time).
 pub fn timeline() -> Timeline {
     Timeline {
-        faults_end: Duration::from_secs(8),
-        send_end: Duration::from_secs(11),
-        close_senders: Duration::from_millis(12_500),
-        close_receivers: Duration::from_millis(14_500),
-        end: Duration::from_secs(17),
+        faults_end: Duration::from_secs(7),
+        send_end: Duration::from_secs(10),
+        close_senders: Duration::from_millis(11_500),
+        close_receivers: Duration::from_millis(13_500),
+        end: Duration::from_secs(16),
     }
 }
 

@@ -63,7 +63,7 @@ async fn peer(h: HostCtx, cfg: Rc<Cfg>, binds: bool) {
             if h.phase() >= Phase::Drain {
                 return;
             }
-            for _ in 0..h.random(1, 2 * cfg.hwm.min(20) + 2) {
+            for _ in 0..h.random(1, 2 * cfg.hwm.min(10) + 2) {
                 let parts = h.random(1, 3) as u16;
                 let size = if cfg.big && h.chance(0.3) {
                     h.random(1000, 30_000)

@@ -85,7 +85,7 @@ async fn pusher(h: HostCtx, cfg: Rc<Cfg>) {
         let stay = Duration::from_millis(h.random(200, 4000));
         let opened = h.world().get().now;
         while h.phase() < Phase::Drain {
-            let burst = h.random(1, 2 * cfg.hwm.min(50) + 2);
+            let burst = h.random(1, 2 * cfg.hwm.min(20) + 2);
             for _ in 0..burst {
                 let (parts, size) = shape(&h, cfg.big);
                 if sock.send(parts, size, Duration::from_millis(20)).await.is_none() {

@@ -55,3 +55,28 @@ fn incomplete_items_are_published_whole() {
         consumer.join().unwrap();
     });
 }
+
+/// Proves: a polling consumer (`try_read`, which never arms a wake-up) gets every item exactly
+/// once, in order, across chunk boundaries and recycled chunks, and the producer's flushes
+/// never report it asleep.
+#[test]
+fn polling_consumer_fifo() {
+    loom::model(|| {
+        let (mut tx, mut rx) = spsc::channel::<u32>();
+        let consumer = thread::spawn(move || {
+            let mut got = Vec::new();
+            while got.len() < 5 {
+                match rx.try_read() {
+                    Some(v) => got.push(v),
+                    None => thread::yield_now(),
+                }
+            }
+            assert_eq!(got, [0, 1, 2, 3, 4]);
+        });
+        for i in 0..5 {
+            tx.write(i, false);
+            assert!(tx.flush(), "a polling consumer never sleeps");
+        }
+        consumer.join().unwrap();
+    });
+}

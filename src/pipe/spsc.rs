@@ -334,10 +334,36 @@ impl<T> Consumer<T> {
         if !self.check_read() {
             return None;
         }
+        Some(self.take())
+    }
+
+    /// Like [`read`](Self::read), but never goes to sleep: when nothing new is published it
+    /// returns `None` after one plain load, writing nothing to the shared word, so a consumer
+    /// that polls (spins or yields) does not contend with the producer's flushes. Such a
+    /// consumer gets no wake-ups; [`read`](Self::read) is the one that arms them.
+    pub fn try_read(&mut self) -> Option<T> {
+        let ready = self.with_state(|r, shared| {
+            if r.pos < r.prefetched {
+                return true;
+            }
+            match shared.published.load(Ordering::Acquire) {
+                ASLEEP => false,
+                end if end != r.pos => {
+                    r.prefetched = end;
+                    true
+                }
+                _ => false,
+            }
+        });
+        ready.then(|| self.take())
+    }
+
+    /// Takes the item at the read position; `check_read` or `try_read` proved it published.
+    fn take(&mut self) -> T {
         self.with_state(|r, shared| {
             let slot = (r.pos % CHUNK as u64) as usize;
-            // SAFETY: slot `pos` is published (checked above) and read exactly once, since
-            // `pos` moves past it right after.
+            // SAFETY: slot `pos` is published (the caller checked) and read exactly once,
+            // since `pos` moves past it right after.
             let value = unsafe { (*r.chunk).slots[slot].with_mut(|p| (*p).assume_init_read()) };
             r.pos += 1;
             if r.pos % CHUNK as u64 == 0 {
@@ -362,7 +388,7 @@ impl<T> Consumer<T> {
                     }
                 }
             }
-            Some(value)
+            value
         })
     }
 }
@@ -423,6 +449,22 @@ mod tests {
             }
             assert_eq!(rx.read(), None);
         }
+    }
+
+    #[test]
+    fn try_read_never_sleeps() {
+        let (mut tx, mut rx) = channel();
+        assert_eq!(rx.try_read(), None::<u8>);
+        tx.write(1, false);
+        assert!(tx.flush(), "a polling reader is never asleep");
+        assert_eq!(rx.try_read(), Some(1));
+        // After a real sleep, polling still sees what the next flush publishes.
+        assert_eq!(rx.read(), None);
+        tx.write(2, false);
+        assert!(!tx.flush(), "read() did go to sleep");
+        assert_eq!(rx.try_read(), Some(2));
+        assert_eq!(rx.try_read(), None);
+        assert!(tx.flush());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes read per call.
-const READ_BUF: usize = 16 * 1024;
+pub const READ_BUF: usize = 16 * 1024;
 /// Bytes handed to one write call at most.
 const WRITE_MAX: usize = 16 * 1024;
 

@@ -73,6 +73,10 @@ impl SockOpts {
 /// `OUT_BATCH`, so one message more (the scenarios' largest is 3 parts of 40 kB) plus framing.
 const OUTPUT_BOUND: usize = ferromq::core::OUT_BATCH + 3 * (40_000 + 64) + 64;
 
+/// The most input one connection may hold undecoded: one frame (the largest part, 40 kB,
+/// plus its header) and one read.
+const INPUT_BOUND: usize = 40_000 + 64 + driver::READ_BUF;
+
 enum SockCmd {
     Attach(PipeId, PipeEnd<Msg>, u64),
     Pipe(PipeId, PipeCommand),
@@ -342,6 +346,15 @@ impl SessionLink for Link {
             };
         };
         let pending = e.session.pending_transmit();
+        let buffered = e.session.buffered_input();
+        if buffered > INPUT_BOUND {
+            let id = n.sockets[e.sock].id;
+            n.world.get().check.fail(format!(
+                "s{id} k{}: {buffered} bytes read and not decoded; a session reads only while \
+                 it can decode (memory must stay bounded)",
+                self.key
+            ));
+        }
         if pending > OUTPUT_BOUND {
             let id = n.sockets[e.sock].id;
             n.world.get().check.fail(format!(

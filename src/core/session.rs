@@ -211,6 +211,12 @@ impl Session {
         self.process(now);
     }
 
+    /// Bytes read but not yet decoded (at most one frame plus one read: see
+    /// [`Engine::buffered_input`]).
+    pub fn buffered_input(&self) -> usize {
+        self.engine.as_ref().map_or(0, Engine::buffered_input)
+    }
+
     /// Bytes waiting to be written.
     pub fn pending_transmit(&self) -> usize {
         self.engine.as_ref().map_or(0, Engine::pending_transmit)

@@ -208,6 +208,7 @@ fn print_summary(s: &Summary) {
         ("messages sent".into(), s.sent.to_string()),
         ("messages received".into(), s.received.to_string()),
         ("connections".into(), s.connections.to_string()),
+        ("dead peers found by heartbeat".into(), s.heartbeat_timeouts.to_string()),
         ("invariant checks".into(), s.checks.to_string()),
     ];
     println!("{}", "-".repeat(43));

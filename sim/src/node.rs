@@ -217,6 +217,9 @@ impl Node {
                     if let Some(c) = e.conn.take() {
                         w.check.conn_ended(c, reason != CloseReason::Local);
                     }
+                    if reason == CloseReason::HeartbeatTimeout {
+                        w.stats.heartbeat_timeouts += 1;
+                    }
                     if std::mem::take(&mut e.up) {
                         w.check.conn_down(sk.id, reason != CloseReason::Local);
                         if e.connect {

@@ -23,6 +23,8 @@ pub struct Summary {
     pub received: u64,
     /// Connections established.
     pub connections: u64,
+    /// Dead peers detected by heartbeat timeouts.
+    pub heartbeat_timeouts: u64,
     /// Faults injected, by kind.
     pub faults: BTreeMap<&'static str, u64>,
     /// Invariant checks.
@@ -39,6 +41,7 @@ impl Summary {
         self.sent += o.stats.sent;
         self.received += o.stats.received;
         self.connections += o.stats.connections;
+        self.heartbeat_timeouts += o.stats.heartbeat_timeouts;
         for (k, v) in &o.stats.faults {
             *self.faults.entry(k).or_default() += v;
         }

@@ -80,6 +80,8 @@ pub struct Stats {
     pub faults: BTreeMap<&'static str, u64>,
     /// Connections established (handshakes done).
     pub connections: u64,
+    /// Dead peers detected by heartbeat timeouts (a partition stalls streams silently).
+    pub heartbeat_timeouts: u64,
     /// Simulation steps.
     pub steps: u64,
 }

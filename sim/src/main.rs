@@ -56,7 +56,8 @@ enum Cmd {
     },
     /// Print the scenario names, one a line.
     List,
-    /// With each planted bug on in turn, the default sweep must fail; with none, pass.
+    /// With each planted bug on in turn, a sweep of the default seeds must fail (CI also runs
+    /// the default sweep with none on, which must pass).
     Mutants {
         /// Seeds per scenario to try for each mutant.
         #[arg(long, default_value_t = 200)]

@@ -128,41 +128,32 @@ where
 fn cross_thread(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue_2_threads");
     g.throughput(Throughput::Elements(N));
-    g.bench_function(BenchmarkId::new("ferromq_spsc", "msg"), |b| {
-        b.iter_custom(|iters| {
-            let (mut tx, mut rx) = spsc::channel::<Msg>();
-            // The producer publishes every message as sent (as a socket does); a consumer that
-            // finds nothing yields and looks again (the flush's sleep report is not needed).
-            two_threads(
-                iters,
-                move |n| {
-                    for i in 0..n {
-                        tx.write(item(i), false);
-                        let _ = tx.flush();
-                    }
-                },
-                move |n| spin_consume(n, || rx.read()),
-            )
-        })
-    });
-    g.bench_function(BenchmarkId::new("ferromq_spsc_try_read", "msg"), |b| {
-        b.iter_custom(|iters| {
-            let (mut tx, mut rx) = spsc::channel::<Msg>();
-            // Every message published as sent, and a consumer that polls like the other
-            // queues' consumers: `try_read` never arms a wake-up, so an empty poll writes
-            // nothing to the word the producer's flush updates.
-            two_threads(
-                iters,
-                move |n| {
-                    for i in 0..n {
-                        tx.write(item(i), false);
-                        let _ = tx.flush();
-                    }
-                },
-                move |n| spin_consume(n, || rx.try_read()),
-            )
-        })
-    });
+    // The producer publishes every message as sent (as a socket does). The consumer either
+    // reads with the sleep protocol armed (`read`: the flush's sleep report is not needed
+    // here, it yields and looks again) or polls like the other queues' consumers
+    // (`try_read` never arms a wake-up, so an empty poll writes nothing to the word the
+    // producer's flush updates).
+    type Poll = fn(&mut spsc::Consumer<Msg>) -> Option<Msg>;
+    for (name, poll) in [
+        ("ferromq_spsc", spsc::Consumer::read as Poll),
+        ("ferromq_spsc_try_read", spsc::Consumer::try_read as Poll),
+    ] {
+        g.bench_function(BenchmarkId::new(name, "msg"), |b| {
+            b.iter_custom(|iters| {
+                let (mut tx, mut rx) = spsc::channel::<Msg>();
+                two_threads(
+                    iters,
+                    move |n| {
+                        for i in 0..n {
+                            tx.write(item(i), false);
+                            let _ = tx.flush();
+                        }
+                    },
+                    move |n| spin_consume(n, || poll(&mut rx)),
+                )
+            })
+        });
+    }
     g.bench_function(BenchmarkId::new("ferromq_spsc_flush64", "msg"), |b| {
         b.iter_custom(|iters| {
             let (mut tx, mut rx) = spsc::channel::<Msg>();

@@ -314,7 +314,7 @@ impl Link {
         r
     }
 
-    /// Serves the session (without a connection) until it finishes or `stop` resolves.
+    /// Serves the session (without a connection) until it finishes.
     async fn wait_terminated(&self) {
         loop {
             if self.service(driver::now()).terminated {

@@ -1,8 +1,9 @@
-//! The connection driver: feeds one [`Session`](ferromq::core::Session) from a byte stream and
+//! The connection driver: feeds one [`Session`] from a byte stream and
 //! writes what it produces, until the connection ends. It is generic over the stream (any
 //! tokio `AsyncRead + AsyncWrite`), so the same loop runs over turmoil's simulated TCP, under
 //! the [`Chaos`](crate::chaos::Chaos) layer, or over a real tokio `TcpStream`.
 
+use ferromq::core::Session;
 use std::future::Future;
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
@@ -165,9 +166,12 @@ async fn flush<S: AsyncWrite + Unpin, L: SessionLink>(stream: &mut S, link: &L) 
     }
 }
 
-/// Copies a session's output chunks into `out` (at most `max` bytes).
-pub(crate) fn gather(chunks: &[IoSlice<'_>], out: &mut Vec<u8>, max: usize) {
-    for c in chunks {
+/// Copies the head of `session`'s pending output into `out` (up to `max` bytes in all): what
+/// a [`SessionLink::output`] implementation usually does.
+pub fn copy_output(session: &Session, out: &mut Vec<u8>, max: usize) {
+    let mut iov = [IoSlice::new(&[]); 16];
+    let n = session.transmit_chunks(&mut iov);
+    for c in &iov[..n] {
         let room = max - out.len();
         if room == 0 {
             break;

@@ -15,7 +15,6 @@ use ferromq::proto::{CloseReason, Engine, EngineConfig};
 use ferromq::{Msg, SocketType};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::IoSlice;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -379,9 +378,7 @@ impl SessionLink for Link {
     fn output(&self, out: &mut Vec<u8>, max: usize) {
         let n = self.node.borrow();
         if let Some(e) = n.sessions.get(&self.key) {
-            let mut iov = [IoSlice::new(&[]); 16];
-            let k = e.session.transmit_chunks(&mut iov);
-            driver::gather(&iov[..k], out, max);
+            driver::copy_output(&e.session, out, max);
         }
     }
 

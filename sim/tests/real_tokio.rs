@@ -6,7 +6,6 @@ use ferromq::proto::{Engine, EngineConfig};
 use ferromq::{Msg, SocketType};
 use ferromq_sim::driver::{self, LinkState, SessionLink};
 use std::cell::{Cell, RefCell};
-use std::io::IoSlice;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -76,13 +75,7 @@ impl SessionLink for Side {
         }
     }
     fn output(&self, out: &mut Vec<u8>, max: usize) {
-        let s = self.session.borrow();
-        let mut iov = [IoSlice::new(&[]); 16];
-        let n = s.transmit_chunks(&mut iov);
-        for c in &iov[..n] {
-            let room = max - out.len();
-            out.extend_from_slice(&c[..c.len().min(room)]);
-        }
+        driver::copy_output(&self.session.borrow(), out, max);
     }
     fn input(&self, now: Instant, data: &[u8]) {
         self.session.borrow_mut().handle_input(now, data);

@@ -23,7 +23,7 @@ impl PipeMsg for Msg {
     }
 }
 
-enum Item<T> {
+pub(crate) enum Item<T> {
     Msg(T),
     /// Written after the last message when an end terminates.
     Delimiter,

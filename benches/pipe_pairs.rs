@@ -1,6 +1,7 @@
 //! Cross-thread queue throughput, measured the way PERF.md asks for a noisy machine: the
 //! contenders run *alternately*, round after round, and the report gives each one's median
-//! with min–max and, for ferromq, the median of its per-round ratios to `std::sync::mpsc`.
+//! with min–max, the ratio of its median to `std::sync::mpsc`'s, and the range of its
+//! per-round ratios (each run against the std run next to it).
 //! Pairing each ferromq run with the std run next to it cancels most of the slow periods
 //! that make one long criterion run per contender swing by 2× on a shared VM.
 //!
@@ -160,28 +161,31 @@ fn main() {
         }
     }
     eprintln!();
-    println!("{n} messages a run, {rounds} alternating rounds, M msg/s:");
     println!(
-        "{:<30} {:>8} {:>16} {:>14} {:>16}",
-        "queue", "median", "min-max", "ratio (med)", "round ratios"
+        "{n} messages a run, {rounds} alternating rounds, M msg/s; ratios against the first row"
+    );
+    println!(
+        "{:<30} {:>8} {:>12} {:>16} {:>18}",
+        "queue", "median", "min-max", "ratio of medians", "per-round ratios"
     );
     let base = rates[0].clone();
+    let base_median = median(&mut base.clone());
     for (k, (name, _)) in contenders.iter().enumerate() {
-        let mut r = rates[k].clone();
+        let r = &rates[k];
         let (lo, hi) = (
             r.iter().copied().fold(f64::INFINITY, f64::min),
             r.iter().copied().fold(0.0, f64::max),
         );
-        let med = median(&mut r);
-        let mut ratios: Vec<f64> = rates[k].iter().zip(&base).map(|(a, b)| a / b).collect();
+        let med = median(&mut r.clone());
+        let ratios: Vec<f64> = r.iter().zip(&base).map(|(a, b)| a / b).collect();
         let (rlo, rhi) = (
             ratios.iter().copied().fold(f64::INFINITY, f64::min),
             ratios.iter().copied().fold(0.0, f64::max),
         );
-        let rmed = median(&mut ratios);
         println!(
-            "{name:<30} {med:>8.1} {:>16} {rmed:>13.2}x {:>16}",
+            "{name:<30} {med:>8.1} {:>12} {:>15.2}x {:>18}",
             format!("{lo:.1}-{hi:.1}"),
+            med / base_median,
             format!("{rlo:.2}-{rhi:.2}")
         );
     }

@@ -10,6 +10,9 @@ use loom::thread;
 /// the spare list (a chunk reused too early would corrupt an item or trip loom's causality
 /// checks), and is never left asleep with
 /// items published (a lost wake-up would show as a loom deadlock: the consumer parked forever).
+/// That includes a consumer that read a batch through its mark before the flush swapped the
+/// shared word, and then slept from the word that still lagged behind it: two mistakes of that
+/// kind, made while writing the marks, each failed this model.
 #[test]
 fn fifo_no_loss_no_duplication_no_lost_wakeup() {
     loom::model(|| {

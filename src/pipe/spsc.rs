@@ -2,22 +2,25 @@
 //! yqueue, DESIGN.md principle 5).
 //!
 //! * Storage is a linked list of chunks of [`CHUNK`] slots, one cache line per slot for items
-//!   up to 64 bytes (a pipe's `Msg` items are 56), so the producer writing the next item never
-//!   takes back the line the consumer is reading. The consumer pushes each chunk it finishes
+//!   up to 56 bytes (a pipe's `Msg` items are). The consumer pushes each chunk it finishes
 //!   onto a shared list of spares; the producer takes that whole list with one swap when it
 //!   needs a chunk and keeps up to [`MAX_SPARE`] of them, so a queue that moves bursts of up
 //!   to `MAX_SPARE × CHUNK` items allocates nothing in its steady state. (libzmq keeps one
 //!   spare, which allocates on every burst longer than a chunk.) One pusher and a taker that
 //!   only ever takes the whole list make the list free of the ABA problem.
-//! * The producer writes privately; [`Producer::flush`] publishes everything complete with one
-//!   atomic swap of the shared word, which also tells whether the consumer had gone to sleep.
-//! * The consumer pre-reads everything published with one atomic load; when it finds nothing
-//!   it goes to sleep *through a compare-and-swap on the same word*, so the producer's next
-//!   flush sees it and the owner sends exactly one wake-up. No locks, no spinning, no lost
-//!   wake-up (the loom models in `loom-tests/` check every interleaving of this).
+//! * The producer writes privately; [`Producer::flush`] publishes everything complete as one
+//!   batch: it marks the batch's first slot with the batch's end, then swaps the end into the
+//!   shared word, the one read-modify-write per batch, which also reports whether the
+//!   consumer had gone to sleep.
+//! * The consumer learns a whole batch from the mark in its first slot, a load from the cache
+//!   line it must read for the item anyway, so while it keeps up it never touches the shared
+//!   word and the producer's swap stays in the producer's cache. When it finds no mark it goes
+//!   to sleep *through the shared word*, by a compare-and-swap to `ASLEEP`, so the producer's
+//!   next flush sees it and the owner sends exactly one wake-up. No locks, no spinning, no
+//!   lost wake-up (the loom models in `loom-tests/` check every interleaving of this).
 //!
 //! Positions are 64-bit counters (slot = position mod CHUNK), not pointers; the shared word
-//! holds the published end position, or a sentinel (`ASLEEP`) while the consumer sleeps.
+//! holds the end of the last batch swapped in, or `ASLEEP` while the consumer sleeps.
 
 use crate::sync::{Arc, AtomicPtr, AtomicU64, Ordering, UnsafeCell};
 use crossbeam_utils::CachePadded;
@@ -36,9 +39,18 @@ pub const MAX_SPARE: usize = 8;
 
 const ASLEEP: u64 = u64::MAX;
 
-/// One item's place: a cache line of its own for items up to 64 bytes.
+/// One item's place, with the mark that tells the consumer a published batch starts here.
+/// Aligned to a cache line so the producer writing the next item never takes back the line
+/// the consumer is reading the current one from.
 #[repr(align(64))]
-struct Slot<T>(UnsafeCell<MaybeUninit<T>>);
+struct Slot<T> {
+    /// Set by `flush` on the first slot of each batch it publishes, to the batch's end. The
+    /// slot at position `p` starts a published batch exactly when its mark is above `p`:
+    /// positions only grow, and a recycled chunk is reused only at positions at or beyond
+    /// every end published before, so a mark left from an earlier use is never above them.
+    mark: AtomicU64,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
 
 struct Chunk<T> {
     slots: [Slot<T>; CHUNK],
@@ -51,7 +63,10 @@ struct Chunk<T> {
 impl<T> Chunk<T> {
     fn alloc(prev: *mut Chunk<T>) -> *mut Chunk<T> {
         Box::into_raw(Box::new(Chunk {
-            slots: std::array::from_fn(|_| Slot(UnsafeCell::new(MaybeUninit::uninit()))),
+            slots: std::array::from_fn(|_| Slot {
+                mark: AtomicU64::new(0),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            }),
             next: UnsafeCell::new(ptr::null_mut()),
             prev: UnsafeCell::new(prev),
         }))
@@ -70,6 +85,8 @@ struct WriterState<T> {
     complete: u64,
     /// End of what was published.
     published: u64,
+    /// Chunk holding slot `published`: where the next flush marks its batch.
+    published_chunk: *mut Chunk<T>,
 }
 
 struct ReaderState<T> {
@@ -79,6 +96,12 @@ struct ReaderState<T> {
     pos: u64,
     /// End of what was pre-read from the shared word: positions below it are readable.
     prefetched: u64,
+    /// We put ASLEEP into the word when it held exactly `pos`, and no batch has been marked
+    /// at `pos` since. The next flush then marks slot `pos` before its swap finds ASLEEP and
+    /// reports us, so the mark alone tells whether anything new was published: a sleeping
+    /// consumer that looks again touches only that slot's line, not the word the producer
+    /// swaps.
+    asleep: bool,
 }
 
 struct Shared<T> {
@@ -138,11 +161,13 @@ pub fn channel<T>() -> (Producer<T>, Consumer<T>) {
             pos: 0,
             complete: 0,
             published: 0,
+            published_chunk: first,
         })),
         reader: CachePadded::new(UnsafeCell::new(ReaderState {
             chunk: first,
             pos: 0,
             prefetched: 0,
+            asleep: false,
         })),
     });
     (Producer { shared: shared.clone() }, Consumer { shared })
@@ -164,7 +189,7 @@ impl<T> Producer<T> {
             let slot = (w.pos % CHUNK as u64) as usize;
             // SAFETY: `w.chunk` is live (owned by the queue, reachable from the reader's
             // chunk) and slot `w.pos` is unpublished, so the consumer cannot be reading it.
-            unsafe { (*w.chunk).slots[slot].0.with_mut(|p| (*p).write(value)) };
+            unsafe { (*w.chunk).slots[slot].value.with_mut(|p| (*p).write(value)) };
             w.pos += 1;
             if w.pos % CHUNK as u64 == 0 {
                 w.chunk = next_chunk_for_writer(w, shared);
@@ -183,10 +208,25 @@ impl<T> Producer<T> {
             if w.published == w.complete {
                 return true;
             }
-            w.published = w.complete;
-            // One read-modify-write publishes the batch and tells whether the consumer went
-            // to sleep (only it writes ASLEEP, and only in place of the end it had seen).
-            shared.published.swap(w.complete, Ordering::AcqRel) != ASLEEP
+            let (first, end) = (w.published, w.complete);
+            let marked = w.published_chunk;
+            // SAFETY: `published_chunk` is live and holds slot `first`, which is written and
+            // not yet published, so the consumer cannot have finished (and recycled) it or any
+            // later chunk. The walk to the chunk holding `end` follows `next` links the producer
+            // wrote while writing `first..end`, and must come before the mark: once the mark is
+            // seen, the consumer may finish these chunks and relink them as spares.
+            unsafe {
+                for _ in first / CHUNK as u64..end / CHUNK as u64 {
+                    w.published_chunk = (*w.published_chunk).next.with_mut(|p| *p);
+                }
+                let slot = (first % CHUNK as u64) as usize;
+                // Release: a consumer that sees the mark sees every slot of the batch.
+                (*marked).slots[slot].mark.store(end, Ordering::Release);
+            }
+            w.published = end;
+            // The one read-modify-write per batch: it publishes the end to a consumer that is
+            // about to sleep, and tells us whether it already sleeps (only it writes ASLEEP).
+            shared.published.swap(end, Ordering::AcqRel) != ASLEEP
         })
     }
 
@@ -207,7 +247,7 @@ impl<T> Producer<T> {
             let slot = (w.pos % CHUNK as u64) as usize;
             // SAFETY: slot `w.pos` holds an initialized, unpublished value; moving `w.pos` back
             // first means it will be overwritten, never dropped twice.
-            Some(unsafe { (*w.chunk).slots[slot].0.with_mut(|p| (*p).assume_init_read()) })
+            Some(unsafe { (*w.chunk).slots[slot].value.with_mut(|p| (*p).assume_init_read()) })
         })
     }
 
@@ -284,30 +324,45 @@ impl<T> Consumer<T> {
     /// producer's next [`Producer::flush`] returns `false`, telling its owner to wake us.
     pub fn check_read(&mut self) -> bool {
         self.with_state(|r, shared| {
-            if r.pos < r.prefetched {
+            if r.pos < r.prefetched || marked(r) {
                 return true;
             }
-            // A plain load settles the common cases (new items, or still asleep) without a
-            // locked read-modify-write on the shared cache line; only "nothing new" needs the
-            // CAS that puts us to sleep.
-            match shared.published.load(Ordering::Acquire) {
-                ASLEEP => return false,
-                end if end != r.pos => {
-                    r.prefetched = end;
-                    return true;
-                }
-                _ => {}
+            if r.asleep {
+                return false;
             }
-            match shared.published.compare_exchange(
-                r.pos,
-                ASLEEP,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) | Err(ASLEEP) => false,
-                Err(end) => {
-                    r.prefetched = end;
-                    true
+            // Nothing marked at our position. The word may still lag behind it: a flush marks
+            // its batch before it swaps the word, and we may have read that batch already.
+            // A plain load settles "asleep already" and "more published" without a locked
+            // read-modify-write on the shared cache line; otherwise we go to sleep by a CAS
+            // from whatever the word holds. Any flush that marked our position and has not
+            // swapped yet then finds ASLEEP and reports us asleep: a spare wake-up, never a
+            // lost one. The loop repeats only when a flush swapped in between (lock-free).
+            let mut seen = shared.published.load(Ordering::Acquire);
+            loop {
+                match seen {
+                    // A flush that marked a batch we already read has not swapped yet; its
+                    // swap will find ASLEEP and report us asleep.
+                    ASLEEP => return false,
+                    end if end > r.pos => {
+                        r.prefetched = end;
+                        return true;
+                    }
+                    _ => {}
+                }
+                match shared.published.compare_exchange(
+                    seen,
+                    ASLEEP,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => {
+                        // Only asleep *at our position* lets later looks skip the word. From a
+                        // lagging word, the pending flush swaps our ASLEEP away (it reports
+                        // us, once), and the flush after it would find no ASLEEP to report.
+                        r.asleep = seen == r.pos;
+                        return false;
+                    }
+                    Err(now) => seen = now,
                 }
             }
         })
@@ -321,7 +376,7 @@ impl<T> Consumer<T> {
         let (chunk, slot) = self.with_state(|r, _| (r.chunk, (r.pos % CHUNK as u64) as usize));
         // SAFETY: `check_read` proved slot `pos` published; the acquire in it makes the value
         // visible. The reference borrows `self`, so the slot cannot be read out meanwhile.
-        Some(unsafe { (*chunk).slots[slot].0.with_mut(|p| (*p).assume_init_ref()) })
+        Some(unsafe { (*chunk).slots[slot].value.with_mut(|p| (*p).assume_init_ref()) })
     }
 
     /// Removes and returns the next item, or `None` (and goes to sleep) when there is none.
@@ -337,19 +392,7 @@ impl<T> Consumer<T> {
     /// that polls (spins or yields) does not contend with the producer's flushes. Such a
     /// consumer gets no wake-ups; [`read`](Self::read) is the one that arms them.
     pub fn try_read(&mut self) -> Option<T> {
-        let ready = self.with_state(|r, shared| {
-            if r.pos < r.prefetched {
-                return true;
-            }
-            match shared.published.load(Ordering::Acquire) {
-                ASLEEP => false,
-                end if end != r.pos => {
-                    r.prefetched = end;
-                    true
-                }
-                _ => false,
-            }
-        });
+        let ready = self.with_state(|r, _| r.pos < r.prefetched || marked(r));
         ready.then(|| self.take())
     }
 
@@ -359,7 +402,8 @@ impl<T> Consumer<T> {
             let slot = (r.pos % CHUNK as u64) as usize;
             // SAFETY: slot `pos` is published (the caller checked) and read exactly once,
             // since `pos` moves past it right after.
-            let value = unsafe { (*r.chunk).slots[slot].0.with_mut(|p| (*p).assume_init_read()) };
+            let value =
+                unsafe { (*r.chunk).slots[slot].value.with_mut(|p| (*p).assume_init_read()) };
             r.pos += 1;
             if r.pos % CHUNK as u64 == 0 {
                 let done = r.chunk;
@@ -388,6 +432,26 @@ impl<T> Consumer<T> {
     }
 }
 
+/// True when a published batch starts at the read position; it is then pre-read whole. Only
+/// the slot's own cache line is touched, which the read that follows needs anyway: while the
+/// consumer keeps up, the shared word stays in the producer's cache.
+fn marked<T>(r: &mut ReaderState<T>) -> bool {
+    let slot = (r.pos % CHUNK as u64) as usize;
+    // SAFETY: `r.chunk` is live and holds slot `pos` (the consumer moves to the next chunk,
+    // which the producer linked before publishing the last slot of this one, as it leaves).
+    // The mark is atomic; the value beside it is not touched here.
+    let end = unsafe { (*r.chunk).slots[slot].mark.load(Ordering::Acquire) };
+    if end > r.pos {
+        r.prefetched = end;
+        // The flush that marked it swaps (or swapped) the word away from ASLEEP: we are
+        // awake, and must go to sleep through the word again.
+        r.asleep = false;
+        true
+    } else {
+        false
+    }
+}
+
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // This is the last `Arc`: both ends are gone and the state is ours alone.
@@ -402,7 +466,7 @@ impl<T> Drop for Shared<T> {
             let mut chunk = first;
             while pos < end {
                 let slot = (pos % CHUNK as u64) as usize;
-                (*chunk).slots[slot].0.with_mut(|p| (*p).assume_init_drop());
+                (*chunk).slots[slot].value.with_mut(|p| (*p).assume_init_drop());
                 pos += 1;
                 if pos % CHUNK as u64 == 0 {
                     chunk = (*chunk).next.with_mut(|p| *p);
@@ -433,7 +497,8 @@ mod tests {
 
     #[test]
     fn a_message_slot_is_one_cache_line() {
-        // A bigger `Msg` would silently double every slot, and the queue's memory with it.
+        // One line per slot keeps the producer's next write off the line being read; a
+        // bigger `Msg` would silently double the slot and the queue's memory.
         assert_eq!(std::mem::size_of::<Slot<crate::Msg>>(), 64);
         assert_eq!(std::mem::size_of::<Slot<crate::pipe::end::Item<crate::Msg>>>(), 64);
     }

@@ -130,7 +130,7 @@ fn run(seed: u64, messages: u64) {
             }
         }
         unflushed += 1;
-        if unflushed >= 1 + rng.below(64) {
+        if unflushed > rng.below(64) {
             unflushed = 0;
             if !tx.flush() {
                 waker.unpark();

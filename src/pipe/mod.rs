@@ -1,7 +1,8 @@
 //! The data path between a socket and its peers, lock-free (DESIGN.md principles 4–6).
 //!
-//! * [`spsc`] — a single-producer single-consumer queue in chunks, with batched publication
-//!   and a sleep/wake protocol through one compare-and-swap (libzmq's ypipe);
+//! * [`spsc`] — a single-producer single-consumer queue in chunks (libzmq's ypipe): batched
+//!   publication with one swap per batch, and a consumer that sleeps through one
+//!   compare-and-swap the producer's next flush sees;
 //! * [`PipeEnd`] — two queues back to back, with whole-message high-water marks, low-water
 //!   mark credit and the termination handshake;
 //! * [`Mailbox`] — an actor's command queue with a driver-supplied wake-up hook.

@@ -377,6 +377,46 @@ fn l07_linger_zero_drops_queued_messages() {
     assert!(t.elapsed() < Duration::from_secs(2));
 }
 
+/// O-02: LINGER applies at once, to connections made before the change. Set to 0 after the
+/// connect, it drops what is queued at close and term does not wait out the old 30 s.
+#[test]
+fn o02_linger_lowered_after_connect_applies_at_close() {
+    let ctx = ctx();
+    let ipc = std::env::temp_dir().join(format!("ferromq-o02-low-{}.sock", std::process::id()));
+    let ep = format!("ipc://{}", ipc.display());
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(Some(Duration::from_secs(30)));
+    push.connect(&ep).unwrap();
+    push.send_msg(Msg::from("dropped"), true).unwrap();
+    push.set_linger(Some(Duration::ZERO));
+    drop(push);
+    let t = Instant::now();
+    ctx.term();
+    assert!(t.elapsed() < Duration::from_secs(10), "term waited out the linger set at connect");
+}
+
+/// O-02: LINGER raised after the connect applies too: what was queued while no peer listened
+/// is delivered to a peer that binds after the close, where the linger 0 in force at connect
+/// time would have dropped it.
+#[test]
+fn o02_linger_raised_after_connect_applies_at_close() {
+    let ctx = ctx();
+    let ipc = std::env::temp_dir().join(format!("ferromq-o02-high-{}.sock", std::process::id()));
+    let ep = format!("ipc://{}", ipc.display());
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_linger(Some(Duration::ZERO));
+    push.connect(&ep).unwrap();
+    push.send_msg(Msg::from("kept"), true).unwrap();
+    let mut o = push.options().clone();
+    o.linger = Some(Duration::from_secs(10));
+    push.set_options(o).unwrap();
+    drop(push);
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind(&ep).unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"kept");
+}
+
 /// L-03: with RECONNECT_IVL_MAX above RECONNECT_IVL the wait doubles per failed attempt up
 /// to the maximum, without jitter.
 #[test]

@@ -222,6 +222,15 @@ impl Session {
         self.engine.as_ref().map_or(0, Engine::pending_transmit)
     }
 
+    /// Changes LINGER, which applies at once (O-02): the value in force when the socket closes
+    /// or disconnects this session is the one it lingers with. Once lingering has started the
+    /// change is moot (the socket is gone), so it is ignored.
+    pub fn set_linger(&mut self, linger: Option<Duration>) {
+        if !self.linger_started {
+            self.cfg.linger = linger;
+        }
+    }
+
     /// The socket no longer wants this peer (disconnect, unbind, close): no new pipe and no
     /// reconnect from here on. Without a connection nothing can drain the pipe, so it is
     /// dropped; with `force` (unbind) the connection is dropped too.

@@ -15,6 +15,7 @@ use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
@@ -23,14 +24,45 @@ const READ_BUF: usize = 64 * 1024;
 /// side (at most; linger may cut it shorter).
 const DRAIN_MAX: Duration = Duration::from_secs(5);
 
-/// How a socket's connections behave; fixed at bind/connect time.
+/// A socket's LINGER, shared with its connections: unlike the other options it applies at
+/// once (O-02), so a session reads it when the socket closes or disconnects it. The socket
+/// stores before it sends the commands that close, and the mailbox orders the two.
+#[derive(Debug, Default)]
+pub(crate) struct LiveLinger(AtomicU64);
+
+impl LiveLinger {
+    const FOREVER: u64 = u64::MAX;
+
+    pub(crate) fn new(linger: Option<Duration>) -> Self {
+        let cell = LiveLinger::default();
+        cell.set(linger);
+        cell
+    }
+
+    pub(crate) fn set(&self, linger: Option<Duration>) {
+        // Nanoseconds; anything from 584 years up is as good as forever.
+        let ns = linger.map_or(Self::FOREVER, |d| {
+            u64::try_from(d.as_nanos()).unwrap_or(Self::FOREVER - 1).min(Self::FOREVER - 1)
+        });
+        self.0.store(ns, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            Self::FOREVER => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
+    }
+}
+
+/// How a socket's connections behave; fixed at bind/connect time, but for LINGER.
 #[derive(Clone, Debug)]
 pub(crate) struct PeerOpts {
     pub(crate) engine: EngineConfig,
     pub(crate) session: SessionConfig,
     pub(crate) reconnect_ivl: Option<Duration>,
     pub(crate) reconnect_ivl_max: Option<Duration>,
-    pub(crate) linger: Option<Duration>,
+    pub(crate) linger: Arc<LiveLinger>,
     pub(crate) monitor: MonitorHandle,
     /// The endpoint as bound or connected, for monitor events.
     pub(crate) endpoint: String,
@@ -260,6 +292,8 @@ impl IoThread {
                     // A session already gone finished its handshake; late commands are moot.
                     if let Some(&key) = self.routes.get(&id) {
                         if let Some(p) = self.peer(key) {
+                            // A Term from the socket starts the linger: with today's value.
+                            p.session.set_linger(p.opts.linger.get());
                             p.session.handle_pipe_command(cmd, Instant::now());
                             self.pump(key);
                         }
@@ -512,10 +546,10 @@ impl IoThread {
                 }
             }
             if finished {
-                let gone = p.stream.is_none() || p.opts.linger.is_some_and(|l| l.is_zero());
+                let linger = p.opts.linger.get();
+                let gone = p.stream.is_none() || linger.is_some_and(|l| l.is_zero());
                 // Flush what the peer is owed within linger, then close gracefully.
-                p.closing_until =
-                    Some(if gone { Some(now) } else { p.opts.linger.map(|l| now + l) });
+                p.closing_until = Some(if gone { Some(now) } else { linger.map(|l| now + l) });
             }
             if let Some(until) = p.closing_until {
                 let expired = until.is_some_and(|u| u <= now);
@@ -637,6 +671,7 @@ impl IoThread {
         let Some(p) = self.peer(key) else { return };
         p.dial = None;
         p.reconnect_at = None;
+        p.session.set_linger(p.opts.linger.get());
         p.session.terminate(Instant::now(), drop_pipe);
         self.pump(key);
     }
@@ -672,6 +707,7 @@ impl IoThread {
         for (p, c) in local {
             if let Some(&key) = self.routes.get(&p) {
                 if let Some(peer) = self.peer(key) {
+                    peer.session.set_linger(peer.opts.linger.get());
                     peer.session.handle_pipe_command(c, Instant::now());
                     self.pump(key);
                 }

@@ -1,7 +1,7 @@
 //! The blocking socket API, on the user's thread.
 
 use super::context::{CtxInner, InprocEntry, PendingInproc};
-use super::io_thread::{IoCmd, PeerOpts, Reaped};
+use super::io_thread::{IoCmd, LiveLinger, PeerOpts, Reaped};
 use super::monitor::{Monitor, MonitorEvent, MonitorHandle};
 use super::poll::{PollEvents, ReadinessFd};
 use super::signal::{SharedWaker, Signal, SocketWaker, WakeTarget};
@@ -53,6 +53,8 @@ pub struct Socket {
     signal: Arc<Signal>,
     routes: BTreeMap<PipeId, Route>,
     opts: SocketOptions,
+    /// LINGER as its connections see it (it applies at once, O-02).
+    linger: Arc<LiveLinger>,
     endpoints: Vec<(String, Attached)>,
     last_endpoint: Option<String>,
     terminated: bool,
@@ -87,6 +89,7 @@ impl Socket {
         let id = ctx.next_id();
         ctx.register(id, tx.clone())?;
         let opts = SocketOptions { linger: ctx.default_linger, ..SocketOptions::default() };
+        let linger = Arc::new(LiveLinger::new(opts.linger));
         Ok(Socket {
             ctx,
             id,
@@ -97,6 +100,7 @@ impl Socket {
             signal,
             routes: BTreeMap::new(),
             opts,
+            linger,
             endpoints: Vec::new(),
             last_endpoint: None,
             terminated: false,
@@ -121,6 +125,7 @@ impl Socket {
     pub fn set_options(&mut self, opts: SocketOptions) -> Result<()> {
         opts.validate()?;
         self.opts = opts;
+        self.linger.set(self.opts.linger);
         Ok(())
     }
 
@@ -135,8 +140,12 @@ impl Socket {
     }
 
     /// Sets LINGER (`None`: forever).
+    ///
+    /// Unlike most options it applies at once, to connections made before it too (O-02): a
+    /// connection lingers with the value in force when the socket closes or disconnects it.
     pub fn set_linger(&mut self, linger: Option<Duration>) {
         self.opts.linger = linger;
+        self.linger.set(linger);
     }
 
     /// Sets SNDTIMEO (`None`: block forever; `Some(ZERO)`: never block).
@@ -193,7 +202,7 @@ impl Socket {
             },
             reconnect_ivl: o.reconnect_ivl.filter(|d| !d.is_zero()),
             reconnect_ivl_max: o.reconnect_ivl_max,
-            linger: o.linger,
+            linger: self.linger.clone(),
             monitor: self.monitor.clone(),
             endpoint: endpoint.to_owned(),
             keepalive: super::stream::Keepalive {

@@ -290,6 +290,24 @@ fn l07_linger_expiry_drops_what_could_not_drain() {
     assert!(r.socket.is_closed());
 }
 
+/// O-02: a LINGER changed after the session was made is the one it lingers with; once the
+/// linger clock runs, a later change does not move it.
+#[test]
+fn o02_linger_set_before_close_applies_and_after_close_does_not() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true)); // linger: forever
+    r.session.set_linger(Some(Duration::from_millis(200)));
+    r.socket.send(Msg::from("stuck")).unwrap();
+    r.socket.close();
+    r.settle();
+    assert_eq!(r.session.poll_timeout(), Some(r.now + Duration::from_millis(200)));
+    r.session.set_linger(None);
+    assert_eq!(r.session.poll_timeout(), Some(r.now + Duration::from_millis(200)));
+    r.now += Duration::from_millis(200);
+    r.session.handle_timeout(r.now);
+    r.settle();
+    assert!(r.terminated);
+}
+
 /// L-07: linger 0 drops queued messages as soon as the socket closes.
 #[test]
 fn l07_linger_zero_drops_at_once() {

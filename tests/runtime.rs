@@ -146,6 +146,41 @@ fn o06_push_without_peer_times_out() {
     assert!(t.elapsed() >= Duration::from_millis(100));
 }
 
+/// O-02: SNDHWM applies at once to a connection made before the change, raised or lowered;
+/// the messages queued meanwhile all arrive, in order, once a peer binds.
+#[test]
+fn o02_sndhwm_applies_to_an_existing_connection() {
+    let ctx = ctx();
+    let ipc = std::env::temp_dir().join(format!("ferromq-o02-hwm-{}.sock", std::process::id()));
+    let ep = format!("ipc://{}", ipc.display());
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_sndhwm(5);
+    push.connect(&ep).unwrap();
+    let mut sent = 0u32;
+    let mut fill = |push: &mut ferromq::Socket| {
+        let before = sent;
+        while push.send_msg(Msg::from(sent.to_le_bytes()), true).is_ok() {
+            sent += 1;
+        }
+        sent - before
+    };
+    assert_eq!(fill(&mut push), 5);
+    push.set_sndhwm(8);
+    assert_eq!(fill(&mut push), 3, "a raised SNDHWM frees room in the existing pipe");
+    push.set_sndhwm(2);
+    assert_eq!(fill(&mut push), 0, "8 queued, above the lowered mark");
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind(&ep).unwrap();
+    for i in 0..8u32 {
+        assert_eq!(&pull.recv().unwrap()[..], &i.to_le_bytes());
+    }
+    // Drained, the pipe takes messages again, and passes them on.
+    push.set_sndtimeo(T);
+    push.send(Msg::from(8u32.to_le_bytes())).unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], &8u32.to_le_bytes());
+}
+
 #[test]
 fn unsupported_directions_and_types_are_refused() {
     let ctx = ctx();

@@ -168,6 +168,26 @@ impl SocketCore {
         }
     }
 
+    /// Changes the marks of pipe `id` at once (O-02): `sndhwm` on what this socket sends into
+    /// it, `rcvhwm` on what the peer sends. The pipe tells its other end.
+    pub fn set_pipe_hwms(&mut self, id: PipeId, sndhwm: u64, rcvhwm: u64) {
+        let Some(pipe) = self.pipes.get_mut(&id) else { return };
+        pipe.set_hwms(sndhwm, rcvhwm);
+        let mut events = Vec::new();
+        while let Some(e) = pipe.poll_event() {
+            events.push(e);
+        }
+        for e in events {
+            self.on_pipe_event(id, e);
+        }
+        self.collect();
+    }
+
+    /// The ids of the pipes attached and not yet terminated.
+    pub fn pipe_ids(&self) -> Vec<PipeId> {
+        self.pipes.ids()
+    }
+
     /// Starts terminating pipe `id` (disconnect or unbind of its endpoint). What this socket
     /// already sent stays readable by the peer end up to the delimiter (the peer's owner, a
     /// session or an inproc socket, applies linger); what the peer sent is dropped.

@@ -43,6 +43,14 @@ pub enum PipeCommand {
     Term,
     /// Acknowledges `Term` (or, from the initiator, the final acknowledgement).
     TermAck,
+    /// The other end's owner changed the marks (O-02): the receiving end now writes at most
+    /// `out` unread messages and returns credit for an inbound mark of `inbound`.
+    Hwms {
+        /// The receiving end's new outbound mark.
+        out: u64,
+        /// The mark on what the receiving end reads.
+        inbound: u64,
+    },
 }
 
 /// Something the owner of an end must react to.
@@ -346,6 +354,7 @@ impl<T: PipeMsg> PipeEnd<T> {
             }
             PipeCommand::Term => self.process_term(),
             PipeCommand::TermAck => self.process_term_ack(),
+            PipeCommand::Hwms { out, inbound } => self.apply_hwms(out, inbound),
         }
     }
 
@@ -407,6 +416,27 @@ impl<T: PipeMsg> PipeEnd<T> {
     /// arrived) or we have.
     pub fn is_terminating(&self) -> bool {
         self.state != State::Active
+    }
+
+    /// Changes both marks of this end at once (O-02): `out` bounds what this end writes and
+    /// the peer has not read, `inbound` what the peer writes to it. The peer is told with a
+    /// [`PipeCommand::Hwms`], so both ends agree on both directions.
+    pub fn set_hwms(&mut self, out: u64, inbound: u64) {
+        if self.state != State::Active {
+            return; // terminating: the marks no longer matter, and the peer may be gone
+        }
+        self.apply_hwms(out, inbound);
+        self.commands.push_back(PipeCommand::Hwms { out: inbound, inbound: out });
+    }
+
+    fn apply_hwms(&mut self, out: u64, inbound: u64) {
+        self.lwm = compute_lwm(inbound);
+        // A smaller low-water mark may be one this end has already passed without returning
+        // credit; a writer blocked on that credit would wait forever, so return it now.
+        if self.state == State::Active && self.msgs_read > 0 {
+            self.commands.push_back(PipeCommand::ActivateWrite { msgs_read: self.msgs_read });
+        }
+        self.set_hwm(out);
     }
 
     /// Changes the outbound high-water mark; applies at once.
@@ -509,6 +539,50 @@ mod tests {
             a.write(Msg::from("y")).unwrap();
         }
         assert!(!a.check_write());
+    }
+
+    /// O-02: lowering the marks on a live pipe. The writer blocks at the new mark, and the
+    /// reader, whose old low-water mark (500) it had already passed without returning credit,
+    /// returns it when the new marks arrive: otherwise the writer would wait forever.
+    #[test]
+    fn o02_lowered_marks_reach_the_peer_and_never_strand_the_writer() {
+        let (mut a, mut b) = pipe_pair::<Msg>(1000, 1000);
+        for _ in 0..700 {
+            a.write(Msg::from("x")).unwrap();
+        }
+        a.flush();
+        assert_eq!(drain(&mut b).len(), 700);
+        shuttle(&mut a, &mut b); // credit came back at 500 reads only
+        a.set_hwms(10, 4);
+        assert!(!a.check_write(), "200 unread as far as the writer knows, above 10");
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), Some(PipeEvent::WriteActivated));
+        for _ in 0..10 {
+            a.write(Msg::from("y")).unwrap();
+        }
+        assert!(!a.check_write(), "the new mark holds");
+        a.flush();
+        shuttle(&mut a, &mut b); // B had read all and slept: wake it
+        // B now writes at most 4 unread toward A, and returns credit every 5 reads (lwm of 10).
+        for _ in 0..4 {
+            b.write(Msg::from("z")).unwrap();
+        }
+        assert!(!b.check_write());
+        for _ in 0..5 {
+            b.read().unwrap();
+        }
+        shuttle(&mut a, &mut b);
+        assert_eq!(a.poll_event(), Some(PipeEvent::WriteActivated));
+    }
+
+    /// O-02: a terminating pipe ignores new marks and sends nothing to a peer that may be gone.
+    #[test]
+    fn o02_marks_on_a_terminating_pipe_are_ignored() {
+        let (mut a, _b) = pipe_pair::<Msg>(10, 10);
+        a.terminate(false);
+        while a.poll_command().is_some() {}
+        a.set_hwms(1, 1);
+        assert_eq!(a.poll_command(), None);
     }
 
     /// raising the mark releases a blocked writer at once.

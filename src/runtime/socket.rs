@@ -124,19 +124,44 @@ impl Socket {
     /// connects only; LINGER, SNDTIMEO and RCVTIMEO apply at once (O-02).
     pub fn set_options(&mut self, opts: SocketOptions) -> Result<()> {
         opts.validate()?;
+        let hwms = (opts.sndhwm, opts.rcvhwm);
+        let changed = hwms != (self.opts.sndhwm, self.opts.rcvhwm);
         self.opts = opts;
         self.linger.set(self.opts.linger);
+        if changed {
+            self.apply_hwms();
+        }
         Ok(())
     }
 
-    /// Sets SNDHWM.
+    /// Sets SNDHWM. Like libzmq, it applies at once to existing tcp and ipc connections too
+    /// (O-02); see [`set_rcvhwm`](Self::set_rcvhwm) for inproc.
     pub fn set_sndhwm(&mut self, hwm: u64) {
-        self.opts.sndhwm = hwm;
+        if self.opts.sndhwm != hwm {
+            self.opts.sndhwm = hwm;
+            self.apply_hwms();
+        }
     }
 
-    /// Sets RCVHWM.
+    /// Sets RCVHWM. Like libzmq, it applies at once to existing tcp and ipc connections too
+    /// (O-02). An inproc pipe keeps the marks it was made with: its capacity is the sum of
+    /// both sockets' marks, and only new inproc connections see a change.
     pub fn set_rcvhwm(&mut self, hwm: u64) {
-        self.opts.rcvhwm = hwm;
+        if self.opts.rcvhwm != hwm {
+            self.opts.rcvhwm = hwm;
+            self.apply_hwms();
+        }
+    }
+
+    /// Gives the pipes of tcp and ipc connections the current SNDHWM and RCVHWM; each pipe
+    /// tells its session end.
+    fn apply_hwms(&mut self) {
+        for id in self.core.pipe_ids() {
+            if matches!(self.routes.get(&id), Some(Route::Io(_))) {
+                self.core.set_pipe_hwms(id, self.opts.sndhwm, self.opts.rcvhwm);
+            }
+        }
+        self.flush_commands();
     }
 
     /// Sets LINGER (`None`: forever).

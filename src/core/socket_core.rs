@@ -135,8 +135,14 @@ impl SocketCore {
     pub fn handle_pipe_command(&mut self, id: PipeId, cmd: PipeCommand) {
         let Some(pipe) = self.pipes.get_mut(&id) else { return };
         pipe.handle_command(cmd);
-        // Take the pipe's own commands first: a `Terminated` event below removes the pipe,
-        // and the final acknowledgement it just queued must still reach the peer.
+        self.settle_pipe(id);
+    }
+
+    /// Takes what pipe `id` produced after a change: its own commands first (a `Terminated`
+    /// event below removes the pipe, and the final acknowledgement it just queued must still
+    /// reach the peer), then its events.
+    fn settle_pipe(&mut self, id: PipeId) {
+        let Some(pipe) = self.pipes.get_mut(&id) else { return };
         while let Some(c) = pipe.poll_command() {
             self.commands.push_back((id, c));
         }
@@ -173,14 +179,7 @@ impl SocketCore {
     pub fn set_pipe_hwms(&mut self, id: PipeId, sndhwm: u64, rcvhwm: u64) {
         let Some(pipe) = self.pipes.get_mut(&id) else { return };
         pipe.set_hwms(sndhwm, rcvhwm);
-        let mut events = Vec::new();
-        while let Some(e) = pipe.poll_event() {
-            events.push(e);
-        }
-        for e in events {
-            self.on_pipe_event(id, e);
-        }
-        self.collect();
+        self.settle_pipe(id);
     }
 
     /// The ids of the pipes attached and not yet terminated.

@@ -77,8 +77,8 @@ pub struct Session {
     out_mid_message: bool,
     /// The socket is closing this session: no new pipe, no reconnect.
     terminating: bool,
-    /// The pipe started terminating: the linger clock runs until this instant.
-    linger_started: bool,
+    /// When the pipe started terminating: the linger clock runs from here.
+    linger_started: Option<Instant>,
     linger_deadline: Option<Instant>,
     actions: VecDeque<Action>,
     /// `Action::Terminated` was queued.
@@ -104,7 +104,7 @@ impl Session {
             in_mid_message: false,
             out_mid_message: false,
             terminating: false,
-            linger_started: false,
+            linger_started: None,
             linger_deadline: None,
             actions: VecDeque::new(),
             done: false,
@@ -222,12 +222,18 @@ impl Session {
         self.engine.as_ref().map_or(0, Engine::pending_transmit)
     }
 
-    /// Changes LINGER, which applies at once (O-02): the value in force when the socket closes
-    /// or disconnects this session is the one it lingers with. Once lingering has started the
-    /// change is moot (the socket is gone), so it is ignored.
-    pub fn set_linger(&mut self, linger: Option<Duration>) {
-        if !self.linger_started {
-            self.cfg.linger = linger;
+    /// Changes LINGER, which applies at once (O-02): the session lingers with the value in
+    /// force when the socket closes or disconnects it. The driver passes the socket's value
+    /// along with the socket's `Term`; the session may have read the delimiter just before
+    /// that and started lingering with the old value, so a change then re-arms the clock
+    /// from when lingering started.
+    pub fn set_linger(&mut self, linger: Option<Duration>, now: Instant) {
+        if self.cfg.linger == linger {
+            return;
+        }
+        self.cfg.linger = linger;
+        if self.arm_linger() {
+            self.process(now);
         }
     }
 
@@ -354,21 +360,34 @@ impl Session {
     /// L-07: when the socket starts terminating the pipe, unsent messages may drain for up to
     /// LINGER; linger 0 drops them at once.
     fn start_linger(&mut self, now: Instant) -> bool {
-        let Some(pipe) = self.pipe.as_mut() else { return false };
-        if self.linger_started || !pipe.is_terminating() {
+        let Some(pipe) = self.pipe.as_ref() else { return false };
+        if self.linger_started.is_some() || !pipe.is_terminating() {
             return false;
         }
-        self.linger_started = true;
+        self.linger_started = Some(now);
+        self.arm_linger()
+    }
+
+    /// Sets the linger clock from when lingering started; linger 0 drops what is queued at
+    /// once (true: the pipe changed).
+    fn arm_linger(&mut self) -> bool {
+        let (Some(start), Some(pipe)) = (self.linger_started, self.pipe.as_mut()) else {
+            return false;
+        };
         match self.cfg.linger {
             Some(d) if d.is_zero() || mutant!(LingerDropsQueued) => {
+                self.linger_deadline = None;
                 pipe.terminate(false);
                 true
             }
             Some(d) => {
-                self.linger_deadline = Some(now + d);
+                self.linger_deadline = Some(start + d);
                 false
             }
-            None => false,
+            None => {
+                self.linger_deadline = None;
+                false
+            }
         }
     }
 

@@ -292,9 +292,12 @@ impl IoThread {
                     // A session already gone finished its handshake; late commands are moot.
                     if let Some(&key) = self.routes.get(&id) {
                         if let Some(p) = self.peer(key) {
-                            // A Term from the socket starts the linger: with today's value.
-                            p.session.set_linger(p.opts.linger.get());
-                            p.session.handle_pipe_command(cmd, Instant::now());
+                            let now = Instant::now();
+                            if cmd == PipeCommand::Term {
+                                // The socket is closing this session: linger as it says now.
+                                p.session.set_linger(p.opts.linger.get(), now);
+                            }
+                            p.session.handle_pipe_command(cmd, now);
                             self.pump(key);
                         }
                     }
@@ -671,8 +674,9 @@ impl IoThread {
         let Some(p) = self.peer(key) else { return };
         p.dial = None;
         p.reconnect_at = None;
-        p.session.set_linger(p.opts.linger.get());
-        p.session.terminate(Instant::now(), drop_pipe);
+        let now = Instant::now();
+        p.session.set_linger(p.opts.linger.get(), now);
+        p.session.terminate(now, drop_pipe);
         self.pump(key);
     }
 
@@ -707,8 +711,11 @@ impl IoThread {
         for (p, c) in local {
             if let Some(&key) = self.routes.get(&p) {
                 if let Some(peer) = self.peer(key) {
-                    peer.session.set_linger(peer.opts.linger.get());
-                    peer.session.handle_pipe_command(c, Instant::now());
+                    let now = Instant::now();
+                    if c == PipeCommand::Term {
+                        peer.session.set_linger(peer.opts.linger.get(), now);
+                    }
+                    peer.session.handle_pipe_command(c, now);
                     self.pump(key);
                 }
             }

@@ -290,22 +290,28 @@ fn l07_linger_expiry_drops_what_could_not_drain() {
     assert!(r.socket.is_closed());
 }
 
-/// O-02: a LINGER changed after the session was made is the one it lingers with; once the
-/// linger clock runs, a later change does not move it.
+/// O-02: a LINGER changed after the session was made is the one it lingers with. A change
+/// that comes after lingering started (the delimiter can be read just before the socket's
+/// `Term`, which carries the value) re-arms the clock from when lingering started.
 #[test]
-fn o02_linger_set_before_close_applies_and_after_close_does_not() {
+fn o02_linger_changes_apply_before_and_after_lingering_starts() {
     let mut r = Rig::new(SocketType::Push, Rig::cfg(true)); // linger: forever
-    r.session.set_linger(Some(Duration::from_millis(200)));
+    r.session.set_linger(Some(Duration::from_millis(200)), r.now);
     r.socket.send(Msg::from("stuck")).unwrap();
     r.socket.close();
     r.settle();
-    assert_eq!(r.session.poll_timeout(), Some(r.now + Duration::from_millis(200)));
-    r.session.set_linger(None);
-    assert_eq!(r.session.poll_timeout(), Some(r.now + Duration::from_millis(200)));
-    r.now += Duration::from_millis(200);
-    r.session.handle_timeout(r.now);
+    let started = r.now;
+    assert_eq!(r.session.poll_timeout(), Some(started + Duration::from_millis(200)));
+    r.now += Duration::from_millis(100);
+    r.session.set_linger(Some(Duration::from_millis(500)), r.now);
+    assert_eq!(r.session.poll_timeout(), Some(started + Duration::from_millis(500)));
+    r.session.set_linger(None, r.now);
+    assert_eq!(r.session.poll_timeout(), None, "forever: no deadline");
     r.settle();
-    assert!(r.terminated);
+    assert!(!r.terminated);
+    r.session.set_linger(Some(Duration::ZERO), r.now);
+    r.settle();
+    assert!(r.terminated, "linger 0 drops what is queued at once");
 }
 
 /// L-07: linger 0 drops queued messages as soon as the socket closes.

@@ -131,15 +131,16 @@ where
 fn cross_thread(c: &mut Criterion) {
     let mut g = c.benchmark_group("queue_2_threads");
     g.throughput(Throughput::Elements(N));
-    // The producer publishes every message as sent (as a socket does). The consumer either
-    // reads with the sleep protocol armed (`read`: the flush's sleep report is not needed
-    // here, it yields and looks again) or polls like the other queues' consumers
-    // (`try_read` never arms a wake-up, so an empty poll writes nothing to the word the
-    // producer's flush updates).
+    // The producer publishes every message as sent (as a socket does), or one flush per 64
+    // messages (batched publication, the queue's design point, as a session publishes one
+    // read's worth at once). The consumer either reads with the sleep protocol armed (`read`:
+    // the flush's sleep report is not needed here, it yields and looks again) or polls like
+    // the other queues' consumers (`try_read` never arms a wake-up).
     type Poll = fn(&mut spsc::Consumer<Msg>) -> Option<Msg>;
-    for (name, poll) in [
-        ("ferromq_spsc", spsc::Consumer::read as Poll),
-        ("ferromq_spsc_try_read", spsc::Consumer::try_read as Poll),
+    for (name, batch, poll) in [
+        ("ferromq_spsc", 1, spsc::Consumer::read as Poll),
+        ("ferromq_spsc_try_read", 1, spsc::Consumer::try_read as Poll),
+        ("ferromq_spsc_flush64", 64, spsc::Consumer::read as Poll),
     ] {
         g.bench_function(BenchmarkId::new(name, "msg"), |b| {
             b.iter_custom(|iters| {
@@ -149,34 +150,17 @@ fn cross_thread(c: &mut Criterion) {
                     move |n| {
                         for i in 0..n {
                             tx.write(item(i), false);
-                            let _ = tx.flush();
+                            if i % batch == batch - 1 {
+                                let _ = tx.flush();
+                            }
                         }
+                        let _ = tx.flush();
                     },
                     move |n| spin_consume(n, || poll(&mut rx)),
                 )
             })
         });
     }
-    g.bench_function(BenchmarkId::new("ferromq_spsc_flush64", "msg"), |b| {
-        b.iter_custom(|iters| {
-            let (mut tx, mut rx) = spsc::channel::<Msg>();
-            // Batched publication, the queue's design point: one flush per 64 messages, as a
-            // session publishes one read's worth of messages at once.
-            two_threads(
-                iters,
-                move |n| {
-                    for i in 0..n {
-                        tx.write(item(i), false);
-                        if i % 64 == 63 {
-                            let _ = tx.flush();
-                        }
-                    }
-                    let _ = tx.flush();
-                },
-                move |n| spin_consume(n, || rx.read()),
-            )
-        })
-    });
     g.bench_function(BenchmarkId::new("std_mpsc", "msg"), |b| {
         b.iter_custom(|iters| {
             let (tx, rx) = mpsc::channel::<Msg>();

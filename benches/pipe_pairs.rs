@@ -68,19 +68,9 @@ fn consume(n: u64, mut pop: impl FnMut() -> Option<Msg>) -> Duration {
     start.map_or(Duration::ZERO, |s| s.elapsed())
 }
 
-fn std_mpsc_polled(n: u64) -> Duration {
-    let (tx, rx) = mpsc::channel::<Msg>();
-    pinned(
-        move || {
-            for i in 0..n {
-                tx.send(item(i)).unwrap();
-            }
-        },
-        move || consume(n, || rx.try_recv().ok()),
-    )
-}
-
-fn std_mpsc(n: u64) -> Duration {
+/// std's channel, its consumer blocking in `recv` or, `polled`, looping on `try_recv` like
+/// ferromq's consumers here.
+fn std_mpsc(n: u64, polled: bool) -> Duration {
     let (tx, rx) = mpsc::channel::<Msg>();
     pinned(
         move || {
@@ -89,6 +79,9 @@ fn std_mpsc(n: u64) -> Duration {
             }
         },
         move || {
+            if polled {
+                return consume(n, || rx.try_recv().ok());
+            }
             black_box(rx.recv().unwrap());
             let start = Instant::now();
             for _ in 1..n {
@@ -141,8 +134,8 @@ fn main() {
 
     type Run = Box<dyn Fn(u64) -> Duration>;
     let contenders: Vec<(&str, Run)> = vec![
-        ("std::sync::mpsc, recv", Box::new(std_mpsc)),
-        ("std::sync::mpsc, try_recv", Box::new(std_mpsc_polled)),
+        ("std::sync::mpsc, recv", Box::new(|n| std_mpsc(n, false))),
+        ("std::sync::mpsc, try_recv", Box::new(|n| std_mpsc(n, true))),
         ("ferromq flush/msg, read", Box::new(|n| ferromq(n, 1, spsc::Consumer::read))),
         ("ferromq flush/msg, try_read", Box::new(|n| ferromq(n, 1, spsc::Consumer::try_read))),
         ("ferromq flush/64, read", Box::new(|n| ferromq(n, 64, spsc::Consumer::read))),

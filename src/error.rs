@@ -2,7 +2,6 @@
 
 #![forbid(unsafe_code)]
 
-use crate::proto::CloseReason;
 use std::fmt;
 
 /// Every error the public API returns. Each variant corresponds to the libzmq errno named in
@@ -36,11 +35,12 @@ pub enum Error {
     AddrNotAvailable,
     /// No such endpoint was bound or connected (`ENOENT`).
     NoSuchEndpoint,
-    /// The operation is not valid in the current state (`EFSM`).
+    /// The operation is not valid in the socket's current state (`EFSM`): a REQ sending twice
+    /// without a reply, or receiving before it sent; the string names the operation.
     InvalidState(&'static str),
-    /// The connection was closed; the reason says why (a protocol violation by the peer, a
-    /// timeout, an ERROR command, or the peer going away).
-    Closed(CloseReason),
+    /// The message names a peer the socket does not know (`EHOSTUNREACH`: ROUTER with
+    /// ROUTER_MANDATORY).
+    HostUnreachable,
     /// An I/O error from the operating system.
     Io(std::io::Error),
 }
@@ -63,8 +63,8 @@ impl fmt::Display for Error {
             Error::AddrInUse => f.write_str("address already in use"),
             Error::AddrNotAvailable => f.write_str("address not available"),
             Error::NoSuchEndpoint => f.write_str("no such endpoint"),
-            Error::InvalidState(s) => write!(f, "operation not valid in this state: {s}"),
-            Error::Closed(r) => write!(f, "connection closed: {r}"),
+            Error::InvalidState(s) => write!(f, "{s} is not valid in the socket's current state"),
+            Error::HostUnreachable => f.write_str("no peer has that routing id"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
     }
@@ -74,7 +74,6 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
-            Error::Closed(r) => Some(r),
             _ => None,
         }
     }
@@ -83,11 +82,5 @@ impl std::error::Error for Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e)
-    }
-}
-
-impl From<CloseReason> for Error {
-    fn from(r: CloseReason) -> Self {
-        Error::Closed(r)
     }
 }

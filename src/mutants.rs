@@ -1,7 +1,7 @@
 //! Planted bugs, for proving that the simulator finds real bugs (feature `mutants`).
 //!
-//! Each [`Mutant`] is a known defect compiled into the real stack (pipes, sessions) behind its
-//! own switch. They are all off until [`set`] turns one on; the switches are process-wide
+//! Each [`Mutant`] is a known defect compiled into the real stack (pipes, sessions, connection
+//! lifecycles, socket cores) behind its own switch. They are all off until [`set`] turns one on; the switches are process-wide
 //! because the simulator's sweep threads must all run the same broken build. Without the
 //! `mutants` feature none of this exists and every check compiles to `false`.
 //!
@@ -20,8 +20,8 @@ pub enum Mutant {
     /// A session drops the first message frame that arrives on a connection after a
     /// reconnect.
     FrameDroppedAfterReconnect,
-    /// A pipe's flush publishes a batch with pairs of messages swapped.
-    ReorderingFlush,
+    /// A session hands pairs of single-part messages to its engine swapped.
+    ReorderedOutput,
     /// A pipe's flush never reports a sleeping reader, so no wake-up is sent.
     MissedWakeup,
     /// A pipe accepts one message more than its high-water mark.
@@ -31,28 +31,62 @@ pub enum Mutant {
     MultipartSplitAtReconnect,
     /// LINGER drops queued messages at once, as if it were zero.
     LingerDropsQueued,
+    /// The reconnect wait never doubles: RECONNECT_IVL_MAX is ignored.
+    BackoffNeverGrows,
+    /// A closing connection drops its stream without flushing what it still owes, or draining
+    /// (libzmq's #4660: the tail of a stream lost at close).
+    CloseBeforeFlush,
+    /// A closing connection drops its stream as soon as everything is written, without FIN
+    /// and drain: with input still unread, the close resets the connection, and what the
+    /// kernel had not sent yet is lost.
+    SkipDrain,
+    /// A connection lingers with the LINGER of its socket when it was made, not the one in
+    /// force when the socket lets it go (O-02).
+    LingerNotReapplied,
+    /// A socket never hears that a full pipe can take messages again: its sends block for
+    /// good while the connection stays up.
+    LostActivateWrite,
+    /// After its first reconnect a session stops moving messages from its pipe into the
+    /// engine, while the connection stays up.
+    SessionStopsFeeding,
+    /// A PAIR takes a second peer instead of refusing it (PAIR-02), and never reads it.
+    PairTakesSecondPeer,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 13] = [
         Mutant::FrameDroppedAfterReconnect,
-        Mutant::ReorderingFlush,
+        Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
         Mutant::HwmOffByOne,
         Mutant::MultipartSplitAtReconnect,
         Mutant::LingerDropsQueued,
+        Mutant::BackoffNeverGrows,
+        Mutant::CloseBeforeFlush,
+        Mutant::SkipDrain,
+        Mutant::LingerNotReapplied,
+        Mutant::LostActivateWrite,
+        Mutant::SessionStopsFeeding,
+        Mutant::PairTakesSecondPeer,
     ];
 
     /// Its command-line name (kebab case).
     pub fn name(self) -> &'static str {
         match self {
             Mutant::FrameDroppedAfterReconnect => "frame-dropped-after-reconnect",
-            Mutant::ReorderingFlush => "reordering-flush",
+            Mutant::ReorderedOutput => "reordered-output",
             Mutant::MissedWakeup => "missed-wakeup",
             Mutant::HwmOffByOne => "hwm-off-by-one",
             Mutant::MultipartSplitAtReconnect => "multipart-split-at-reconnect",
             Mutant::LingerDropsQueued => "linger-drops-queued",
+            Mutant::BackoffNeverGrows => "backoff-never-grows",
+            Mutant::CloseBeforeFlush => "close-before-flush",
+            Mutant::SkipDrain => "skip-drain",
+            Mutant::LingerNotReapplied => "linger-not-reapplied",
+            Mutant::LostActivateWrite => "lost-activate-write",
+            Mutant::SessionStopsFeeding => "session-stops-feeding",
+            Mutant::PairTakesSecondPeer => "pair-takes-second-peer",
         }
     }
 

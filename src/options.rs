@@ -138,6 +138,9 @@ pub struct SocketOptions {
     pub reconnect_ivl_max: Option<Duration>,
     /// HANDSHAKE_IVL (`None`: no limit). Default 30 s.
     pub handshake_ivl: Option<Duration>,
+    /// CONNECT_TIMEOUT: a TCP connect still in progress after this is abandoned and retried
+    /// as after any failure (`None`: the operating system's timeout, libzmq's 0; O-09).
+    pub connect_timeout: Option<Duration>,
     /// ROUTING_ID sent as `Identity` by REQ, DEALER and ROUTER.
     pub routing_id: Bytes,
     /// IMMEDIATE: queue only to completed connections.
@@ -150,6 +153,10 @@ pub struct SocketOptions {
     pub heartbeat_timeout: Option<Duration>,
     /// HEARTBEAT_TTL (`None`: none asked of the peer).
     pub heartbeat_ttl: Option<Duration>,
+    /// SNDBUF: the kernel's send buffer per connection, in bytes (`None`: the OS's; O-12).
+    pub sndbuf: Option<usize>,
+    /// RCVBUF: the kernel's receive buffer per connection, in bytes (`None`: the OS's; O-12).
+    pub rcvbuf: Option<usize>,
     /// TCP_KEEPALIVE: `None` keeps the OS setting; `Some(on)` forces it (O-11).
     pub tcp_keepalive: Option<bool>,
     /// TCP_KEEPALIVE_IDLE: idle time before the first probe (`None`: the OS's).
@@ -171,12 +178,15 @@ impl Default for SocketOptions {
             reconnect_ivl: Some(Duration::from_millis(100)),
             reconnect_ivl_max: None,
             handshake_ivl: Some(Duration::from_secs(30)),
+            connect_timeout: None,
             routing_id: Bytes::new(),
             immediate: false,
             max_msg_size: None,
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
+            sndbuf: None,
+            rcvbuf: None,
             tcp_keepalive: None,
             tcp_keepalive_idle: None,
             tcp_keepalive_intvl: None,

@@ -1,24 +1,63 @@
-//! The connection driver: feeds one [`Session`] from a byte stream and
-//! writes what it produces, until the connection ends. It is generic over the stream (any
-//! tokio `AsyncRead + AsyncWrite`), so the same loop runs over turmoil's simulated TCP, under
-//! the [`Chaos`](crate::chaos::Chaos) layer, or over a real tokio `TcpStream`.
+//! The connection driver: carries out one [`Connection`](ferromq::core::Connection)'s actions
+//! on a byte stream — dial, read, write, shut the write side, drop — and reports back what the
+//! stream did. It decides nothing: backoff, linger, the flush and the drain are the
+//! connection's. It is generic over the stream (any tokio `AsyncRead + AsyncWrite`), so the
+//! same loop runs over turmoil's simulated TCP under the [`Chaos`](crate::chaos::Chaos) layer,
+//! or over a real tokio `TcpStream` (`sim/tests/real_tokio.rs`).
 
-use ferromq::core::Session;
 use std::future::Future;
-use std::io::IoSlice;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::io;
+use std::pin::Pin;
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 
 /// Bytes read per call.
 pub const READ_BUF: usize = 16 * 1024;
 /// Bytes handed to one write call at most.
 const WRITE_MAX: usize = 16 * 1024;
 
-/// What the driver needs from the session's owner. The owner keeps the session and routes
-/// its actions (pipe commands, attach, monitor-like events) after every call.
-pub trait SessionLink {
-    /// Applies pending pipe commands and routes the session's actions; returns its state.
+/// What the connection asked of the stream (its [`Action`](ferromq::core::Action)s that
+/// concern the stream; the others go to the socket and the checker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamAction {
+    /// Start a dial.
+    Dial,
+    /// Give the dial in progress up.
+    AbortDial,
+    /// Send FIN.
+    ShutdownWrite,
+    /// Close and forget the stream.
+    Drop,
+    /// The connection is finished: the driver returns.
+    Finished,
+}
+
+/// A connection's state, as the driver needs it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinkState {
+    /// Read from the stream now.
+    pub wants_input: bool,
+    /// Output bytes pending.
+    pub pending: usize,
+    /// The next timer.
+    pub timeout: Option<Instant>,
+}
+
+/// A dial in progress.
+pub type Dialing<S> = Pin<Box<dyn Future<Output = io::Result<S>>>>;
+
+/// A stream split for reading and writing at once.
+type Halves<S> = (ReadHalf<S>, WriteHalf<S>);
+
+/// What the driver needs from the connection's owner, which keeps the connection and routes
+/// its socket-bound actions after every call.
+pub trait ConnLink {
+    /// The stream type.
+    type Stream: AsyncRead + AsyncWrite + Unpin + 'static;
+    /// Applies pending commands for the connection and routes its actions; returns its state.
     fn service(&self, now: Instant) -> LinkState;
+    /// The next thing to do to the stream.
+    fn next_stream_action(&self) -> Option<StreamAction>;
     /// Copies up to `max` pending output bytes into `out`.
     fn output(&self, out: &mut Vec<u8>, max: usize);
     /// Bytes arrived.
@@ -29,35 +68,14 @@ pub trait SessionLink {
     fn advance(&self, now: Instant, n: usize);
     /// Timers are due.
     fn timeout(&self, now: Instant);
-    /// Resolves when the owner has something new for the session (a pipe command).
+    /// The dial completed.
+    fn connected(&self, now: Instant);
+    /// The dial failed.
+    fn dial_failed(&self, now: Instant);
+    /// Starts a dial to wherever this connection goes.
+    fn dial(&self) -> Dialing<Self::Stream>;
+    /// Resolves when the owner has something new for the connection.
     fn changed(&self) -> impl Future<Output = ()>;
-    /// The connection was dropped with output still unwritten (linger ran out, or the
-    /// stream failed while the last bytes were flushed).
-    fn unflushed(&self, pending: usize);
-}
-
-/// A session's state, as the driver needs it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LinkState {
-    /// Read from the stream now.
-    pub wants_input: bool,
-    /// Output bytes pending.
-    pub pending: usize,
-    /// The next timer.
-    pub timeout: Option<Instant>,
-    /// The connection ended (`Some(reconnect)`).
-    pub disconnected: Option<bool>,
-    /// The session is finished.
-    pub terminated: bool,
-}
-
-/// How a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ending {
-    /// The session wants another connection.
-    Reconnect,
-    /// The session lives on without a connection (it is terminating) or is finished.
-    Done,
 }
 
 /// The driver's clock: tokio's, which is virtual under turmoil.
@@ -65,82 +83,128 @@ pub fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// Runs one connection. Before returning, writes what the session still owes the peer (an
-/// ERROR, or the last messages after linger drained the pipe) within `flush_within`.
-pub async fn drive<S, L>(stream: &mut S, link: &L, flush_within: Duration) -> Ending
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    L: SessionLink,
-{
+enum Wake<S> {
+    Changed,
+    Read(io::Result<usize>),
+    Wrote(io::Result<usize>),
+    Dialed(S),
+    DialFailed,
+    Timer,
+}
+
+/// Runs one connection until it is finished, starting with `stream` (an accepted one) or
+/// none (a connect side, which asks to dial).
+pub async fn drive<L: ConnLink>(link: &L, stream: Option<L::Stream>) {
     let mut rbuf = vec![0u8; READ_BUF];
-    // A copy of the head of the session's output; refilled only once written, so that
+    let mut io: Option<Halves<L::Stream>> = stream.map(tokio::io::split);
+    let mut dialing: Option<Dialing<L::Stream>> = None;
+    // A copy of the head of the connection's output; refilled only once written, so that
     // many small writes do not copy it again each time.
     let mut out = Vec::new();
     let mut out_pos = 0;
-    let (mut rd, mut wr) = tokio::io::split(&mut *stream);
-    // The stream ended or failed: the session may still deliver complete messages it holds
-    // (its pipe was full) before it reports the end; until then the stream is left alone.
+    // The stream ended or failed: the connection may still deliver complete messages it holds
+    // before it drops the stream; until then the stream is left alone.
     let mut eof = false;
     loop {
         let st = link.service(now());
-        if let Some(reconnect) = st.disconnected {
-            let deadline = tokio::time::Instant::now() + flush_within;
-            if st.pending > 0 {
-                let _ = tokio::time::timeout_at(deadline, flush(&mut wr, link)).await;
-                let left = link.service(now()).pending;
-                if left > 0 {
-                    link.unflushed(left);
-                }
-            }
-            if st.terminated {
-                // A graceful close: send FIN, then read (and drop) until the peer closes too.
-                // Dropping a socket with unread input sends an RST, and an RST can overtake
-                // the last messages just flushed and make the peer discard them.
-                let _ = tokio::time::timeout_at(deadline, async {
-                    let _ = wr.shutdown().await;
-                    while let Ok(n) = rd.read(&mut rbuf).await {
-                        if n == 0 {
-                            break;
-                        }
+        if let Some(a) = link.next_stream_action() {
+            match a {
+                StreamAction::Dial => dialing = Some(link.dial()),
+                StreamAction::AbortDial => dialing = None,
+                StreamAction::ShutdownWrite => {
+                    let failed = match io.as_mut() {
+                        Some((_, w)) => w.shutdown().await.is_err(),
+                        None => true,
+                    };
+                    if failed {
+                        link.eof(now());
                     }
-                })
-                .await;
+                }
+                StreamAction::Drop => {
+                    io = None;
+                    eof = false;
+                    out.clear();
+                    out_pos = 0;
+                }
+                StreamAction::Finished => return,
             }
-            return if reconnect { Ending::Reconnect } else { Ending::Done };
+            continue;
         }
-        // Output only shrinks by our writes, unless the engine dropped it (it failed): then
-        // the copy is stale.
+        // Output only shrinks by our writes, unless the connection dropped it: then the copy
+        // is stale.
         if out_pos == out.len() || st.pending < out.len() - out_pos {
             out.clear();
             out_pos = 0;
-            if st.pending > 0 && !eof {
+            if st.pending > 0 && !eof && io.is_some() {
                 link.output(&mut out, WRITE_MAX);
             }
         }
         let deadline = st.timeout.map(tokio::time::Instant::from_std);
-        tokio::select! {
+        let up = io.is_some() && !eof;
+        let (rd, wr) = match io.as_mut() {
+            Some((r, w)) => (Some(r), Some(w)),
+            None => (None, None),
+        };
+        let wake = tokio::select! {
             biased;
-            () = link.changed() => {}
-            r = rd.read(&mut rbuf), if st.wants_input && !eof => match r {
-                Ok(0) | Err(_) => {
-                    eof = true;
-                    link.eof(now());
-                }
-                Ok(n) => link.input(now(), &rbuf[..n]),
+            () = link.changed() => Wake::Changed,
+            r = read(rd, &mut rbuf), if st.wants_input && up => Wake::Read(r),
+            r = write(wr, &out[out_pos..]), if out_pos < out.len() && up => Wake::Wrote(r),
+            r = dial(&mut dialing), if dialing.is_some() => match r {
+                Ok(s) => Wake::Dialed(s),
+                Err(_) => Wake::DialFailed,
             },
-            r = wr.write(&out[out_pos..]), if out_pos < out.len() && !eof => match r {
-                Ok(n) if n > 0 => {
-                    out_pos += n;
-                    link.advance(now(), n);
-                }
-                // A stream that takes nothing is closed.
-                Ok(_) | Err(_) => {
-                    eof = true;
-                    link.eof(now());
-                }
-            },
-            () = sleep_until(deadline), if deadline.is_some() => link.timeout(now()),
+            () = sleep_until(deadline), if deadline.is_some() => Wake::Timer,
+        };
+        match wake {
+            Wake::Changed => {}
+            Wake::Read(Ok(n)) if n > 0 => link.input(now(), &rbuf[..n]),
+            Wake::Read(_) => {
+                eof = true;
+                link.eof(now());
+            }
+            Wake::Wrote(Ok(n)) if n > 0 => {
+                out_pos += n;
+                link.advance(now(), n);
+            }
+            // A stream that takes nothing is closed.
+            Wake::Wrote(_) => {
+                eof = true;
+                link.eof(now());
+            }
+            Wake::Dialed(s) => {
+                dialing = None;
+                io = Some(tokio::io::split(s));
+                eof = false;
+                link.connected(now());
+            }
+            Wake::DialFailed => {
+                dialing = None;
+                link.dial_failed(now());
+            }
+            Wake::Timer => link.timeout(now()),
         }
+    }
+}
+
+async fn read<R: AsyncRead + Unpin>(r: Option<&mut R>, buf: &mut [u8]) -> io::Result<usize> {
+    match r {
+        Some(r) => r.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write<W: AsyncWrite + Unpin>(w: Option<&mut W>, buf: &[u8]) -> io::Result<usize> {
+    match w {
+        Some(w) => w.write(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn dial<S>(d: &mut Option<Dialing<S>>) -> io::Result<S> {
+    match d.as_mut() {
+        Some(f) => f.await,
+        None => std::future::pending().await,
     }
 }
 
@@ -150,27 +214,11 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
     }
 }
 
-async fn flush<S: AsyncWrite + Unpin, L: SessionLink>(stream: &mut S, link: &L) {
-    let mut out = Vec::new();
-    loop {
-        out.clear();
-        link.output(&mut out, WRITE_MAX);
-        if out.is_empty() {
-            let _ = stream.flush().await;
-            return;
-        }
-        match stream.write(&out).await {
-            Ok(n) if n > 0 => link.advance(now(), n),
-            _ => return,
-        }
-    }
-}
-
-/// Copies the head of `session`'s pending output into `out` (up to `max` bytes in all): what
-/// a [`SessionLink::output`] implementation usually does.
-pub fn copy_output(session: &Session, out: &mut Vec<u8>, max: usize) {
-    let mut iov = [IoSlice::new(&[]); 16];
-    let n = session.transmit_chunks(&mut iov);
+/// Copies the head of a connection's pending output into `out` (up to `max` bytes in all):
+/// what a [`ConnLink::output`] implementation usually does.
+pub fn copy_output(conn: &ferromq::core::Connection, out: &mut Vec<u8>, max: usize) {
+    let mut iov = [std::io::IoSlice::new(&[]); 16];
+    let n = conn.transmit_chunks(&mut iov);
     for c in &iov[..n] {
         let room = max - out.len();
         if room == 0 {

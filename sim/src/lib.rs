@@ -58,7 +58,7 @@
 #![warn(missing_docs)]
 
 mod chaos;
-mod check;
+pub mod check;
 pub mod driver;
 mod node;
 mod payload;
@@ -71,7 +71,7 @@ mod wire;
 mod world;
 
 pub use chaos::{Chaos, ChaosEvent, ChaosPlan};
-pub use check::{Checker, Violation};
+pub use check::{Checker, Event, Excuse, Excused, Model, Oracle, Violation};
 pub use node::{HostCtx, SimSocket, SockOpts};
 pub use payload::MsgId;
 pub use plan::{Fault, FaultKind, FaultKnobs};

@@ -1,113 +1,113 @@
-//! One simulated host's software: its sockets (the real [`SocketCore`]s), their sessions (the
-//! real [`Session`]s and engines) and the pipes between them, glued the way the mio runtime
-//! glues them but in one thread: pipe commands travel through per-actor inboxes, and each
-//! actor runs when its task is woken. Applications use [`SimSocket`]s, which record what
-//! they send and receive for the checker.
+//! One simulated host's software: its sockets (the real [`SocketActor`]s) and their
+//! connections (the real [`Connection`]s, with their sessions and engines), glued the way the
+//! mio runtime glues them but in one thread: commands travel through per-actor inboxes, and
+//! each actor runs when its task is woken. The glue decides nothing the stack decides; it
+//! carries actions out and reports what happened to the checker as [`Event`]s. Applications
+//! use [`SimSocket`]s, whose messages the simulator generates and verifies.
 
 use crate::chaos::{Chaos, ChaosEvent};
-use crate::driver::{self, Ending, LinkState, SessionLink};
+use crate::check::Event;
+use crate::driver::{self, ConnLink, Dialing, LinkState, StreamAction};
 use crate::payload::{self, MsgId};
 use crate::plan::ConnChaos;
+use crate::rng::Rng;
 use crate::world::{Phase, World};
-use ferromq::core::{Action, PipeId, RecvError, SendError, Session, SessionConfig, SocketCore};
-use ferromq::pipe::{PipeCommand, PipeEnd};
-use ferromq::proto::{CloseReason, Engine, EngineConfig};
-use ferromq::{Msg, SocketType};
+use ferromq::core::{
+    Action, Connection, MonitorEvent, PeerConfig, PipeId, RecvError, SendError, SocketActor,
+    SocketCore, SocketInput,
+};
+use ferromq::pipe::PipeCommand;
+use ferromq::{Msg, SocketOptions, SocketType};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// A simulated socket's settings (libzmq's names).
+/// A simulated socket's settings: the [`SocketOptions`] a ferromq user sets (reachable through
+/// `Deref`, so `opts.sndhwm = 50` works), plus the simulator's own knobs.
 #[derive(Clone, Debug)]
 pub struct SockOpts {
-    /// SNDHWM, in messages (0: none).
-    pub sndhwm: u64,
-    /// RCVHWM, in messages (0: none).
-    pub rcvhwm: u64,
-    /// LINGER.
-    pub linger: Duration,
-    /// HEARTBEAT_IVL and HEARTBEAT_TIMEOUT: without them a silently stalled connection (a
-    /// partition) is never noticed.
-    pub heartbeat: Option<(Duration, Duration)>,
-    /// RECONNECT_IVL.
-    pub reconnect_ivl: Duration,
-    /// RECONNECT_IVL_MAX (doubling backoff up to it).
-    pub reconnect_ivl_max: Duration,
-    /// How long a dial may take before it is abandoned.
-    pub connect_timeout: Duration,
+    /// The socket's options.
+    pub socket: SocketOptions,
     /// Close with the senders (at the start of the closing phase) rather than after them.
     pub closes_with_senders: bool,
 }
 
-impl SockOpts {
-    /// Defaults for a socket of type `ty`: HWM 1000, linger 1 s, heartbeats every 200 ms with
-    /// a 600 ms timeout, reconnect after 100 ms backing off to 800 ms; PUSH closes with the
-    /// senders.
-    pub fn new(ty: SocketType) -> SockOpts {
-        SockOpts {
-            sndhwm: 1000,
-            rcvhwm: 1000,
-            linger: Duration::from_secs(1),
-            heartbeat: Some((Duration::from_millis(200), Duration::from_millis(600))),
-            reconnect_ivl: Duration::from_millis(100),
-            reconnect_ivl_max: Duration::from_millis(800),
-            connect_timeout: Duration::from_millis(500),
-            closes_with_senders: ty == SocketType::Push,
-        }
-    }
-
-    /// The longest a connect side may take to come back once faults stop: a stalled
-    /// connection is noticed within the heartbeat timeout, a dial gives up after the connect
-    /// timeout, the backoff (with up to 50 % jitter) is at most `reconnect_ivl_max`, and a
-    /// second for the handshake over a slow, chunked link.
-    pub fn reconnect_bound(&self) -> Duration {
-        let hb = self.heartbeat.map_or(Duration::ZERO, |(i, t)| i + t);
-        hb + self.connect_timeout + self.reconnect_ivl_max * 3 / 2 + Duration::from_secs(1)
+impl Deref for SockOpts {
+    type Target = SocketOptions;
+    fn deref(&self) -> &SocketOptions {
+        &self.socket
     }
 }
 
-/// The most output one connection may hold: the session stops feeding its engine at
-/// `OUT_BATCH`, so one message more (the scenarios' largest is 3 parts of 40 kB) plus framing.
-const OUTPUT_BOUND: usize = ferromq::core::OUT_BATCH + 3 * (40_000 + 64) + 64;
+impl DerefMut for SockOpts {
+    fn deref_mut(&mut self) -> &mut SocketOptions {
+        &mut self.socket
+    }
+}
 
-/// The most input one connection may hold undecoded: one frame (the largest part, 40 kB,
-/// plus its header) and one read.
-const INPUT_BOUND: usize = 40_000 + 64 + driver::READ_BUF;
+impl SockOpts {
+    /// Defaults for a socket of type `ty`: libzmq's, but LINGER 1 s, heartbeats every 200 ms
+    /// with a 600 ms timeout (a partition stalls a stream silently), reconnect after 100 ms
+    /// backing off to 800 ms, CONNECT_TIMEOUT 500 ms, HANDSHAKE_IVL 2 s; PUSH closes with the
+    /// senders.
+    pub fn new(ty: SocketType) -> SockOpts {
+        let mut socket = SocketOptions::default();
+        socket.linger = Some(Duration::from_secs(1));
+        socket.heartbeat_ivl = Some(Duration::from_millis(200));
+        socket.heartbeat_timeout = Some(Duration::from_millis(600));
+        socket.reconnect_ivl = Some(Duration::from_millis(100));
+        socket.reconnect_ivl_max = Some(Duration::from_millis(800));
+        socket.connect_timeout = Some(Duration::from_millis(500));
+        socket.handshake_ivl = Some(Duration::from_secs(2));
+        SockOpts { socket, closes_with_senders: ty == SocketType::Push }
+    }
 
-enum SockCmd {
-    Attach(PipeId, PipeEnd<Msg>, u64),
-    Pipe(PipeId, PipeCommand),
+    /// The longest a connect side may take to come back once faults stop: a stalled stream
+    /// is noticed within the heartbeat timeout, a dial gives up at the connect timeout, a
+    /// broken stream is dropped within its error flush, the backoff waits at most
+    /// RECONNECT_IVL_MAX (or twice RECONNECT_IVL with jitter), and a second for the handshake
+    /// over a slow, chunked link; all of it with a second wait's margin.
+    pub fn reconnect_bound(&self) -> Duration {
+        let hb =
+            self.heartbeat_ivl.unwrap_or_default() + self.heartbeat_timeout.unwrap_or_default();
+        let ivl = self.reconnect_ivl.unwrap_or_default();
+        let wait = self.reconnect_ivl_max.filter(|m| !m.is_zero()).unwrap_or(ivl * 2);
+        hb + self.connect_timeout.unwrap_or_default()
+            + ferromq::core::ERROR_FLUSH
+            + wait * 3 / 2
+            + Duration::from_secs(1)
+    }
+}
+
+/// What a connection's inbox carries.
+enum ConnInput {
+    Pipe(PipeCommand),
+    /// The socket lets the connection go (close).
+    Terminate,
 }
 
 struct SockEntry {
     id: u32,
     ty: SocketType,
-    core: SocketCore,
-    inbox: VecDeque<SockCmd>,
+    actor: SocketActor<u64>,
+    inbox: VecDeque<SocketInput<u64>>,
     notify: Rc<Notify>,
-    routes: BTreeMap<PipeId, u64>,
-    doomed: BTreeSet<PipeId>,
     opts: SockOpts,
     closing: bool,
     close_done: bool,
     partial: Vec<Msg>,
 }
 
-struct SessEntry {
-    session: Session,
+struct ConnEntry {
+    conn: Connection,
     sock: usize,
-    inbox: VecDeque<PipeCommand>,
+    inbox: VecDeque<ConnInput>,
+    stream: VecDeque<StreamAction>,
     notify: Rc<Notify>,
-    connect: bool,
-    had_pipe: bool,
-    up: bool,
     peer: String,
-    /// The current connection's number.
-    conn: Option<u64>,
-    disconnected: Option<bool>,
-    terminated: bool,
 }
 
 /// A host's software state. See the module docs.
@@ -115,128 +115,131 @@ pub(crate) struct Node {
     world: World,
     host: Rc<str>,
     sockets: Vec<SockEntry>,
-    sessions: BTreeMap<u64, SessEntry>,
+    conns: BTreeMap<u64, ConnEntry>,
     next_key: u64,
     next_pipe: u64,
+    /// Seeds each connection's reconnect jitter.
+    jitter: Rng,
 }
 
 type NodeRef = Rc<RefCell<Node>>;
 
 impl Node {
-    fn sock_id(&self, s: usize) -> u32 {
-        self.sockets[s].id
+    fn emit(&self, e: Event<'_>) {
+        self.world.get().check.emit(e);
     }
 
-    fn new_session(&mut self, s: usize, connect: bool, peer: String) -> (u64, Rc<Notify>) {
-        let sk = &self.sockets[s];
-        let cfg = SessionConfig {
-            connect,
-            immediate: false,
-            sndhwm: sk.opts.sndhwm,
-            rcvhwm: sk.opts.rcvhwm,
-            linger: Some(sk.opts.linger),
-        };
+    fn add_conn(&mut self, s: usize, conn: Connection, peer: String) -> (u64, Rc<Notify>) {
         self.next_key += 1;
-        self.next_pipe += 1;
         let key = self.next_key;
         let notify = Rc::new(Notify::new());
-        let session = Session::new(cfg, PipeId(self.next_pipe));
-        self.sessions.insert(
-            key,
-            SessEntry {
-                session,
-                sock: s,
-                inbox: VecDeque::new(),
-                notify: notify.clone(),
-                connect,
-                had_pipe: false,
-                up: false,
-                peer,
-                conn: None,
-                disconnected: None,
-                terminated: false,
-            },
-        );
-        if connect {
-            let id = self.sock_id(s);
-            self.world.get().check.connect_session(id, key, Some(false));
-        }
-        self.route_actions(key);
+        let connect = conn.is_connect();
+        let entry = ConnEntry {
+            conn,
+            sock: s,
+            inbox: VecDeque::new(),
+            stream: VecDeque::new(),
+            notify: notify.clone(),
+            peer,
+        };
+        self.conns.insert(key, entry);
+        self.emit(Event::ConnCreated { sock: self.sockets[s].id, key, connect });
+        self.route(key);
         (key, notify)
     }
 
-    fn engine_config(&self, s: usize) -> EngineConfig {
+    fn peer_config(&self, s: usize, connect: bool, endpoint: String) -> PeerConfig {
         let sk = &self.sockets[s];
-        let mut cfg = EngineConfig::new(sk.ty);
-        cfg.handshake_ivl = Some(Duration::from_secs(2));
-        if let Some((ivl, timeout)) = sk.opts.heartbeat {
-            cfg.heartbeat_ivl = Some(ivl);
-            cfg.heartbeat_timeout = Some(timeout);
-        }
-        cfg
+        PeerConfig::from_options(sk.ty, &sk.opts.socket, connect, endpoint)
     }
 
-    /// Applies the session's pending pipe commands and routes its actions.
-    fn service_session(&mut self, key: u64, now: Instant) {
-        let Some(e) = self.sessions.get_mut(&key) else { return };
-        while let Some(c) = e.inbox.pop_front() {
-            e.session.handle_pipe_command(c, now);
-        }
-        self.route_actions(key);
+    fn next_pipe(&mut self) -> PipeId {
+        self.next_pipe += 1;
+        PipeId(self.next_pipe)
     }
 
-    fn route_actions(&mut self, key: u64) {
-        let Node { sessions, sockets, world, host, .. } = self;
-        let Some(e) = sessions.get_mut(&key) else { return };
+    /// Applies a connection's inbox; routes its actions; reports its buffers.
+    fn service_conn(&mut self, key: u64, now: Instant) -> LinkState {
+        let Some(e) = self.conns.get_mut(&key) else { return LinkState::default() };
+        let sk = &self.sockets[e.sock];
+        let linger = sk.opts.linger;
+        while let Some(input) = e.inbox.pop_front() {
+            match input {
+                ConnInput::Pipe(c) => e.conn.handle_pipe_command(now, c, || linger),
+                ConnInput::Terminate => e.conn.terminate(now, linger, false),
+            }
+        }
+        let st = LinkState {
+            wants_input: e.conn.wants_input(),
+            pending: e.conn.pending_transmit(),
+            timeout: e.conn.poll_timeout(),
+        };
+        let (pending, buffered) = (st.pending, e.conn.session().buffered_input());
+        let sock = sk.id;
+        self.route(key);
+        self.emit(Event::Buffers { sock, key, pending, buffered });
+        st
+    }
+
+    /// Carries a connection's actions to its socket, its driver and the checker.
+    fn route(&mut self, key: u64) {
+        let Node { conns, sockets, world, host, .. } = self;
+        let Some(e) = conns.get_mut(&key) else { return };
         let sk = &mut sockets[e.sock];
+        let sock = sk.id;
         let mut woke = false;
-        while let Some(a) = e.session.poll_action() {
+        while let Some(a) = e.conn.poll_action() {
+            let mut w = world.get();
             match a {
-                Action::AttachPipe(id, end) => {
-                    e.had_pipe = true;
-                    sk.inbox.push_back(SockCmd::Attach(id, end, key));
+                Action::AttachPipe { id, end, info } => {
+                    sk.inbox.push_back(SocketInput::Attach { id, end, info, route: key });
                     woke = true;
                 }
                 Action::PipeCommand(id, c) => {
-                    sk.inbox.push_back(SockCmd::Pipe(id, c));
+                    sk.inbox.push_back(SocketInput::Pipe(id, c));
                     woke = true;
                 }
-                Action::HandshakeSucceeded(_) => {
-                    e.up = true;
-                    let mut w = world.get();
-                    w.check.conn_up(sk.id);
+                Action::Monitor(MonitorEvent::HandshakeSucceeded { .. }) => {
                     w.stats.connections += 1;
-                    if e.connect {
-                        w.check.connect_session(sk.id, key, Some(true));
-                    }
-                    w.trace_line(format_args!("{host} s{} k{key} up with {}", sk.id, e.peer));
+                    w.check.emit(Event::Up { sock, key });
+                    w.trace_line(format_args!("{host} s{sock} k{key} up with {}", e.peer));
                 }
-                Action::Disconnected { reason, reconnect } => {
-                    let mut w = world.get();
-                    if let Some(c) = e.conn.take() {
-                        w.check.conn_ended(c, reason != CloseReason::Local);
-                    }
-                    if reason == CloseReason::HeartbeatTimeout {
+                Action::Monitor(
+                    MonitorEvent::Disconnected { reason, .. }
+                    | MonitorEvent::HandshakeFailed { reason, .. },
+                ) => {
+                    if reason == ferromq::proto::CloseReason::HeartbeatTimeout {
                         w.stats.heartbeat_timeouts += 1;
                     }
-                    if std::mem::take(&mut e.up) {
-                        w.check.conn_down(sk.id, reason != CloseReason::Local);
-                        if e.connect {
-                            w.check.connect_session(sk.id, key, Some(false));
-                        }
-                    }
-                    if !e.connect && e.had_pipe && sk.doomed.insert(e.session.pipe_id()) {
-                        w.check.pipe_doomed(sk.id);
-                    }
+                    w.check.emit(Event::Down { sock, key, reason: &reason });
                     w.trace_line(format_args!(
-                        "{host} s{} k{key} down from {} ({reason}){}",
-                        sk.id,
-                        e.peer,
-                        if reconnect { ", will reconnect" } else { "" }
+                        "{host} s{sock} k{key} down from {} ({reason})",
+                        e.peer
                     ));
-                    e.disconnected = Some(reconnect);
                 }
-                Action::Terminated => e.terminated = true,
+                Action::Monitor(_) => {}
+                Action::Dial => {
+                    e.stream.push_back(StreamAction::Dial);
+                    w.check.emit(Event::DialStarted { sock, key });
+                }
+                Action::AbortDial => {
+                    e.stream.push_back(StreamAction::AbortDial);
+                    w.check.emit(Event::DialFailed { sock, key });
+                }
+                Action::ShutdownWrite => e.stream.push_back(StreamAction::ShutdownWrite),
+                Action::DropStream { unflushed } => {
+                    e.stream.push_back(StreamAction::Drop);
+                    w.check.emit(Event::StreamDropped { sock, key, unflushed });
+                    if unflushed > 0 {
+                        w.trace_line(format_args!(
+                            "{host} s{sock} k{key} dropped with {unflushed} B unsent"
+                        ));
+                    }
+                }
+                Action::Finished => {
+                    e.stream.push_back(StreamAction::Finished);
+                    w.check.emit(Event::ConnFinished { sock, key });
+                }
                 _ => {}
             }
         }
@@ -251,167 +254,140 @@ impl Node {
         }
     }
 
-    /// Applies the socket's pending commands and routes its pipe commands to sessions.
+    /// Applies the socket's inbox, one input at a time so that the checker sees attaches and
+    /// terminations in the order the socket saw them, and forwards its pipe commands.
     fn service_socket(&mut self, s: usize) {
-        let Node { sessions, sockets, world, host, .. } = self;
+        let Node { conns, sockets, world, host, .. } = self;
         let sk = &mut sockets[s];
-        while let Some(cmd) = sk.inbox.pop_front() {
-            match cmd {
-                SockCmd::Attach(id, end, key) => {
-                    sk.routes.insert(id, key);
-                    sk.core.attach_pipe(id, end);
-                    world.get().check.pipe_attached(sk.id);
-                }
-                SockCmd::Pipe(id, c) => sk.core.handle_pipe_command(id, c),
+        let sock = sk.id;
+        let mut forward = |actor: &mut SocketActor<u64>| {
+            actor.flush_and(
+                |&key, _, cmd| {
+                    if let Some(e) = conns.get_mut(&key) {
+                        e.inbox.push_back(ConnInput::Pipe(cmd));
+                        e.notify.notify_one();
+                    }
+                },
+                |_, key| {
+                    if let Some(key) = key {
+                        world.get().check.emit(Event::PipeGone { sock, key });
+                    }
+                },
+            )
+        };
+        forward(&mut sk.actor);
+        while let Some(input) = sk.inbox.pop_front() {
+            let attached = match &input {
+                SocketInput::Attach { route, .. } => Some(*route),
+                _ => None,
+            };
+            sk.actor.handle(input);
+            if let Some(key) = attached {
+                world.get().check.emit(Event::PipeAttached { sock, key });
             }
-        }
-        while let Some((id, c)) = sk.core.poll_command() {
-            let Some(e) = sk.routes.get(&id).and_then(|k| sessions.get_mut(k)) else { continue };
-            e.inbox.push_back(c);
-            e.notify.notify_one();
-        }
-        while let Some(id) = sk.core.poll_terminated() {
-            sk.routes.remove(&id);
-            let doomed = sk.doomed.remove(&id);
-            world.get().check.pipe_gone(sk.id, doomed);
+            forward(&mut sk.actor);
         }
         if sk.closing
             && !sk.close_done
-            && sk.core.is_closed()
-            && !sessions.values().any(|e| e.sock == s)
+            && sk.actor.is_closed()
+            && !conns.values().any(|e| e.sock == s)
         {
             sk.close_done = true;
             let mut w = world.get();
-            w.check.close_finished(sk.id);
-            w.trace_line(format_args!("{host} s{} closed", sk.id));
+            w.check.emit(Event::CloseFinished { sock });
+            w.trace_line(format_args!("{host} s{sock} closed"));
         }
     }
 
-    fn remove_session(&mut self, key: u64) {
-        if let Some(e) = self.sessions.remove(&key) {
-            let id = self.sock_id(e.sock);
-            if e.connect {
-                self.world.get().check.connect_session(id, key, None);
-            }
+    fn remove_conn(&mut self, key: u64) {
+        if let Some(e) = self.conns.remove(&key) {
             self.service_socket(e.sock);
         }
     }
 }
 
-/// The driver's view of one session in a node.
+/// The driver's view of one connection in a node.
 struct Link {
-    node: NodeRef,
+    ctx: HostCtx,
     key: u64,
+    sock: usize,
     notify: Rc<Notify>,
+    /// Where a connect side dials.
+    target: Option<(String, u16)>,
 }
 
 impl Link {
-    fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
-        let mut n = self.node.borrow_mut();
-        let r = n.sessions.get_mut(&self.key).map(|e| f(&mut e.session));
-        n.route_actions(self.key);
-        r
+    fn with(&self, f: impl FnOnce(&mut Connection)) {
+        let mut n = self.ctx.node.borrow_mut();
+        if let Some(e) = n.conns.get_mut(&self.key) {
+            f(&mut e.conn);
+        }
+        n.route(self.key);
     }
 
-    /// Serves the session (without a connection) until it finishes.
-    async fn wait_terminated(&self) {
-        loop {
-            if self.service(driver::now()).terminated {
-                return;
-            }
-            self.notify.notified().await;
-        }
-    }
-
-    fn set_conn(&self, conn: u64) {
-        if let Some(e) = self.node.borrow_mut().sessions.get_mut(&self.key) {
-            e.conn = Some(conn);
-        }
-    }
-
-    fn take_disconnected(&self) {
-        if let Some(e) = self.node.borrow_mut().sessions.get_mut(&self.key) {
-            e.disconnected = None;
-        }
+    fn sock_id(&self) -> u32 {
+        self.ctx.node.borrow().sockets[self.sock].id
     }
 }
 
-impl SessionLink for Link {
+impl ConnLink for Link {
+    type Stream = Chaos<turmoil::net::TcpStream>;
+
     fn service(&self, now: Instant) -> LinkState {
-        let mut n = self.node.borrow_mut();
-        n.service_session(self.key, now);
-        let Some(e) = n.sessions.get(&self.key) else {
-            return LinkState {
-                terminated: true,
-                disconnected: Some(false),
-                ..LinkState::default()
-            };
-        };
-        let pending = e.session.pending_transmit();
-        let buffered = e.session.buffered_input();
-        if buffered > INPUT_BOUND {
-            let id = n.sockets[e.sock].id;
-            n.world.get().check.fail(format!(
-                "s{id} k{}: {buffered} bytes read and not decoded; a session reads only while \
-                 it can decode (memory must stay bounded)",
-                self.key
-            ));
-        }
-        if pending > OUTPUT_BOUND {
-            let id = n.sockets[e.sock].id;
-            n.world.get().check.fail(format!(
-                "s{id} k{}: {pending} bytes queued for one connection; a session must stop \
-                 taking messages from its pipe at {} (memory must stay bounded)",
-                self.key,
-                ferromq::core::OUT_BATCH
-            ));
-        }
-        LinkState {
-            wants_input: e.session.wants_input(),
-            pending,
-            timeout: e.session.poll_timeout(),
-            disconnected: e.disconnected,
-            terminated: e.terminated,
-        }
+        self.ctx.node.borrow_mut().service_conn(self.key, now)
+    }
+
+    fn next_stream_action(&self) -> Option<StreamAction> {
+        self.ctx.node.borrow_mut().conns.get_mut(&self.key)?.stream.pop_front()
     }
 
     fn output(&self, out: &mut Vec<u8>, max: usize) {
-        let n = self.node.borrow();
-        if let Some(e) = n.sessions.get(&self.key) {
-            driver::copy_output(&e.session, out, max);
+        if let Some(e) = self.ctx.node.borrow().conns.get(&self.key) {
+            driver::copy_output(&e.conn, out, max);
         }
     }
 
     fn input(&self, now: Instant, data: &[u8]) {
-        self.with(|s| s.handle_input(now, data));
+        self.with(|c| c.handle_input(now, data));
     }
 
     fn eof(&self, now: Instant) {
-        self.with(|s| s.handle_eof(now));
+        self.with(|c| c.handle_eof(now));
     }
 
     fn advance(&self, now: Instant, n: usize) {
-        self.with(|s| s.advance_transmit(n, now));
+        self.with(|c| c.advance_transmit(now, n));
     }
 
     fn timeout(&self, now: Instant) {
-        self.with(|s| s.handle_timeout(now));
+        self.with(|c| c.handle_timeout(now));
+    }
+
+    fn connected(&self, now: Instant) {
+        let (sock, key) = (self.sock_id(), self.key);
+        self.ctx.world.get().check.emit(crate::check::Event::DialSucceeded { sock, key });
+        self.with(|c| c.handle_connected(now));
+    }
+
+    fn dial_failed(&self, now: Instant) {
+        let (sock, key) = (self.sock_id(), self.key);
+        self.ctx.world.get().check.emit(crate::check::Event::DialFailed { sock, key });
+        self.with(|c| c.handle_dial_failed(now));
+    }
+
+    fn dial(&self) -> Dialing<Self::Stream> {
+        let (ctx, sock, key) = (self.ctx.clone(), self.sock, self.key);
+        let (host, port) = self.target.clone().expect("only a connect side dials");
+        Box::pin(async move {
+            let tcp = turmoil::net::TcpStream::connect((host.as_str(), port)).await?;
+            let (conn, stream) = chaos_stream(&ctx, sock, key, tcp);
+            ctx.world.trace(format_args!("{} k{key} dialed c{conn} to {host}:{port}", ctx.name()));
+            Ok(stream)
+        })
     }
 
     fn changed(&self) -> impl std::future::Future<Output = ()> {
         self.notify.notified()
-    }
-
-    fn unflushed(&self, pending: usize) {
-        let n = self.node.borrow();
-        let Some(e) = n.sessions.get(&self.key) else { return };
-        let id = n.sockets[e.sock].id;
-        let mut w = n.world.get();
-        w.check.linger_cut(id);
-        w.trace_line(format_args!(
-            "{} s{id} k{} dropped with {pending} B unsent",
-            n.host, self.key
-        ));
     }
 }
 
@@ -421,19 +397,25 @@ impl SessionLink for Link {
 pub struct HostCtx {
     node: NodeRef,
     world: World,
+    /// The applications' randomness, a stream of its own per host incarnation.
+    rng: Rc<RefCell<Rng>>,
 }
 
 impl HostCtx {
     pub(crate) fn new(world: World, host: &str) -> HostCtx {
+        let incarnation = world.incarnation(host);
+        let jitter = world.rng_stream(&format!("jitter/{host}/{incarnation}"));
+        let rng = world.rng_stream(&format!("host/{host}/{incarnation}"));
         let node = Rc::new(RefCell::new(Node {
             world: world.clone(),
             host: host.into(),
             sockets: Vec::new(),
-            sessions: BTreeMap::new(),
+            conns: BTreeMap::new(),
             next_key: 0,
             next_pipe: 0,
+            jitter,
         }));
-        let ctx = HostCtx { node, world };
+        let ctx = HostCtx { node, world, rng: Rc::new(RefCell::new(rng)) };
         ctx.spawn(closer(ctx.clone()));
         ctx
     }
@@ -443,7 +425,7 @@ impl HostCtx {
         self.node.borrow().host.clone()
     }
 
-    /// The run's world (clock, randomness, trace).
+    /// The run's world (clock, trace, checker).
     pub fn world(&self) -> &World {
         &self.world
     }
@@ -453,14 +435,14 @@ impl HostCtx {
         self.world.phase()
     }
 
-    /// Uniform in `lo..=hi`, from the run's seed.
+    /// Uniform in `lo..=hi`, from this host's stream of the run's seed.
     pub fn random(&self, lo: u64, hi: u64) -> u64 {
-        self.world.get().rng.range(lo, hi)
+        self.rng.borrow_mut().range(lo, hi)
     }
 
-    /// True with probability `p`, from the run's seed.
+    /// True with probability `p`, from this host's stream of the run's seed.
     pub fn chance(&self, p: f64) -> bool {
-        self.world.get().rng.chance(p)
+        self.rng.borrow_mut().chance(p)
     }
 
     /// Sleeps in simulated time.
@@ -483,22 +465,22 @@ impl HostCtx {
     /// A socket of type `ty`. `role` names it for the checker (which roles may hear which is
     /// declared with [`Setup::allow`](crate::Setup::allow)).
     pub fn socket(&self, ty: SocketType, role: &str, opts: SockOpts) -> SimSocket {
-        let core = SocketCore::new(ty).expect("the simulator only builds existing patterns");
+        let actor = SocketActor::new(ty).expect("the simulator only builds existing types");
         let mut n = self.node.borrow_mut();
         let id = {
             let mut w = self.world.get();
-            let id = w.check.register_socket(&n.host, role, opts.sndhwm);
-            w.trace_line(format_args!("{} s{id} {ty:?} opened as {role}", n.host));
+            let id = w.next_socket();
+            let host = n.host.clone();
+            w.check.emit(Event::SocketOpened { sock: id, host: &host, role, ty, opts: &opts });
+            w.trace_line(format_args!("{host} s{id} {ty:?} opened as {role}"));
             id
         };
         n.sockets.push(SockEntry {
             id,
             ty,
-            core,
+            actor,
             inbox: VecDeque::new(),
             notify: Rc::new(Notify::new()),
-            routes: BTreeMap::new(),
-            doomed: BTreeSet::new(),
             opts,
             closing: false,
             close_done: false,
@@ -548,6 +530,11 @@ impl SimSocket {
         self.ctx.node.borrow().sockets[self.idx].closing
     }
 
+    /// Sets LINGER; like libzmq's, it applies at once, to connections made before too.
+    pub fn set_linger(&self, linger: Option<Duration>) {
+        self.ctx.node.borrow_mut().sockets[self.idx].opts.linger = linger;
+    }
+
     /// Listens on `port` of this host.
     pub fn bind(&self, port: u16) {
         let ctx = self.ctx.clone();
@@ -572,25 +559,32 @@ impl SimSocket {
                         let Ok((tcp, addr)) = r else { continue };
                         let peer = turmoil::reverse_lookup(addr.ip())
                             .unwrap_or_else(|| addr.ip().to_string());
-                        ctx.spawn(serve_accepted(ctx.clone(), idx, tcp, peer));
+                        accept(&ctx, idx, port, tcp, peer);
                     }
                 }
             }
         });
     }
 
-    /// Connects to `host:port`, reconnecting as libzmq does until the socket closes.
+    /// Connects to `host:port`, reconnecting as the stack's connection lifecycle says.
     pub fn connect(&self, host: &str, port: u16) {
-        let (key, notify) =
-            self.ctx.node.borrow_mut().new_session(self.idx, true, format!("{host}:{port}"));
-        let link = Link { node: self.ctx.node.clone(), key, notify };
-        self.ctx.spawn(dial(self.ctx.clone(), self.idx, link, host.to_owned(), port));
+        let mut n = self.ctx.node.borrow_mut();
+        let endpoint = format!("tcp://{host}:{port}");
+        let cfg = n.peer_config(self.idx, true, endpoint);
+        let pipe = n.next_pipe();
+        let seed = n.jitter.next_u64();
+        let conn = Connection::connect(driver::now(), cfg, pipe, seed);
+        let (key, notify) = n.add_conn(self.idx, conn, format!("{host}:{port}"));
+        drop(n);
+        let target = Some((host.to_owned(), port));
+        let link = Link { ctx: self.ctx.clone(), key, sock: self.idx, notify, target };
+        self.ctx.spawn(run_conn(link, None));
     }
 
     fn op<R>(&self, f: impl FnOnce(&mut SocketCore) -> R) -> R {
         let mut n = self.ctx.node.borrow_mut();
         n.service_socket(self.idx);
-        let r = f(&mut n.sockets[self.idx].core);
+        let r = f(n.sockets[self.idx].actor.core());
         n.service_socket(self.idx);
         r
     }
@@ -599,16 +593,14 @@ impl SimSocket {
     /// `timeout` for the first part to be taken (HWM, no peer); returns `None` if it was not.
     pub async fn send(&self, parts: u16, size: usize, timeout: Duration) -> Option<MsgId> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let seq = self.ctx.world.get().check.next_seq(self.id);
+        let seq = self.ctx.world.get().next_seq(self.id);
         let id = MsgId { sender: self.id, seq };
-        let mut at_risk = false;
         for (i, mut part) in payload::build(id, parts, size).into_iter().enumerate() {
             loop {
                 let notify = self.ctx.node.borrow().sockets[self.idx].notify.clone();
                 let notified = notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                at_risk |= self.ctx.world.get().check.is_at_risk(self.id);
                 match self.op(|core| core.send(part)) {
                     Ok(()) => break,
                     Err(SendError::WouldBlock(p)) => part = p,
@@ -616,6 +608,7 @@ impl SimSocket {
                 }
                 if i == 0 {
                     if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        self.ctx.world.get().check.emit(Event::SendTimedOut { sock: self.id });
                         return None;
                     }
                 } else {
@@ -623,9 +616,13 @@ impl SimSocket {
                 }
             }
         }
-        at_risk |= self.ctx.world.get().check.is_at_risk(self.id);
+        let key = {
+            let n = self.ctx.node.borrow();
+            let actor = &n.sockets[self.idx].actor;
+            actor.core_ref().last_pipe().and_then(|p| actor.route(p).copied())
+        };
         let mut w = self.ctx.world.get();
-        w.check.sent(id, at_risk);
+        w.check.emit(Event::Sent { id, key });
         w.stats.sent += 1;
         let host = self.ctx.name();
         w.trace_line(format_args!("{host} s{} sent {id} ({parts}x{size} B)", self.id));
@@ -652,8 +649,9 @@ impl SimSocket {
                         }
                         let parts = std::mem::take(partial);
                         drop(n);
+                        let got = payload::parse_header(&parts[0]).ok().map(|h| h.id);
                         let mut w = self.ctx.world.get();
-                        let got = w.check.received(self.id, &parts);
+                        w.check.emit(Event::Received { sock: self.id, parts: &parts });
                         w.stats.received += 1;
                         let host = self.ctx.name();
                         match got {
@@ -663,7 +661,7 @@ impl SimSocket {
                         return got;
                     }
                     Err(RecvError::WouldBlock) => break,
-                    Err(RecvError::NotSupported) => panic!("recv on a socket that cannot receive"),
+                    Err(e) => panic!("recv on a socket that cannot receive: {e}"),
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -672,142 +670,90 @@ impl SimSocket {
         }
     }
 
-    /// Closes the socket: its sessions drain for up to linger, then end. Idempotent.
+    /// Closes the socket: its connections drain for up to linger, then end. Idempotent.
     pub fn close(&self) {
         let mut n = self.ctx.node.borrow_mut();
         if n.sockets[self.idx].closing {
             return;
         }
-        let now = driver::now();
-        let keys: Vec<u64> =
-            n.sessions.iter().filter(|(_, e)| e.sock == self.idx).map(|(&k, _)| k).collect();
-        let fully_connected = n.sessions.values().filter(|e| e.sock == self.idx).all(|e| e.up);
         {
             let host = n.host.clone();
             let sk = &mut n.sockets[self.idx];
             sk.closing = true;
-            sk.core.close();
+            sk.actor.core().close();
             let mut w = self.ctx.world.get();
-            w.check.socket_closed(sk.id, sk.opts.linger, fully_connected);
+            w.check.emit(Event::Closing { sock: sk.id });
             w.trace_line(format_args!("{host} s{} closing", sk.id));
         }
-        for key in keys {
-            if let Some(e) = n.sessions.get_mut(&key) {
-                e.session.terminate(now, false);
-                e.notify.notify_one();
-            }
-            n.route_actions(key);
+        for e in n.conns.values_mut().filter(|e| e.sock == self.idx) {
+            e.inbox.push_back(ConnInput::Terminate);
+            e.notify.notify_one();
         }
         n.service_socket(self.idx);
         n.sockets[self.idx].notify.notify_waiters();
     }
 }
 
+/// Runs a connection until it is finished, then forgets it.
+async fn run_conn(link: Link, stream: Option<Chaos<turmoil::net::TcpStream>>) {
+    driver::drive(&link, stream).await;
+    link.ctx.node.borrow_mut().remove_conn(link.key);
+}
+
+fn accept(ctx: &HostCtx, idx: usize, port: u16, tcp: turmoil::net::TcpStream, peer: String) {
+    let (key, notify) = {
+        let mut n = ctx.node.borrow_mut();
+        if n.sockets[idx].closing {
+            return;
+        }
+        let cfg = n.peer_config(idx, false, format!("tcp://*:{port}"));
+        let pipe = n.next_pipe();
+        let conn = Connection::accept(driver::now(), cfg, pipe);
+        n.add_conn(idx, conn, peer.clone())
+    };
+    let (conn, stream) = chaos_stream(ctx, idx, key, tcp);
+    ctx.world.trace(format_args!("{} accepted c{conn} from {peer} as k{key}", ctx.name()));
+    let link = Link { ctx: ctx.clone(), key, sock: idx, notify, target: None };
+    ctx.spawn(run_conn(link, Some(stream)));
+}
+
+/// Wraps a new stream of connection `key` of socket `idx` in the chaos layer, with taps for
+/// the checker.
 fn chaos_stream(
     ctx: &HostCtx,
     idx: usize,
+    key: u64,
     tcp: turmoil::net::TcpStream,
 ) -> (u64, Chaos<turmoil::net::TcpStream>) {
     let world = ctx.world.clone();
     let conn = world.next_conn();
     let (plan, rng) = {
-        let mut w = world.get();
+        let w = world.get();
         let faults_left = w.timeline.faults_end.saturating_sub(w.now);
-        let plan = ConnChaos::draw(&mut w.rng, faults_left);
-        (plan, w.rng.fork())
+        let mut rng = w.rng_stream(&format!("chaos/{conn}"));
+        (ConnChaos::draw(&mut rng, faults_left), rng)
     };
-    let receiver = ctx.node.borrow().sockets[idx].id;
-    let sock = receiver;
+    let sock = ctx.node.borrow().sockets[idx].id;
     if let (Ok(local), Ok(peer)) = (tcp.local_addr(), tcp.peer_addr()) {
-        world.get().check.conn_info(conn, sock, local, peer);
+        world.get().check.emit(Event::StreamUp { conn, sock, key, local, peer });
     }
-    let out_world = world.clone();
-    let tap_world = world.clone();
+    let (tap_in, tap_out, report) = (world.clone(), world.clone(), world.clone());
     let host = ctx.name();
-    let report_world = world.clone();
     let chaos = Chaos::new(
         tcp,
         rng,
         plan,
-        move |bytes| tap_world.get().check.wire(conn, receiver, bytes),
-        move |bytes| out_world.get().check.wire_out(conn, bytes),
+        move |bytes| tap_in.get().check.emit(Event::WireIn { conn, bytes }),
+        move |bytes| tap_out.get().check.emit(Event::WireOut { conn, bytes }),
         move |ev| match ev {
             ChaosEvent::Reset => {
-                report_world.fault("reset", format_args!("{host} c{conn} reset"));
-                let mut w = report_world.get();
-                w.check.socket_break(sock);
-                w.check.conn_ended(conn, true);
+                report.fault("reset", format_args!("{host} c{conn} reset"));
+                report.get().check.emit(Event::Reset { conn });
             }
             ChaosEvent::Stall => {
-                *report_world.get().stats.faults.entry("stall").or_default() += 1;
+                *report.get().stats.faults.entry("stall").or_default() += 1;
             }
         },
     );
     (conn, chaos)
-}
-
-async fn serve_accepted(ctx: HostCtx, idx: usize, tcp: turmoil::net::TcpStream, peer: String) {
-    let (key, notify, engine) = {
-        let mut n = ctx.node.borrow_mut();
-        if n.sockets[idx].closing {
-            return;
-        }
-        let (key, notify) = n.new_session(idx, false, peer.clone());
-        (key, notify, n.engine_config(idx))
-    };
-    let (conn, mut stream) = chaos_stream(&ctx, idx, tcp);
-    ctx.world.trace(format_args!("{} accepted c{conn} from {peer} as k{key}", ctx.name()));
-    let link = Link { node: ctx.node.clone(), key, notify };
-    link.set_conn(conn);
-    let linger = ctx.node.borrow().sockets[idx].opts.linger;
-    link.with(|s| s.attach_engine(Engine::new(engine, driver::now()), driver::now()));
-    driver::drive(&mut stream, &link, linger).await;
-    drop(stream);
-    link.wait_terminated().await;
-    ctx.node.borrow_mut().remove_session(key);
-}
-
-async fn dial(ctx: HostCtx, idx: usize, link: Link, host: String, port: u16) {
-    let opts = ctx.node.borrow().sockets[idx].opts.clone();
-    let mut ivl = opts.reconnect_ivl;
-    loop {
-        let attempt = tokio::time::timeout(
-            opts.connect_timeout,
-            turmoil::net::TcpStream::connect((host.as_str(), port)),
-        );
-        let tcp = tokio::select! {
-            biased;
-            () = link.wait_terminated() => break,
-            r = attempt => r,
-        };
-        if let Ok(Ok(tcp)) = tcp {
-            ivl = opts.reconnect_ivl;
-            let (conn, mut stream) = chaos_stream(&ctx, idx, tcp);
-            ctx.world.trace(format_args!(
-                "{} k{} dialed c{conn} to {host}:{port}",
-                ctx.name(),
-                link.key
-            ));
-            let engine = ctx.node.borrow().engine_config(idx);
-            link.set_conn(conn);
-            link.with(|s| s.attach_engine(Engine::new(engine, driver::now()), driver::now()));
-            let ending = driver::drive(&mut stream, &link, opts.linger).await;
-            drop(stream);
-            link.take_disconnected();
-            if ending == Ending::Done {
-                break;
-            }
-        }
-        // Backoff with up to 50 % jitter, doubling to the maximum.
-        let jitter = ctx.random(0, ivl.as_millis() as u64 / 2);
-        let wait = ivl + Duration::from_millis(jitter);
-        ivl = (ivl * 2).min(opts.reconnect_ivl_max.max(opts.reconnect_ivl));
-        tokio::select! {
-            biased;
-            () = link.wait_terminated() => break,
-            () = tokio::time::sleep(wait) => {}
-        }
-    }
-    link.wait_terminated().await;
-    ctx.node.borrow_mut().remove_session(link.key);
 }

@@ -2,7 +2,7 @@
 //! simulation, apply the fault plan on its timeline, step, check the invariants after every
 //! step, and report.
 
-use crate::check::Violation;
+use crate::check::{Event, Violation};
 use crate::node::HostCtx;
 use crate::plan::{self, Fault, FaultKind, FaultKnobs};
 use crate::rng::Rng;
@@ -105,6 +105,8 @@ pub struct Outcome {
     pub stats: Stats,
     /// Invariant checks made.
     pub checks: u64,
+    /// Lost messages the checker excused, by reason.
+    pub excused: crate::check::Excused,
     /// Simulated time.
     pub simulated: Duration,
 }
@@ -173,8 +175,8 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
     PANICKED.with(|p| p.borrow_mut().take());
     let timeline = timeline();
     let world = World::new(seed, timeline, opts.keep_trace);
-    let mut setup_rng = Rng::new(seed);
-    let latency = Duration::from_micros(setup_rng.range(100, 5000));
+    world.get().check.set_timeline(timeline);
+    let latency = Duration::from_micros(Rng::stream(seed, "network").range(100, 5000));
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(seed)
@@ -194,18 +196,15 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
     let Setup { mut sim, hosts, knobs, .. } = setup;
     let faults = {
         let mut w = world.get();
-        let faults = plan::draw_faults(&mut w.rng, &knobs, &hosts, timeline.faults_end);
+        let mut rng = w.rng_stream("faults");
+        let faults = plan::draw_faults(&mut rng, &knobs, &hosts, timeline.faults_end);
         for f in &faults {
             w.check.fault_window(f.start, f.end);
         }
-        w.check.set_leave_until(timeline.faults_end);
         faults
     };
-    let reconnect_bound = crate::node::SockOpts::new(ferromq::SocketType::Push).reconnect_bound();
-    let reconnect_check = timeline.faults_end + reconnect_bound;
     let mut started = vec![false; faults.len()];
     let mut ended = vec![false; faults.len()];
-    let mut reconnect_checked = false;
     loop {
         let now = sim.elapsed();
         {
@@ -234,11 +233,7 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
         if let Some(p) = PANICKED.with(|p| p.borrow_mut().take()) {
             w.check_fail(format!("panic: {p}"));
         }
-        w.check.check_closes(Duration::from_millis(1500));
-        if !reconnect_checked && now >= reconnect_check {
-            reconnect_checked = true;
-            w.check.check_reconnected(reconnect_bound);
-        }
+        w.check.emit(Event::Tick);
         if !w.check.violations().is_empty() || now >= timeline.end {
             break;
         }
@@ -263,6 +258,7 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
         trace: w.trace.full().map(<[String]>::to_vec),
         stats: w.stats.clone(),
         checks: w.check.checks(),
+        excused: w.check.excused().clone(),
         simulated,
     }
 }
@@ -280,11 +276,11 @@ fn apply(sim: &mut turmoil::Sim<'_>, world: &World, f: &Fault, start: bool) {
         }
         FaultKind::Crash(h) if start => {
             sim.crash(h.as_str());
-            world.get().check.host_crashed(h);
+            world.get().check.emit(Event::HostCrashed { host: h });
         }
         FaultKind::Crash(h) => {
             // A restart ends whatever runs there now (overlapping crashes of one host).
-            world.get().check.host_crashed(h);
+            world.get().check.emit(Event::HostCrashed { host: h });
             sim.bounce(h.as_str());
         }
     }

@@ -123,7 +123,7 @@ pub struct WorldState {
     pub seed: u64,
     /// Simulated time at the start of the current step.
     pub now: Duration,
-    /// The run's one random generator.
+    /// The scenario's own draws (sizes, orientation, ...): the `setup` stream of the seed.
     pub rng: Rng,
     /// The trace.
     pub trace: Trace,
@@ -134,6 +134,9 @@ pub struct WorldState {
     /// The phases.
     pub timeline: Timeline,
     next_conn: u64,
+    next_socket: u32,
+    seqs: BTreeMap<u32, u64>,
+    incarnations: BTreeMap<String, u32>,
 }
 
 /// A shared handle on the run's [`WorldState`].
@@ -145,12 +148,15 @@ impl World {
         World(Rc::new(RefCell::new(WorldState {
             seed,
             now: Duration::ZERO,
-            rng: Rng::new(seed ^ 0x5EED_F0E5_0000_0000),
+            rng: Rng::stream(seed, "setup"),
             trace: Trace::new(keep_trace),
             check: Checker::default(),
             stats: Stats::default(),
             timeline,
             next_conn: 0,
+            next_socket: 0,
+            seqs: BTreeMap::new(),
+            incarnations: BTreeMap::new(),
         })))
     }
 
@@ -176,11 +182,24 @@ impl World {
         }
     }
 
-    /// A fresh connection number.
+    /// A fresh stream number.
     pub fn next_conn(&self) -> u64 {
         let mut w = self.get();
         w.next_conn += 1;
         w.next_conn
+    }
+
+    /// The labelled random stream `label` of the run's seed (see [`Rng::stream`]).
+    pub fn rng_stream(&self, label: &str) -> Rng {
+        self.get().rng_stream(label)
+    }
+
+    /// How many times `host` started before (0 the first time).
+    pub(crate) fn incarnation(&self, host: &str) -> u32 {
+        let mut w = self.get();
+        let n = w.incarnations.entry(host.to_owned()).or_insert(0);
+        *n += 1;
+        *n - 1
     }
 
     /// Counts an injected fault and traces it.
@@ -196,6 +215,24 @@ impl WorldState {
     /// Records a violation seen by the run loop.
     pub(crate) fn check_fail(&mut self, what: String) {
         self.check.fail(what);
+    }
+
+    /// The labelled random stream `label` of the run's seed (see [`Rng::stream`]).
+    pub fn rng_stream(&self, label: &str) -> Rng {
+        Rng::stream(self.seed, label)
+    }
+
+    /// A fresh socket number.
+    pub(crate) fn next_socket(&mut self) -> u32 {
+        self.next_socket += 1;
+        self.next_socket - 1
+    }
+
+    /// The next message number of socket `sock`.
+    pub(crate) fn next_seq(&mut self, sock: u32) -> u64 {
+        let n = self.seqs.entry(sock).or_insert(0);
+        *n += 1;
+        *n - 1
     }
 
     /// Adds a trace line, stamped with the simulated time.

@@ -1,58 +1,77 @@
 //! The simulator's connection driver is generic over the stream: here it runs two real
-//! sessions over a real tokio TCP connection on loopback, with no simulator around it.
+//! connections (the product's `Connection`, with its session and engine) over a real tokio TCP
+//! connection on loopback, dialed and accepted for real, with no simulator around it.
 
-use ferromq::core::{Action, PipeId, Session, SessionConfig, SocketCore};
-use ferromq::proto::{Engine, EngineConfig};
-use ferromq::{Msg, SocketType};
-use ferromq_sim::driver::{self, LinkState, SessionLink};
-use std::cell::{Cell, RefCell};
+use ferromq::core::{Action, Connection, PeerConfig, PipeId, SocketCore};
+use ferromq::{Msg, SocketOptions, SocketType};
+use ferromq_sim::driver::{self, ConnLink, Dialing, LinkState, StreamAction};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// One socket core and one session, glued the way a runtime glues them.
+/// One socket core and one connection, glued the way a runtime glues them.
 struct Side {
-    session: RefCell<Session>,
+    conn: RefCell<Connection>,
     core: RefCell<SocketCore>,
+    stream: RefCell<VecDeque<StreamAction>>,
+    unflushed: RefCell<usize>,
     changed: Notify,
     app: Notify,
-    disconnected: Cell<Option<bool>>,
-    terminated: Cell<bool>,
+    dial_to: Option<SocketAddr>,
 }
 
 impl Side {
-    fn new(ty: SocketType, connect: bool) -> Side {
-        let cfg =
-            SessionConfig { connect, immediate: false, sndhwm: 100, rcvhwm: 100, linger: None };
-        Side {
-            session: RefCell::new(Session::new(cfg, PipeId(1))),
+    fn new(ty: SocketType, dial_to: Option<SocketAddr>) -> Side {
+        let mut opts = SocketOptions::default();
+        opts.sndhwm = 100;
+        opts.rcvhwm = 100;
+        let now = driver::now();
+        let cfg = PeerConfig::from_options(ty, &opts, dial_to.is_some(), "tcp://loopback");
+        let conn = match dial_to {
+            Some(_) => Connection::connect(now, cfg, PipeId(1), 1),
+            None => Connection::accept(now, cfg, PipeId(1)),
+        };
+        let side = Side {
+            conn: RefCell::new(conn),
             core: RefCell::new(SocketCore::new(ty).unwrap()),
+            stream: RefCell::new(VecDeque::new()),
+            unflushed: RefCell::new(0),
             changed: Notify::new(),
             app: Notify::new(),
-            disconnected: Cell::new(None),
-            terminated: Cell::new(false),
-        }
+            dial_to,
+        };
+        side.shuttle(now);
+        side
     }
 
-    /// Carries pipe commands between the core and the session until both are quiet.
+    /// Carries actions and pipe commands between the core and the connection until both are
+    /// quiet.
     fn shuttle(&self, now: Instant) {
-        let (mut s, mut c) = (self.session.borrow_mut(), self.core.borrow_mut());
+        let (mut conn, mut core) = (self.conn.borrow_mut(), self.core.borrow_mut());
         loop {
             let mut moved = false;
-            while let Some(a) = s.poll_action() {
+            while let Some(a) = conn.poll_action() {
                 moved = true;
+                let mut stream = self.stream.borrow_mut();
                 match a {
-                    Action::AttachPipe(id, end) => c.attach_pipe(id, end),
-                    Action::PipeCommand(id, cmd) => c.handle_pipe_command(id, cmd),
-                    Action::Disconnected { reconnect, .. } => {
-                        self.disconnected.set(Some(reconnect))
+                    Action::AttachPipe { id, end, info } => core.attach_pipe(id, end, info),
+                    Action::PipeCommand(id, cmd) => core.handle_pipe_command(id, cmd),
+                    Action::Dial => stream.push_back(StreamAction::Dial),
+                    Action::AbortDial => stream.push_back(StreamAction::AbortDial),
+                    Action::ShutdownWrite => stream.push_back(StreamAction::ShutdownWrite),
+                    Action::DropStream { unflushed } => {
+                        *self.unflushed.borrow_mut() += unflushed;
+                        stream.push_back(StreamAction::Drop);
                     }
-                    Action::Terminated => self.terminated.set(true),
+                    Action::Finished => stream.push_back(StreamAction::Finished),
                     _ => {}
                 }
             }
-            while let Some((_, cmd)) = c.poll_command() {
+            while let Some((_, cmd)) = core.poll_command() {
                 moved = true;
-                s.handle_pipe_command(cmd, now);
+                conn.handle_pipe_command(now, cmd, || None);
             }
             if !moved {
                 break;
@@ -60,75 +79,78 @@ impl Side {
             self.app.notify_one();
         }
     }
+
+    fn with(&self, f: impl FnOnce(&mut Connection)) {
+        f(&mut self.conn.borrow_mut());
+        self.shuttle(driver::now());
+    }
 }
 
-impl SessionLink for Side {
+impl ConnLink for Side {
+    type Stream = tokio::net::TcpStream;
+
     fn service(&self, now: Instant) -> LinkState {
         self.shuttle(now);
-        let s = self.session.borrow();
+        let c = self.conn.borrow();
         LinkState {
-            wants_input: s.wants_input(),
-            pending: s.pending_transmit(),
-            timeout: s.poll_timeout(),
-            disconnected: self.disconnected.get(),
-            terminated: self.terminated.get(),
+            wants_input: c.wants_input(),
+            pending: c.pending_transmit(),
+            timeout: c.poll_timeout(),
         }
     }
+    fn next_stream_action(&self) -> Option<StreamAction> {
+        self.stream.borrow_mut().pop_front()
+    }
     fn output(&self, out: &mut Vec<u8>, max: usize) {
-        driver::copy_output(&self.session.borrow(), out, max);
+        driver::copy_output(&self.conn.borrow(), out, max);
     }
     fn input(&self, now: Instant, data: &[u8]) {
-        self.session.borrow_mut().handle_input(now, data);
+        self.with(|c| c.handle_input(now, data));
     }
     fn eof(&self, now: Instant) {
-        self.session.borrow_mut().handle_eof(now);
+        self.with(|c| c.handle_eof(now));
     }
     fn advance(&self, now: Instant, n: usize) {
-        self.session.borrow_mut().advance_transmit(n, now);
+        self.with(|c| c.advance_transmit(now, n));
     }
     fn timeout(&self, now: Instant) {
-        self.session.borrow_mut().handle_timeout(now);
+        self.with(|c| c.handle_timeout(now));
+    }
+    fn connected(&self, now: Instant) {
+        self.with(|c| c.handle_connected(now));
+    }
+    fn dial_failed(&self, now: Instant) {
+        self.with(|c| c.handle_dial_failed(now));
+    }
+    fn dial(&self) -> Dialing<Self::Stream> {
+        let addr = self.dial_to.expect("the dialing side");
+        Box::pin(tokio::net::TcpStream::connect(addr))
     }
     fn changed(&self) -> impl std::future::Future<Output = ()> {
         self.changed.notified()
-    }
-    fn unflushed(&self, pending: usize) {
-        panic!("{pending} bytes left unsent on a healthy loopback connection");
     }
 }
 
 const N: u32 = 5000;
 
+/// PUSH dials, sends N numbered messages (waiting at the HWM) and closes at once; PULL
+/// accepts and receives them all, in order; both connections finish, with nothing left unsent.
 #[test]
-fn the_driver_runs_sessions_over_real_tokio_tcp() {
+fn the_driver_runs_connections_over_real_tokio_tcp() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let push = std::rc::Rc::new(Side::new(SocketType::Push, true));
-        let pull = std::rc::Rc::new(Side::new(SocketType::Pull, false));
+        let push = std::rc::Rc::new(Side::new(SocketType::Push, Some(addr)));
 
-        let (p, q) = (push.clone(), pull.clone());
-        let dialer = tokio::task::spawn_local(async move {
-            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let now = driver::now();
-            p.session
-                .borrow_mut()
-                .attach_engine(Engine::new(EngineConfig::new(SocketType::Push), now), now);
-            driver::drive(&mut tcp, &*p, Duration::from_secs(5)).await
-        });
-        let acceptor = tokio::task::spawn_local(async move {
-            let (mut tcp, _) = listener.accept().await.unwrap();
-            let now = driver::now();
-            q.session
-                .borrow_mut()
-                .attach_engine(Engine::new(EngineConfig::new(SocketType::Pull), now), now);
-            driver::drive(&mut tcp, &*q, Duration::from_secs(5)).await
-        });
+        let p = push.clone();
+        let dialer = tokio::task::spawn_local(async move { driver::drive(&*p, None).await });
+        let (tcp, _) = listener.accept().await.unwrap();
+        let pull = std::rc::Rc::new(Side::new(SocketType::Pull, None));
+        let q = pull.clone();
+        let acceptor = tokio::task::spawn_local(async move { driver::drive(&*q, Some(tcp)).await });
 
-        // The application: PUSH sends N numbered messages (waiting at the HWM), then closes;
-        // PULL receives them in order.
         let sender = push.clone();
         let app = tokio::task::spawn_local(async move {
             for i in 0..N {
@@ -161,7 +183,12 @@ fn the_driver_runs_sessions_over_real_tokio_tcp() {
             }
         }
         app.await.unwrap();
-        assert_eq!(dialer.await.unwrap(), driver::Ending::Done, "PUSH closed: linger drained it");
-        assert_eq!(acceptor.await.unwrap(), driver::Ending::Done, "PULL saw the end");
+        // The PULL meets the end of its pipe and closes; both connections then finish.
+        pull.core.borrow_mut().close();
+        pull.changed.notify_one();
+        tokio::time::timeout(Duration::from_secs(10), dialer).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), acceptor).await.unwrap().unwrap();
+        assert!(push.conn.borrow().is_finished() && pull.conn.borrow().is_finished());
+        assert_eq!(*push.unflushed.borrow(), 0, "a healthy loopback stream owes nothing");
     });
 }

@@ -1,23 +1,39 @@
 //! The object level, sans-IO: the actors that both drivers (the mio runtime and the
 //! simulator) run. Like `proto`, nothing here performs I/O, reads a clock or draws randomness.
 //!
-//! * [`SocketCore`] — a socket's pattern over its pipes: `send`/`recv` return "would block"
-//!   instead of blocking; pipe commands for the peers come out of `poll_command`;
-//! * [`Session`] — one connection's engine glued to the socket's pipe: connect-side queueing,
-//!   reconnect and accept-side policies, whole-message guarantees, back-pressure;
-//! * [`pattern`] — the routing strategies patterns are made of (load-balance, fair-queue).
+//! * [`SocketActor`] — a socket: its [`SocketCore`] (the socket type's rules over its pipes,
+//!   `send`/`recv` returning "would block" instead of blocking) and the routes to the owners
+//!   of its pipes' other ends;
+//! * [`Connection`] — one peer's lifecycle: dial, reconnect with backoff, accept, flush within
+//!   linger, graceful close, and the monitor event of each step; it owns the peer's
+//!   [`Session`], the glue between one stream's engine and the socket's pipe;
+//! * `socket/` — the socket types, one file each, and [`pattern`] — the strategies they are
+//!   made of (load-balance, fair-queue);
+//! * [`PeerConfig`] — how a socket's options become the engine's, session's and connection's
+//!   settings, in one place.
 //!
 //! Pipes are named by [`PipeId`]s that the driver allocates, so that a command about a pipe can
-//! travel from one owner's mailbox to the other's.
+//! travel from one owner's mailbox to the other's. docs/ARCHITECTURE.md says which file owns
+//! which rule.
 
 #![forbid(unsafe_code)]
 
+mod connection;
+mod monitor;
 pub mod pattern;
 mod session;
+mod socket;
+mod socket_actor;
 mod socket_core;
 
-pub use session::{Action, OUT_BATCH, Session, SessionConfig};
-pub use socket_core::{RecvError, SendError, SocketCore};
+pub use connection::{
+    Action, Backoff, Connection, ConnectionConfig, DRAIN_MAX, ERROR_FLUSH, PeerConfig,
+};
+pub use monitor::MonitorEvent;
+pub use session::{OUT_BATCH, Session, SessionAction, SessionConfig};
+pub use socket::{PipeInfo, RecvError, SendError};
+pub use socket_actor::{SocketActor, SocketInput};
+pub use socket_core::SocketCore;
 
 /// Names one pipe (both its ends) within a context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

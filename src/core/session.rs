@@ -1,10 +1,15 @@
 //! A session: the glue between one connection's [`Engine`] and the socket's pipe, sans-IO.
 //!
-//! A session never dials or accepts: it asks its driver to, through [`Action`]s. Its rules:
+//! A session never dials or accepts, and never decides when to: its [`Connection`] does, and
+//! it hears from the session through [`SessionAction`]s. The session's rules:
 //!
 //! * **connect side** (`connect` set, IMMEDIATE off): its pipe exists before any connection, so
 //!   messages queue (up to the HWM) and flow when a connection comes up; the pipe survives
-//!   reconnects (Q-06, L-02);
+//!   reconnects (Q-06, L-02). When the socket lets it go (close, disconnect), what is queued
+//!   still drains for up to LINGER, over a connection made later if there is none now, as
+//!   libzmq's session keeps reconnecting while it lingers (L-07);
+//! * a protocol error or an ERROR from the peer ends a connect side for good (libzmq stops
+//!   reconnecting after a `protocol_error`: L-06); a broken stream or a timeout does not;
 //! * **accept side** (or IMMEDIATE): the pipe is made when the handshake succeeds and is
 //!   terminated when the connection ends, its messages lost (PUSH-04, PULL-02, Q-08);
 //! * a multipart message reaches the socket whole or not at all: an inbound partial message is
@@ -13,7 +18,7 @@
 //! * the engine is fed from the pipe only while its output backlog is small, and inbound
 //!   traffic stops being decoded while the pipe is full: memory stays bounded by the HWMs.
 
-use super::PipeId;
+use super::{PipeId, PipeInfo};
 use crate::Msg;
 use crate::pipe::{PipeCommand, PipeEnd, PipeEvent, pipe_pair};
 use crate::proto::{CloseReason, Engine, Event, PeerInfo};
@@ -25,22 +30,30 @@ use std::time::{Duration, Instant};
 /// the engine: enough to fill a large write, small enough to keep memory bounded.
 pub const OUT_BATCH: usize = 64 * 1024;
 
-/// What a session needs from its driver or its socket.
+/// What a session tells its [`Connection`](super::Connection) (and through it the socket).
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Action {
-    /// Hand this pipe end to the socket (accept side, or IMMEDIATE, after the handshake).
-    AttachPipe(PipeId, PipeEnd<Msg>),
+pub enum SessionAction {
+    /// Hand this pipe end to the socket (at once on the connect side; after the handshake on
+    /// the accept side, or with IMMEDIATE).
+    AttachPipe {
+        /// The pipe.
+        id: PipeId,
+        /// The socket's end of it.
+        end: PipeEnd<Msg>,
+        /// What the socket type is told about it.
+        info: PipeInfo,
+    },
     /// A command for the socket's end of the pipe.
     PipeCommand(PipeId, PipeCommand),
     /// The handshake succeeded (for the monitor).
     HandshakeSucceeded(Box<PeerInfo>),
-    /// The connection ended: write what is pending if you like, then drop the stream. With
-    /// `reconnect`, dial again after the reconnect interval.
+    /// The connection ended; what the engine still holds may be flushed before the stream is
+    /// dropped. With `reconnect`, the session wants another connection.
     Disconnected {
         /// Why it ended.
         reason: CloseReason,
-        /// Whether the driver should reconnect.
+        /// Whether the session wants another connection.
         reconnect: bool,
     },
     /// The session is finished (its pipe is terminated and it has no connection): drop it.
@@ -63,12 +76,28 @@ pub struct SessionConfig {
     pub linger: Option<Duration>,
 }
 
+impl SessionConfig {
+    /// From a socket's options, for a peer made by `connect` (or accepted).
+    pub fn from_options(o: &crate::SocketOptions, connect: bool) -> SessionConfig {
+        SessionConfig {
+            connect,
+            immediate: o.immediate,
+            sndhwm: o.sndhwm,
+            rcvhwm: o.rcvhwm,
+            linger: o.linger,
+        }
+    }
+}
+
 /// One peer of a socket. See the module docs for its rules.
 pub struct Session {
     cfg: SessionConfig,
     pipe_id: PipeId,
     pipe: Option<PipeEnd<Msg>>,
     engine: Option<Engine>,
+    /// The engine of the connection that just ended, with the bytes it still owes the peer,
+    /// until the connection takes it to flush them.
+    closed_engine: Option<Engine>,
     /// An inbound part the pipe had no room for.
     pending: Option<Msg>,
     /// Inbound: the last part written to the pipe had MORE.
@@ -80,26 +109,30 @@ pub struct Session {
     /// When the pipe started terminating: the linger clock runs from here.
     linger_started: Option<Instant>,
     linger_deadline: Option<Instant>,
-    actions: VecDeque<Action>,
-    /// `Action::Terminated` was queued.
+    actions: VecDeque<SessionAction>,
+    /// `SessionAction::Terminated` was queued.
     done: bool,
-    /// Mutant `FrameDroppedAfterReconnect`: engines attached so far, and whether to drop the
-    /// next inbound message frame.
+    /// Mutants `FrameDroppedAfterReconnect` and `SessionStopsFeeding`: engines attached so
+    /// far, and whether to drop the next inbound message frame.
     #[cfg(feature = "mutants")]
     engines: u32,
     #[cfg(feature = "mutants")]
     drop_next_frame: bool,
+    /// Mutant `ReorderedOutput`: a message held back to go out after the next one.
+    #[cfg(feature = "mutants")]
+    held: Option<Msg>,
 }
 
 impl Session {
     /// A session. On the connect side without IMMEDIATE, this creates the pipe at once and
-    /// queues [`Action::AttachPipe`] so the socket can start queueing.
+    /// queues [`SessionAction::AttachPipe`] so the socket can start queueing.
     pub fn new(cfg: SessionConfig, pipe_id: PipeId) -> Session {
         let mut s = Session {
             cfg,
             pipe_id,
             pipe: None,
             engine: None,
+            closed_engine: None,
             pending: None,
             in_mid_message: false,
             out_mid_message: false,
@@ -112,6 +145,8 @@ impl Session {
             engines: 0,
             #[cfg(feature = "mutants")]
             drop_next_frame: false,
+            #[cfg(feature = "mutants")]
+            held: None,
         };
         if cfg.connect && !cfg.immediate {
             s.create_pipe();
@@ -122,7 +157,8 @@ impl Session {
     fn create_pipe(&mut self) {
         let (ours, theirs) = pipe_pair(self.cfg.rcvhwm, self.cfg.sndhwm);
         self.pipe = Some(ours);
-        self.actions.push_back(Action::AttachPipe(self.pipe_id, theirs));
+        let info = PipeInfo::new(self.cfg.connect);
+        self.actions.push_back(SessionAction::AttachPipe { id: self.pipe_id, end: theirs, info });
     }
 
     /// The id of this session's pipe.
@@ -135,16 +171,46 @@ impl Session {
         self.engine.is_some()
     }
 
+    /// True when the socket has let this session go (close, disconnect, unbind).
+    pub fn is_terminating(&self) -> bool {
+        self.terminating
+    }
+
+    /// When lingering started: the socket began terminating the pipe (`None` before that, or
+    /// with no pipe).
+    pub fn linger_started(&self) -> Option<Instant> {
+        self.linger_started
+    }
+
+    /// LINGER in force.
+    pub fn linger(&self) -> Option<Duration> {
+        self.cfg.linger
+    }
+
+    /// When linger runs (or ran) out: lingering started plus LINGER (`None`: not lingering,
+    /// or forever).
+    pub fn linger_end(&self) -> Option<Instant> {
+        self.linger_started.and_then(|s| self.cfg.linger.map(|l| s + l))
+    }
+
     /// Attaches a new connection's engine (after a connect or an accept).
-    pub fn attach_engine(&mut self, engine: Engine, now: Instant) {
+    pub fn attach_engine(&mut self, now: Instant, engine: Engine) {
         debug_assert!(self.engine.is_none(), "one connection at a time");
         #[cfg(feature = "mutants")]
         {
             self.drop_next_frame = self.engines > 0 && mutant!(FrameDroppedAfterReconnect);
             self.engines += 1;
         }
+        self.closed_engine = None;
         self.engine = Some(engine);
         self.process(now);
+    }
+
+    /// The engine of the connection that ended last, closed, with whatever it still owes the
+    /// peer (the last messages drained within linger, or an ERROR): the connection flushes it
+    /// before it drops the stream.
+    pub fn take_closed_engine(&mut self) -> Option<Engine> {
+        self.closed_engine.take()
     }
 
     /// True when the driver should read from the stream now (see [`Engine::wants_input`]);
@@ -191,7 +257,7 @@ impl Session {
     }
 
     /// A command from the socket about the pipe.
-    pub fn handle_pipe_command(&mut self, cmd: PipeCommand, now: Instant) {
+    pub fn handle_pipe_command(&mut self, now: Instant, cmd: PipeCommand) {
         if let Some(p) = self.pipe.as_mut() {
             p.handle_command(cmd);
         }
@@ -204,7 +270,7 @@ impl Session {
     }
 
     /// Marks `n` bytes written; may let more messages move from the pipe into the engine.
-    pub fn advance_transmit(&mut self, n: usize, now: Instant) {
+    pub fn advance_transmit(&mut self, now: Instant, n: usize) {
         if let Some(e) = self.engine.as_mut() {
             e.advance_transmit(n);
         }
@@ -227,7 +293,7 @@ impl Session {
     /// along with the socket's `Term`; the session may have read the delimiter just before
     /// that and started lingering with the old value, so a change then re-arms the clock
     /// from when lingering started.
-    pub fn set_linger(&mut self, linger: Option<Duration>, now: Instant) {
+    pub fn set_linger(&mut self, now: Instant, linger: Option<Duration>) {
         if self.cfg.linger == linger {
             return;
         }
@@ -237,17 +303,16 @@ impl Session {
         }
     }
 
-    /// The socket no longer wants this peer (disconnect, unbind, close): no new pipe and no
-    /// reconnect from here on. Without a connection nothing can drain the pipe, so it is
-    /// dropped; with `force` (unbind) the connection is dropped too.
+    /// The socket no longer wants this peer (disconnect, unbind, close): no new pipe from here
+    /// on. What the pipe holds still drains within linger (the socket's `Term` starts that),
+    /// over this connection or a later one; with `force` (unbind) the pipe and the connection
+    /// are dropped at once.
     pub fn terminate(&mut self, now: Instant, force: bool) {
         self.terminating = true;
         if force {
             if let Some(e) = self.engine.as_mut() {
                 e.close();
             }
-        }
-        if self.engine.is_none() || force {
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
             }
@@ -255,9 +320,26 @@ impl Session {
         self.process(now);
     }
 
-    /// The next action for the driver or the socket.
+    /// The connection will never come back (reconnecting is off): drop the pipe, whatever it
+    /// holds, so the session can end (libzmq's `send_term_endpoint`).
+    pub fn abandon(&mut self, now: Instant) {
+        if self.engine.is_none() {
+            self.terminating = true;
+            if let Some(p) = self.pipe.as_mut() {
+                p.terminate(false);
+            }
+        }
+        self.process(now);
+    }
+
+    /// True when [`poll_action`](Self::poll_action) has something.
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// The next action for the connection or the socket. Poll after every call.
     #[must_use]
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<SessionAction> {
         self.actions.pop_front()
     }
 
@@ -281,7 +363,7 @@ impl Session {
                 p.check_read();
             }
             while let Some(c) = p.poll_command() {
-                self.actions.push_back(Action::PipeCommand(self.pipe_id, c));
+                self.actions.push_back(SessionAction::PipeCommand(self.pipe_id, c));
             }
         }
     }
@@ -328,7 +410,7 @@ impl Session {
                     if self.pipe.is_none() && !self.terminating {
                         self.create_pipe();
                     }
-                    self.actions.push_back(Action::HandshakeSucceeded(peer));
+                    self.actions.push_back(SessionAction::HandshakeSucceeded(peer));
                 }
                 // Subscriptions matter to PUB/XPUB, which do not exist yet.
                 Event::Subscribe(_) | Event::Cancel(_) => {}
@@ -347,7 +429,25 @@ impl Session {
         }
         let mut progress = false;
         while engine.pending_transmit() < OUT_BATCH {
+            #[cfg(feature = "mutants")]
+            if self.engines > 1 && mutant!(SessionStopsFeeding) {
+                break;
+            }
             let Some(m) = pipe.read() else { break };
+            #[cfg(feature = "mutants")]
+            let m = {
+                let whole = !m.more() && !self.out_mid_message;
+                if whole && mutant!(ReorderedOutput) {
+                    let Some(prev) = self.held.take() else {
+                        self.held = Some(m);
+                        continue;
+                    };
+                    let _ = engine.send(m);
+                    prev
+                } else {
+                    m
+                }
+            };
             self.out_mid_message = m.more();
             if engine.send(m).is_err() {
                 break;
@@ -392,18 +492,22 @@ impl Session {
     }
 
     /// A session told to terminate before it had a pipe (an accepted connection still in its
-    /// handshake) has nothing to drain: it ends its connection now instead of holding it
-    /// open for good.
+    /// handshake, an IMMEDIATE connect side not connected yet) has nothing to drain: it ends
+    /// now instead of holding its connection open for good.
     fn finish_pipeless(&mut self) -> bool {
         if !self.terminating || self.pipe.is_some() || self.done {
             return false;
         }
-        let Some(engine) = self.engine.as_mut() else { return false };
-        engine.close();
-        while engine.poll_event().is_some() {}
-        self.actions
-            .push_back(Action::Disconnected { reason: CloseReason::Local, reconnect: false });
-        self.actions.push_back(Action::Terminated);
+        if let Some(mut engine) = self.engine.take() {
+            engine.close();
+            while engine.poll_event().is_some() {}
+            self.closed_engine = Some(engine);
+            self.actions.push_back(SessionAction::Disconnected {
+                reason: CloseReason::Local,
+                reconnect: false,
+            });
+        }
+        self.actions.push_back(SessionAction::Terminated);
         self.done = true;
         true
     }
@@ -415,20 +519,22 @@ impl Session {
             progress = true;
             if e == PipeEvent::Terminated {
                 while let Some(c) = pipe.poll_command() {
-                    self.actions.push_back(Action::PipeCommand(self.pipe_id, c));
+                    self.actions.push_back(SessionAction::PipeCommand(self.pipe_id, c));
                 }
                 self.pipe = None;
                 self.pending = None;
-                if let Some(engine) = self.engine.as_mut() {
-                    // Keep what is queued so the driver can flush it within linger.
+                if let Some(mut engine) = self.engine.take() {
+                    // What the engine holds stays with the connection, which flushes it within
+                    // linger before it closes the stream.
                     engine.close();
                     let _ = engine.poll_event();
-                    self.actions.push_back(Action::Disconnected {
+                    self.closed_engine = Some(engine);
+                    self.actions.push_back(SessionAction::Disconnected {
                         reason: CloseReason::Local,
                         reconnect: false,
                     });
                 }
-                self.actions.push_back(Action::Terminated);
+                self.actions.push_back(SessionAction::Terminated);
                 self.done = true;
                 return progress;
             }
@@ -437,7 +543,10 @@ impl Session {
     }
 
     fn connection_lost(&mut self, reason: CloseReason) {
-        self.engine = None;
+        if let Some(engine) = self.engine.take() {
+            // An ERROR the engine queued for the peer may still go out.
+            self.closed_engine = Some(engine);
+        }
         if let Some(pipe) = self.pipe.as_mut() {
             // W-11: the socket never sees the first parts of a message whose end was lost.
             if self.in_mid_message || self.pending.as_ref().is_some_and(Msg::more) {
@@ -455,16 +564,22 @@ impl Session {
                 }
             }
         }
-        let keep_pipe = self.cfg.connect && !self.cfg.immediate && !self.terminating;
+        // L-06: a peer that broke the protocol (or said why it refuses us) gets no retry.
+        let fatal = matches!(reason, CloseReason::Protocol(_) | CloseReason::PeerError(_));
+        let mut reconnect = self.cfg.connect && !fatal;
+        let keep_pipe = reconnect && !self.cfg.immediate;
         if !keep_pipe {
             if let Some(p) = self.pipe.as_mut() {
                 p.terminate(false);
             }
         }
-        let reconnect = self.cfg.connect && !self.terminating;
-        self.actions.push_back(Action::Disconnected { reason, reconnect });
+        // Once let go, a session reconnects only to drain the pipe it keeps.
+        if self.terminating && (!keep_pipe || self.pipe.is_none()) {
+            reconnect = false;
+        }
+        self.actions.push_back(SessionAction::Disconnected { reason, reconnect });
         if self.pipe.is_none() && !reconnect {
-            self.actions.push_back(Action::Terminated);
+            self.actions.push_back(SessionAction::Terminated);
             self.done = true;
         }
     }

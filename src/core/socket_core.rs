@@ -1,64 +1,33 @@
-//! A socket's messaging pattern over its pipes, with no I/O (DESIGN.md `core/socket_core`).
+//! A socket's pipes and its type's behaviour, with no I/O (DESIGN.md `core/socket_core`).
 
 use super::PipeId;
-use super::pattern::{Fq, Lb, Pipes};
+use super::pattern::Pipes;
+use super::socket::{Behaviour, Pattern, PipeInfo, RecvError, SendError};
 use crate::pipe::{PipeCommand, PipeEnd, PipeEvent};
-use crate::{Msg, SocketType};
+use crate::{Error, Msg, SocketType};
 use std::collections::VecDeque;
 use std::fmt;
-
-/// Why [`SocketCore::send`] did not take a message part; the part is handed back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SendError {
-    /// No pipe can take it now (`EAGAIN`): wait for a pipe event and try again.
-    WouldBlock(Msg),
-    /// This socket type does not send (`ENOTSUP`: PULL).
-    NotSupported(Msg),
-}
-
-/// Why [`SocketCore::recv`] returned no message part.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecvError {
-    /// Nothing to receive now (`EAGAIN`).
-    WouldBlock,
-    /// This socket type does not receive (`ENOTSUP`: PUSH).
-    NotSupported,
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendError::WouldBlock(_) => f.write_str("no pipe can take the message now"),
-            SendError::NotSupported(_) => f.write_str("this socket type cannot send"),
-        }
-    }
-}
-
-enum Kind {
-    Push(Lb),
-    Pull(Fq),
-    /// At most one pipe (PAIR-01, PAIR-02).
-    Pair(Option<PipeId>),
-}
 
 /// A socket's pattern and pipes.
 ///
 /// The owner attaches pipes ([`attach_pipe`](Self::attach_pipe)), feeds it the commands that
 /// the peers' owners sent about them ([`handle_pipe_command`](Self::handle_pipe_command)),
 /// calls [`send`](Self::send) / [`recv`](Self::recv), and after every call forwards what
-/// [`poll_command`](Self::poll_command) yields to the owners of the peer ends. Patterns so far:
-/// PUSH, PULL, PAIR.
+/// [`poll_command`](Self::poll_command) yields to the owners of the peer ends. The socket type's
+/// own rules live in `core/socket/<type>.rs`; this type holds what every type shares. A driver
+/// usually reaches it through a [`SocketActor`](super::SocketActor), which also keeps the
+/// routes to the peer ends' owners.
 ///
 /// ```
-/// use ferromq::core::{PipeId, SocketCore};
+/// use ferromq::core::{PipeId, PipeInfo, SocketCore};
 /// use ferromq::pipe::pipe_pair;
 /// use ferromq::{Msg, SocketType};
 ///
 /// let mut push = SocketCore::new(SocketType::Push).unwrap();
 /// let mut pull = SocketCore::new(SocketType::Pull).unwrap();
 /// let (a, b) = pipe_pair(1000, 1000);
-/// push.attach_pipe(PipeId(1), a);
-/// pull.attach_pipe(PipeId(1), b);
+/// push.attach_pipe(PipeId(1), a, PipeInfo::new(true));
+/// pull.attach_pipe(PipeId(1), b, PipeInfo::new(false));
 /// push.send(Msg::from("job")).unwrap();
 /// // The owners carry pipe commands between the two sides (here: none needed).
 /// while let Some((id, cmd)) = push.poll_command() { pull.handle_pipe_command(id, cmd); }
@@ -67,7 +36,7 @@ enum Kind {
 pub struct SocketCore {
     ty: SocketType,
     pipes: Pipes,
-    kind: Kind,
+    pattern: Pattern,
     commands: VecDeque<(PipeId, PipeCommand)>,
     /// Pipes whose termination handshake finished since the last poll (the owner may forget
     /// their routing).
@@ -75,6 +44,7 @@ pub struct SocketCore {
     /// `close` was called; pipes attached afterwards are terminated at once.
     closing: bool,
     scratch: Vec<PipeId>,
+    events: Vec<PipeEvent>,
 }
 
 impl fmt::Debug for SocketCore {
@@ -84,22 +54,18 @@ impl fmt::Debug for SocketCore {
 }
 
 impl SocketCore {
-    /// A socket core of type `ty`, or `None` when that pattern does not exist yet.
-    pub fn new(ty: SocketType) -> Option<SocketCore> {
-        let kind = match ty {
-            SocketType::Push => Kind::Push(Lb::default()),
-            SocketType::Pull => Kind::Pull(Fq::default()),
-            SocketType::Pair => Kind::Pair(None),
-            _ => return None,
-        };
-        Some(SocketCore {
+    /// A socket core of type `ty`; [`Error::NotSupported`] for a type not built yet.
+    pub fn new(ty: SocketType) -> Result<SocketCore, Error> {
+        let pattern = Pattern::new(ty).ok_or(Error::NotSupported)?;
+        Ok(SocketCore {
             ty,
             pipes: Pipes::new(),
-            kind,
+            pattern,
             commands: VecDeque::new(),
             terminated: VecDeque::new(),
             closing: false,
             scratch: Vec::new(),
+            events: Vec::new(),
         })
     }
 
@@ -113,19 +79,14 @@ impl SocketCore {
         self.pipes.len()
     }
 
-    /// Adds a pipe (a new peer). PAIR accepts one only: a second is terminated at once.
-    pub fn attach_pipe(&mut self, id: PipeId, mut end: PipeEnd<Msg>) {
-        if self.closing {
-            end.terminate(false);
-            self.pipes.insert(id, end);
-            self.collect();
-            return;
+    /// Adds a pipe (a new peer). The type may refuse it (PAIR takes one only): a refused pipe,
+    /// like one attached while closing, is terminated at once.
+    pub fn attach_pipe(&mut self, id: PipeId, mut end: PipeEnd<Msg>, info: PipeInfo) {
+        if !self.pattern.reads() {
+            end.set_nodelay();
         }
-        match &mut self.kind {
-            Kind::Push(lb) => lb.attach(id),
-            Kind::Pull(fq) => fq.attach(id),
-            Kind::Pair(slot @ None) => *slot = Some(id),
-            Kind::Pair(Some(_)) => end.terminate(false),
+        if self.closing || !self.pattern.attach(id, &info) {
+            end.terminate(false);
         }
         self.pipes.insert(id, end);
         self.collect();
@@ -146,32 +107,22 @@ impl SocketCore {
         while let Some(c) = pipe.poll_command() {
             self.commands.push_back((id, c));
         }
-        let mut events = Vec::new();
-        while let Some(e) = pipe.poll_event() {
-            events.push(e);
-        }
-        for e in events {
-            self.on_pipe_event(id, e);
-        }
-        self.collect();
-    }
-
-    fn on_pipe_event(&mut self, id: PipeId, e: PipeEvent) {
-        match (e, &mut self.kind) {
-            (PipeEvent::ReadActivated, Kind::Pull(fq)) => fq.activated(id),
-            (PipeEvent::WriteActivated, Kind::Push(lb)) => lb.activated(id),
-            (PipeEvent::Terminated, kind) => {
-                match kind {
-                    Kind::Push(lb) => lb.terminated(id),
-                    Kind::Pull(fq) => fq.terminated(id),
-                    Kind::Pair(slot) if *slot == Some(id) => *slot = None,
-                    Kind::Pair(_) => {}
+        let mut events = std::mem::take(&mut self.events);
+        events.extend(std::iter::from_fn(|| pipe.poll_event()));
+        for e in events.drain(..) {
+            match e {
+                PipeEvent::ReadActivated => self.pattern.read_activated(id),
+                PipeEvent::WriteActivated if mutant!(LostActivateWrite) => {}
+                PipeEvent::WriteActivated => self.pattern.write_activated(id),
+                PipeEvent::Terminated => {
+                    self.pattern.terminated(id);
+                    self.pipes.remove(id);
+                    self.terminated.push_back(id);
                 }
-                self.pipes.remove(id);
-                self.terminated.push_back(id);
             }
-            _ => {}
         }
+        self.events = events;
+        self.collect();
     }
 
     /// Changes the marks of pipe `id` at once (O-02): `sndhwm` on what this socket sends into
@@ -198,65 +149,41 @@ impl SocketCore {
     }
 
     /// Sends one message part. Parts with MORE go to the same peer as the first part.
+    #[inline]
     pub fn send(&mut self, msg: Msg) -> Result<(), SendError> {
         if self.closing {
             return Err(SendError::WouldBlock(msg));
         }
-        let result = match &mut self.kind {
-            Kind::Push(lb) => lb.send(&mut self.pipes, msg).map_err(SendError::WouldBlock),
-            Kind::Pull(_) => Err(SendError::NotSupported(msg)),
-            Kind::Pair(None) => Err(SendError::WouldBlock(msg)),
-            Kind::Pair(Some(id)) => {
-                let pipe = self.pipes.get_mut(id).expect("the pair's pipe exists");
-                let more = msg.more();
-                match pipe.write(msg) {
-                    Ok(()) => {
-                        if !more {
-                            pipe.flush();
-                        }
-                        Ok(())
-                    }
-                    Err(msg) => Err(SendError::WouldBlock(msg)),
-                }
-            }
-        };
+        let result = self.pattern.send(&mut self.pipes, msg);
         self.collect();
         result
     }
 
+    /// The pipe the last whole message sent went into, for socket types that send each
+    /// message to one peer (PUSH, PAIR): what an observer such as the simulator's checker
+    /// needs to know which peer a message was queued for.
+    pub fn last_pipe(&self) -> Option<PipeId> {
+        self.pattern.last_pipe()
+    }
+
     /// Receives one message part.
+    #[inline]
     pub fn recv(&mut self) -> Result<Msg, RecvError> {
-        let result = match &mut self.kind {
-            Kind::Push(_) => Err(RecvError::NotSupported),
-            Kind::Pull(fq) => fq.recv(&mut self.pipes).ok_or(RecvError::WouldBlock),
-            Kind::Pair(None) => Err(RecvError::WouldBlock),
-            Kind::Pair(Some(id)) => {
-                let pipe = self.pipes.get_mut(id).expect("the pair's pipe exists");
-                pipe.read().ok_or(RecvError::WouldBlock)
-            }
-        };
+        let result = self.pattern.recv(&mut self.pipes);
         self.collect();
         result
     }
 
     /// Whether a message part can be received now (POLLIN).
     pub fn has_in(&mut self) -> bool {
-        let r = match &mut self.kind {
-            Kind::Push(_) | Kind::Pair(None) => false,
-            Kind::Pull(fq) => fq.has_in(&mut self.pipes),
-            Kind::Pair(Some(id)) => self.pipes.get_mut(id).is_some_and(|p| p.check_read()),
-        };
+        let r = self.pattern.has_in(&mut self.pipes);
         self.collect();
         r
     }
 
     /// Whether a message part can be sent now (POLLOUT).
     pub fn has_out(&mut self) -> bool {
-        let r = match &mut self.kind {
-            Kind::Pull(_) | Kind::Pair(None) => false,
-            Kind::Push(lb) => lb.has_out(&mut self.pipes),
-            Kind::Pair(Some(id)) => self.pipes.get_mut(id).is_some_and(|p| p.check_write()),
-        };
+        let r = !self.closing && self.pattern.has_out(&mut self.pipes);
         self.collect();
         r
     }
@@ -273,6 +200,11 @@ impl SocketCore {
             }
         }
         self.collect();
+    }
+
+    /// True once [`close`](Self::close) was called.
+    pub fn is_closing(&self) -> bool {
+        self.closing
     }
 
     /// True once closing finished: every pipe's termination handshake completed.
@@ -321,8 +253,8 @@ mod tests {
             let mut n = Net { a: SocketCore::new(a).unwrap(), b: SocketCore::new(b).unwrap() };
             for i in 0..pipes {
                 let (x, y) = pipe_pair(hwm, hwm);
-                n.a.attach_pipe(PipeId(i), x);
-                n.b.attach_pipe(PipeId(i), y);
+                n.a.attach_pipe(PipeId(i), x, PipeInfo::new(true));
+                n.b.attach_pipe(PipeId(i), y, PipeInfo::new(false));
             }
             n.shuttle();
             n
@@ -352,7 +284,7 @@ mod tests {
         let mut pull = SocketCore::new(SocketType::Pull).unwrap();
         assert_eq!(push.recv(), Err(RecvError::NotSupported));
         assert_eq!(pull.send(Msg::from("x")), Err(SendError::NotSupported(Msg::from("x"))));
-        assert!(SocketCore::new(SocketType::Req).is_none(), "not built yet");
+        assert!(SocketCore::new(SocketType::Req).is_err(), "not built yet");
     }
 
     /// PUSH-02: no peer: would block, message handed back.
@@ -417,7 +349,7 @@ mod tests {
         assert_eq!(&n.b.recv().unwrap()[..], b"ping");
         assert_eq!(&n.a.recv().unwrap()[..], b"pong");
         let (x, mut y) = pipe_pair(0, 0);
-        n.a.attach_pipe(PipeId(9), x);
+        n.a.attach_pipe(PipeId(9), x, PipeInfo::new(false));
         while let Some((id, c)) = n.a.poll_command() {
             assert_eq!(id, PipeId(9));
             y.handle_command(c);

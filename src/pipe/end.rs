@@ -104,11 +104,6 @@ pub struct PipeEnd<T> {
     delay: bool,
     commands: VecDeque<PipeCommand>,
     events: VecDeque<PipeEvent>,
-    /// Mutant `ReorderingFlush`: a complete message held back to be published out of order.
-    #[cfg(feature = "mutants")]
-    held: Option<T>,
-    #[cfg(feature = "mutants")]
-    writing_more: bool,
 }
 
 impl<T> std::fmt::Debug for PipeEnd<T> {
@@ -167,11 +162,19 @@ impl<T: PipeMsg> PipeEnd<T> {
             delay: true,
             commands: VecDeque::new(),
             events: VecDeque::new(),
-            #[cfg(feature = "mutants")]
-            held: None,
-            #[cfg(feature = "mutants")]
-            writing_more: false,
         }
+        .with_hwm(hwm)
+    }
+
+    /// The mark as stored: the planted `HwmOffByOne` bug lives here, where a mark is set, not
+    /// on the write path.
+    fn with_hwm(mut self, hwm: u64) -> Self {
+        self.hwm = Self::stored_hwm(hwm);
+        self
+    }
+
+    fn stored_hwm(hwm: u64) -> u64 {
+        if hwm > 0 && mutant!(HwmOffByOne) { hwm + 1 } else { hwm }
     }
 
     /// Whether a message may be written now: the pipe is active and below its high-water
@@ -181,8 +184,7 @@ impl<T: PipeMsg> PipeEnd<T> {
         if !self.out_active || self.state != State::Active {
             return false;
         }
-        let hwm = if mutant!(HwmOffByOne) { self.hwm + 1 } else { self.hwm };
-        let full = self.hwm > 0 && self.msgs_written - self.peers_msgs_read >= hwm;
+        let full = self.hwm > 0 && self.msgs_written - self.peers_msgs_read >= self.hwm;
         if full {
             self.out_active = false;
         }
@@ -197,37 +199,11 @@ impl<T: PipeMsg> PipeEnd<T> {
         }
         let more = msg.more();
         let Some(out) = self.out.as_mut() else { return Err(msg) };
-        #[cfg(feature = "mutants")]
-        {
-            let mid = std::mem::replace(&mut self.writing_more, more);
-            if mutant!(ReorderingFlush) && !more && !mid {
-                self.msgs_written += 1;
-                match self.held.take() {
-                    None => self.held = Some(msg),
-                    Some(prev) => {
-                        out.write(Item::Msg(msg), false);
-                        out.write(Item::Msg(prev), false);
-                    }
-                }
-                return Ok(());
-            }
-            if let Some(prev) = self.held.take() {
-                out.write(Item::Msg(prev), false);
-            }
-        }
         out.write(Item::Msg(msg), more);
         if !more {
             self.msgs_written += 1;
         }
         Ok(())
-    }
-
-    /// Mutant `ReorderingFlush`: what was held back goes out now.
-    #[cfg(feature = "mutants")]
-    fn release_held(&mut self) {
-        if let (Some(prev), Some(out)) = (self.held.take(), self.out.as_mut()) {
-            out.write(Item::Msg(prev), false);
-        }
     }
 
     /// Publishes the complete messages written so far; if the reader was asleep, queues the
@@ -236,8 +212,6 @@ impl<T: PipeMsg> PipeEnd<T> {
         if self.state == State::TermAckSent {
             return;
         }
-        #[cfg(feature = "mutants")]
-        self.release_held();
         if let Some(out) = self.out.as_mut() {
             if !out.flush() && !mutant!(MissedWakeup) {
                 self.commands.push_back(PipeCommand::ActivateRead);
@@ -305,6 +279,13 @@ impl<T: PipeMsg> PipeEnd<T> {
         }
     }
 
+    /// Never waits to read what the peer sent before acknowledging its termination: for an
+    /// owner that never reads (PUSH, PUB), which would otherwise hold a terminating pipe for
+    /// good (libzmq's `set_nodelay`).
+    pub fn set_nodelay(&mut self) {
+        self.delay = false;
+    }
+
     /// Starts terminating the pipe. With `delay`, this end will still read what the peer had
     /// sent before it learns of the termination (linger); without, it drops it. Messages this
     /// end wrote stay readable by the peer up to a delimiter. Idempotent.
@@ -327,8 +308,6 @@ impl<T: PipeMsg> PipeEnd<T> {
             State::WaitingForDelimiter => {}
         }
         self.out_active = false;
-        #[cfg(feature = "mutants")]
-        self.release_held();
         if let Some(out) = self.out.as_mut() {
             while out.unwrite().is_some() {}
             out.write(Item::Delimiter, false);
@@ -441,7 +420,8 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Changes the outbound high-water mark; applies at once.
     pub fn set_hwm(&mut self, hwm: u64) {
-        self.hwm = hwm;
+        self.hwm = Self::stored_hwm(hwm);
+        let hwm = self.hwm;
         if !self.out_active && self.state == State::Active {
             let full = hwm > 0 && self.msgs_written - self.peers_msgs_read >= hwm;
             if !full {

@@ -141,14 +141,6 @@ pub enum CloseReason {
     Local,
 }
 
-impl CloseReason {
-    /// True when the peer was still in the handshake, i.e. the monitor should report a
-    /// handshake failure rather than a disconnect.
-    pub fn is_protocol(&self) -> bool {
-        matches!(self, CloseReason::Protocol(_))
-    }
-}
-
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -28,7 +28,7 @@ mod tests;
 pub use command::Command;
 pub use engine::{
     DEFAULT_HANDSHAKE_IVL, Engine, EngineConfig, Event, INVALID_SOCKET_TYPE, MAX_HANDSHAKE_COMMAND,
-    PeerInfo, SendError,
+    NotSent, PeerInfo,
 };
 pub use error::{CloseReason, ProtocolError};
 pub use frame::{Encoder, Frame, FrameDecoder};

@@ -2,11 +2,11 @@
 //! global state: two contexts in one process share nothing (L-15).
 
 use super::SocketCmd;
+use super::inproc::Names;
 use super::io_thread::{IoCmd, IoThread};
 use super::socket::Socket;
 use crate::core::PipeId;
-use crate::msg::Msg;
-use crate::pipe::{PipeCommand, PipeEnd, Sender};
+use crate::pipe::Sender;
 use crate::{Error, Result, SocketType};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,20 +16,6 @@ use std::time::Duration;
 
 /// libzmq's default MAX_SOCKETS.
 pub const DEFAULT_MAX_SOCKETS: usize = 1023;
-
-/// A pipe made by an inproc connect before anyone bound the name.
-pub(crate) struct PendingInproc {
-    pub(crate) id: PipeId,
-    pub(crate) end: PipeEnd<Msg>,
-    pub(crate) connector: Sender<SocketCmd>,
-    /// Commands the connector's end sent before the bind.
-    pub(crate) early: Vec<PipeCommand>,
-}
-
-pub(crate) enum InprocEntry {
-    Bound { socket: Sender<SocketCmd>, socket_id: u64, sndhwm: u64, rcvhwm: u64 },
-    Pending(Vec<PendingInproc>),
-}
 
 #[derive(Default)]
 struct Registry {
@@ -46,8 +32,11 @@ pub(crate) struct CtxInner {
     registry_cv: Condvar,
     pub(crate) terminating: AtomicBool,
     max_sockets: usize,
-    pub(crate) inproc: Mutex<BTreeMap<String, InprocEntry>>,
+    pub(crate) inproc: Names,
     pub(crate) default_linger: Option<Duration>,
+    /// Seeds the reconnect jitter of each connection (L-03), so that many peers of a restarted
+    /// endpoint do not all retry at the same instants.
+    jitter: std::collections::hash_map::RandomState,
 }
 
 impl CtxInner {
@@ -57,6 +46,11 @@ impl CtxInner {
 
     pub(crate) fn next_pipe_id(&self) -> PipeId {
         PipeId(self.next_id())
+    }
+
+    /// A seed for a connection's reconnect jitter.
+    pub(crate) fn jitter_seed(&self, pipe: PipeId) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.jitter, pipe.0)
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -167,8 +161,9 @@ impl ContextBuilder {
             registry_cv: Condvar::new(),
             terminating: AtomicBool::new(false),
             max_sockets: self.max_sockets,
-            inproc: Mutex::new(BTreeMap::new()),
+            inproc: Names::default(),
             default_linger: self.default_linger,
+            jitter: std::collections::hash_map::RandomState::new(),
         });
         let mut handles = Vec::new();
         for t in threads {

@@ -1,15 +1,20 @@
-//! An I/O thread: a `mio::Poll` loop that owns listeners, connections (a session each) and
-//! closed sockets that are still lingering, and feeds them real readiness and real time.
+//! An I/O thread: a `mio::Poll` loop that owns listeners, connections and closed sockets that
+//! are still lingering, and feeds them real readiness and real time.
+//!
+//! It decides nothing about a connection: each peer is a [`Connection`], and this loop only
+//! carries out its [`Action`]s on a real stream (dial, shut the write side, drop) and reports
+//! back what the operating system said. The one rule of its own is when to stop: only once the
+//! context asked it to *and* every connection has finished closing, so that the tail a closing
+//! socket still owes its peers is written before the process can exit.
 
 use super::context::CtxInner;
 use super::monitor::{MonitorEvent, MonitorHandle};
 use super::signal::MioWake;
-use super::stream::{Keepalive, Listener, Stream};
+use super::stream::{Listener, Stream, Tuning};
 use super::{Route, SocketCmd};
-use crate::core::{Action, PipeId, Session, SessionConfig, SocketCore};
+use crate::core::{Action, Connection, PeerConfig, PipeId, SocketActor, SocketInput};
 use crate::endpoint::Endpoint;
 use crate::pipe::{Mailbox, PipeCommand, Sender};
-use crate::proto::{CloseReason, Engine, EngineConfig};
 use crate::{Error, Result};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,13 +25,10 @@ use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
 const READ_BUF: usize = 64 * 1024;
-/// After a graceful close has written everything, how long to wait for the peer to close its
-/// side (at most; linger may cut it shorter).
-const DRAIN_MAX: Duration = Duration::from_secs(5);
 
 /// A socket's LINGER, shared with its connections: unlike the other options it applies at
-/// once (O-02), so a session reads it when the socket closes or disconnects it. The socket
-/// stores before it sends the commands that close, and the mailbox orders the two.
+/// once (O-02), so a connection reads it when the socket lets it go. The socket stores before
+/// it sends the commands that close, and the mailbox orders the two.
 #[derive(Debug, Default)]
 pub(crate) struct LiveLinger(AtomicU64);
 
@@ -55,26 +57,21 @@ impl LiveLinger {
     }
 }
 
-/// How a socket's connections behave; fixed at bind/connect time, but for LINGER.
-#[derive(Clone, Debug)]
+/// What a socket's connections share: their settings (fixed at bind/connect time, but for
+/// LINGER), the monitor, and the TCP options the OS applies.
+#[derive(Debug)]
 pub(crate) struct PeerOpts {
-    pub(crate) engine: EngineConfig,
-    pub(crate) session: SessionConfig,
-    pub(crate) reconnect_ivl: Option<Duration>,
-    pub(crate) reconnect_ivl_max: Option<Duration>,
+    pub(crate) peer: PeerConfig,
     pub(crate) linger: Arc<LiveLinger>,
     pub(crate) monitor: MonitorHandle,
-    /// The endpoint as bound or connected, for monitor events.
-    pub(crate) endpoint: String,
-    pub(crate) keepalive: Keepalive,
+    pub(crate) tuning: Tuning,
 }
 
 /// A closed socket lingering here until its pipes finish terminating.
 pub(crate) struct Reaped {
     pub(crate) id: u64,
-    pub(crate) core: SocketCore,
+    pub(crate) actor: SocketActor<Route>,
     pub(crate) mailbox: Mailbox<SocketCmd>,
-    pub(crate) routes: BTreeMap<PipeId, Route>,
 }
 
 pub(crate) enum IoCmd {
@@ -85,48 +82,42 @@ pub(crate) enum IoCmd {
         opts: Arc<PeerOpts>,
         endpoint: u64,
     },
-    /// Dial `target` for this session until told otherwise.
+    /// Run a connect side: its connection (whose pipe the socket took) and the actions it
+    /// produced so far, to carry out first.
     Dial {
-        session: Box<Session>,
+        conn: Box<Connection>,
+        early: Vec<Action>,
         target: Endpoint,
         socket: Sender<SocketCmd>,
         opts: Arc<PeerOpts>,
     },
-    /// A command for the session end of a pipe.
+    /// A command for the connection end of a pipe.
     Pipe(PipeId, PipeCommand),
-    /// Stop listening on this endpoint and drop its connections (unbind).
+    /// Stop listening on this endpoint and drop its connections at once (unbind).
     Unlisten(u64),
     /// The socket closed: stop listening; accepted connections drain within linger.
     CloseListener(u64),
-    /// Stop dialing and drop the connection of this pipe's session (disconnect).
+    /// The socket lets this connect side go (disconnect, close): it drains within linger.
     Undial(PipeId),
     Reap(Box<Reaped>),
     WakeSocket(u64),
     /// The socket was closed: after everything sent before this, stop its monitor.
     StopMonitor(MonitorHandle),
+    /// The context terminates: stop once every connection has finished.
     Stop,
 }
 
 struct Peer {
-    session: Session,
+    conn: Connection,
     stream: Option<Stream>,
+    /// The stream is a dial in progress (waiting for writability).
+    dialing: bool,
     socket: Sender<SocketCmd>,
     opts: Arc<PeerOpts>,
-    /// Connect side: where to dial, the next wait, and a dial in progress.
-    dial: Option<Endpoint>,
-    next_ivl: Duration,
-    connecting: bool,
-    reconnect_at: Option<Instant>,
+    /// Connect side: where to dial.
+    target: Option<Endpoint>,
     /// Accepted through this listener endpoint.
     listener: Option<u64>,
-    handshaken: bool,
-    /// The session is finished; flush what is left, then drop.
-    closing_until: Option<Option<Instant>>,
-    /// Everything is written and FIN sent: read (and drop) until the peer closes, then drop
-    /// the stream. Closing with unread input would send an RST, which can make the peer
-    /// discard the last messages it has not read yet.
-    draining_until: Option<Instant>,
-    peer_closed: bool,
     timer: Option<Instant>,
 }
 
@@ -141,26 +132,12 @@ pub(crate) struct IoThread {
     mailbox: Mailbox<IoCmd>,
     entries: Vec<Option<Entry>>,
     free: Vec<usize>,
+    peers: usize,
     routes: BTreeMap<PipeId, usize>,
     timers: BTreeSet<(Instant, usize)>,
     reaped: BTreeMap<u64, Reaped>,
     buf: Vec<u8>,
     stopping: bool,
-    /// Seeded from the thread index; only spreads reconnect attempts (L-03 jitter).
-    jitter_state: u64,
-}
-
-/// Reads and drops what the peer sent; true once it has closed its side (or failed).
-fn drain(stream: &mut Stream, buf: &mut [u8]) -> bool {
-    loop {
-        match stream.read(buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return false,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return true,
-        }
-    }
 }
 
 impl IoThread {
@@ -174,12 +151,12 @@ impl IoThread {
             mailbox,
             entries: Vec::new(),
             free: Vec::new(),
+            peers: 0,
             routes: BTreeMap::new(),
             timers: BTreeSet::new(),
             reaped: BTreeMap::new(),
             buf: vec![0; READ_BUF],
             stopping: false,
-            jitter_state: 0x9E37_79B9_7F4A_7C15 ^ index as u64,
         };
         Ok((t, tx))
     }
@@ -192,7 +169,9 @@ impl IoThread {
         let mut events = Events::with_capacity(256);
         loop {
             self.drain_mailbox(&ctx);
-            if self.stopping {
+            // Every socket is closed by the time the context asks us to stop; what is left
+            // are connections still flushing their tail, and they must finish first.
+            if self.stopping && self.peers == 0 {
                 return;
             }
             let now = Instant::now();
@@ -213,6 +192,9 @@ impl IoThread {
     }
 
     fn insert(&mut self, e: Entry) -> usize {
+        if matches!(e, Entry::Peer(_)) {
+            self.peers += 1;
+        }
         match self.free.pop() {
             Some(k) => {
                 self.entries[k] = Some(e);
@@ -225,33 +207,10 @@ impl IoThread {
         }
     }
 
-    /// Adds a session with no stream yet (dialing, or just accepted) and routes its pipe.
-    fn add_peer(
-        &mut self,
-        session: Session,
-        socket: Sender<SocketCmd>,
-        opts: Arc<PeerOpts>,
-        dial: Option<Endpoint>,
-        listener: Option<u64>,
-    ) -> usize {
-        let pipe = session.pipe_id();
-        let next_ivl = opts.reconnect_ivl.unwrap_or(Duration::ZERO);
-        let key = self.insert(Entry::Peer(Box::new(Peer {
-            session,
-            stream: None,
-            socket,
-            opts,
-            dial,
-            next_ivl,
-            connecting: false,
-            reconnect_at: None,
-            listener,
-            handshaken: false,
-            closing_until: None,
-            draining_until: None,
-            peer_closed: false,
-            timer: None,
-        })));
+    /// Adds a connection with no stream yet (dialing) or an accepted one, and routes its pipe.
+    fn add_peer(&mut self, peer: Peer) -> usize {
+        let pipe = peer.conn.pipe_id();
+        let key = self.insert(Entry::Peer(Box::new(peer)));
         self.routes.insert(pipe, key);
         key
     }
@@ -282,29 +241,35 @@ impl IoThread {
                         self.remove(key);
                     }
                 }
-                IoCmd::Dial { session, target, socket, opts } => {
-                    let key = self.add_peer(*session, socket, opts, Some(target), None);
-                    self.start_dial(key);
-                    self.after_session(key);
+                IoCmd::Dial { conn, early, target, socket, opts } => {
+                    let peer = Peer {
+                        conn: *conn,
+                        stream: None,
+                        dialing: false,
+                        socket,
+                        opts,
+                        target: Some(target),
+                        listener: None,
+                        timer: None,
+                    };
+                    let key = self.add_peer(peer);
+                    self.pump_with(key, early);
                 }
                 IoCmd::Pipe(id, cmd) => {
-                    // For a session's end only: a socket's end hears through its own mailbox.
-                    // A session already gone finished its handshake; late commands are moot.
+                    // For a connection's end only: a socket's end hears through its own
+                    // mailbox. A connection already gone finished its handshake; late
+                    // commands are moot.
                     if let Some(&key) = self.routes.get(&id) {
-                        if let Some(p) = self.peer(key) {
-                            let now = Instant::now();
-                            if cmd == PipeCommand::Term {
-                                // The socket is closing this session: linger as it says now.
-                                p.session.set_linger(p.opts.linger.get(), now);
-                            }
-                            p.session.handle_pipe_command(cmd, now);
-                            self.pump(key);
-                        }
+                        self.deliver(key, cmd);
                     }
                 }
                 IoCmd::Unlisten(endpoint) => self.unlisten(endpoint, true),
                 IoCmd::CloseListener(endpoint) => self.unlisten(endpoint, false),
-                IoCmd::Undial(id) => self.stop_session(id, false),
+                IoCmd::Undial(id) => {
+                    if let Some(&key) = self.routes.get(&id) {
+                        self.terminate(key, false);
+                    }
+                }
                 IoCmd::Reap(r) => {
                     let id = r.id;
                     self.reaped.insert(id, *r);
@@ -317,13 +282,29 @@ impl IoThread {
         }
     }
 
+    /// A pipe command from the socket for connection `key`.
+    fn deliver(&mut self, key: usize, cmd: PipeCommand) {
+        let Some(p) = self.peer(key) else { return };
+        let linger = p.opts.linger.clone();
+        p.conn.handle_pipe_command(Instant::now(), cmd, || linger.get());
+        self.pump(key);
+    }
+
+    /// The socket lets connection `key` go; `force` drops everything at once (unbind).
+    fn terminate(&mut self, key: usize, force: bool) {
+        let Some(p) = self.peer(key) else { return };
+        let linger = p.opts.linger.get();
+        p.conn.terminate(Instant::now(), linger, force);
+        self.pump(key);
+    }
+
     /// Readiness on an entry.
     fn ready(&mut self, key: usize, ctx: &Arc<CtxInner>) {
         match self.entries.get_mut(key) {
             Some(Some(Entry::Listener { .. })) => self.accept_all(key, ctx),
             Some(Some(Entry::Peer(p))) => {
-                if p.connecting {
-                    self.finish_dial(key);
+                if p.dialing {
+                    Self::finish_dial(self.poll.registry(), p);
                 }
                 self.pump(key);
             }
@@ -338,259 +319,187 @@ impl IoThread {
             else {
                 return;
             };
-            let (stream, socket, opts, endpoint) = match listener.accept() {
+            let (mut stream, socket, opts, endpoint) = match listener.accept() {
                 Ok(s) => (s, socket.clone(), opts.clone(), *endpoint),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // Out of descriptors and the like: try again on the next readiness.
                 Err(e) => {
-                    let endpoint = opts.endpoint.clone();
+                    let endpoint = opts.peer.connection.endpoint.clone();
                     opts.monitor
                         .emit(MonitorEvent::AcceptFailed { endpoint, error: e.to_string() });
                     return;
                 }
             };
-            opts.monitor.emit(MonitorEvent::Accepted { endpoint: opts.endpoint.clone() });
-            let now = Instant::now();
-            let pipe = ctx.next_pipe_id();
-            let keepalive = opts.keepalive;
-            let mut session_cfg = opts.session;
-            session_cfg.connect = false;
-            let mut session = Session::new(session_cfg, pipe);
-            session.attach_engine(Engine::new(opts.engine.clone(), now), now);
-            let peer_key = self.add_peer(session, socket, opts, None, Some(endpoint));
-            let mut stream = stream;
+            let conn = Connection::accept(Instant::now(), opts.peer.clone(), ctx.next_pipe_id());
             // A failure here leaves the OS's keepalive settings: not worth the connection.
-            let _ = stream.configure(&keepalive);
+            let _ = stream.configure(&opts.tuning);
+            let peer = Peer {
+                conn,
+                stream: None,
+                dialing: false,
+                socket,
+                opts,
+                target: None,
+                listener: Some(endpoint),
+                timer: None,
+            };
+            let peer_key = self.add_peer(peer);
             if self
                 .poll
                 .registry()
                 .register(&mut stream, Token(peer_key), Interest::READABLE | Interest::WRITABLE)
-                .is_err()
+                .is_ok()
             {
-                self.remove(peer_key);
-                continue;
-            }
-            if let Some(p) = self.peer(peer_key) {
-                p.stream = Some(stream);
+                if let Some(p) = self.peer(peer_key) {
+                    p.stream = Some(stream);
+                }
+            } else if let Some(p) = self.peer(peer_key) {
+                p.conn.handle_eof(Instant::now());
             }
             self.pump(peer_key);
         }
     }
 
-    fn start_dial(&mut self, key: usize) {
-        let Some(p) = self.peer(key) else { return };
-        p.reconnect_at = None;
-        let Some(target) = p.dial.clone() else { return };
-        match Stream::connect(&target) {
-            Ok(mut stream) => {
-                if self
-                    .poll
-                    .registry()
-                    .register(&mut stream, Token(key), Interest::READABLE | Interest::WRITABLE)
-                    .is_ok()
-                {
-                    let p = self.peer(key).expect("peer exists");
-                    p.stream = Some(stream);
-                    p.connecting = true;
-                    let endpoint = p.opts.endpoint.clone();
-                    p.opts.monitor.emit(MonitorEvent::ConnectDelayed { endpoint });
-                    return;
-                }
-                self.schedule_reconnect(key);
-            }
-            Err(_) => self.schedule_reconnect(key),
-        }
-    }
-
-    fn finish_dial(&mut self, key: usize) {
-        let Some(p) = self.peer(key) else { return };
+    /// A dial in progress became writable: done, failed, or still in progress.
+    fn finish_dial(registry: &mio::Registry, p: &mut Peer) {
         let Some(stream) = p.stream.as_mut() else { return };
+        let now = Instant::now();
         match stream.connected() {
             Ok(true) => {
-                p.connecting = false;
-                let _ = stream.configure(&p.opts.keepalive);
-                let endpoint = p.opts.endpoint.clone();
-                p.opts.monitor.emit(MonitorEvent::Connected { endpoint });
-                let now = Instant::now();
-                p.next_ivl = p.opts.reconnect_ivl.unwrap_or(Duration::ZERO);
-                let engine = Engine::new(p.opts.engine.clone(), now);
-                p.session.attach_engine(engine, now);
+                p.dialing = false;
+                let _ = stream.configure(&p.opts.tuning);
+                p.conn.handle_connected(now);
             }
             Ok(false) => {}
             Err(_) => {
-                let mut s = p.stream.take().expect("stream");
-                p.connecting = false;
-                let _ = self.poll.registry().deregister(&mut s);
-                self.schedule_reconnect(key);
+                if let Some(mut s) = p.stream.take() {
+                    let _ = registry.deregister(&mut s);
+                }
+                p.dialing = false;
+                p.conn.handle_dial_failed(now);
             }
         }
     }
 
-    fn jitter(&mut self, ivl: Duration) -> Duration {
-        // xorshift: spreads reconnects of many peers; not security-relevant.
-        self.jitter_state ^= self.jitter_state << 13;
-        self.jitter_state ^= self.jitter_state >> 7;
-        self.jitter_state ^= self.jitter_state << 17;
-        let ms = ivl.as_millis().max(1) as u64;
-        Duration::from_millis(self.jitter_state % ms)
-    }
-
-    /// L-03: after RECONNECT_IVL plus jitter, or doubling up to RECONNECT_IVL_MAX.
-    fn schedule_reconnect(&mut self, key: usize) {
-        let Some(p) = self.peer(key) else { return };
-        let Some(ivl) = p.opts.reconnect_ivl else { return };
-        let max = p.opts.reconnect_ivl_max.filter(|&m| m >= ivl);
-        let wait = match max {
-            Some(max) => {
-                let w = p.next_ivl.max(ivl);
-                p.next_ivl = (w * 2).min(max);
-                w
-            }
-            None => ivl,
-        };
-        let wait = if max.is_none() { wait + self.jitter(ivl) } else { wait };
-        let p = self.peer(key).expect("peer exists");
-        p.reconnect_at = Some(Instant::now() + wait);
-        let endpoint = p.opts.endpoint.clone();
-        p.opts.monitor.emit(MonitorEvent::ConnectRetried { endpoint, interval: wait });
-        self.update_timer(key);
-    }
-
-    /// Reads while the session wants input, writes while it has output, then handles the
-    /// session's actions.
     fn pump(&mut self, key: usize) {
-        let now = Instant::now();
-        let buf = &mut self.buf;
-        let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return };
-        if let (Some(stream), false) = (p.stream.as_mut(), p.connecting) {
-            if p.draining_until.is_some() {
-                p.peer_closed |= drain(stream, buf);
-            } else if p.closing_until.is_none() {
-                while p.session.wants_input() {
-                    match stream.read(buf) {
-                        Ok(0) => {
-                            p.session.handle_eof(now);
-                            break;
-                        }
-                        Ok(n) => p.session.handle_input(now, &buf[..n]),
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                        Err(_) => {
-                            p.session.handle_eof(now);
-                            break;
-                        }
-                    }
-                }
-            }
-            while p.session.pending_transmit() > 0 {
-                let mut iov = [IoSlice::new(&[]); 64];
-                let n = p.session.transmit_chunks(&mut iov);
-                match stream.write_vectored(&iov[..n]) {
-                    Ok(w) => p.session.advance_transmit(w, now),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        p.session.handle_eof(now);
-                        break;
-                    }
-                }
-            }
-        }
-        self.after_session(key);
+        self.pump_with(key, Vec::new());
     }
 
-    fn after_session(&mut self, key: usize) {
-        let now = Instant::now();
-        let index = self.index;
-        let mut reconnect = false;
-        let mut finished = false;
-        {
-            let registry = self.poll.registry();
-            let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return };
-            while let Some(a) = p.session.poll_action() {
-                match a {
-                    Action::AttachPipe(id, end) => {
-                        let route = Route::Io(index);
-                        p.socket.send(SocketCmd::Attach { id, end, route });
-                    }
-                    Action::PipeCommand(id, c) => p.socket.send(SocketCmd::Pipe(id, c)),
-                    Action::HandshakeSucceeded(_) => {
-                        p.handshaken = true;
-                        let endpoint = p.opts.endpoint.clone();
-                        p.opts.monitor.emit(MonitorEvent::HandshakeSucceeded { endpoint });
-                    }
-                    Action::Disconnected { reconnect: again, reason } => {
-                        let endpoint = p.opts.endpoint.clone();
-                        let failed_handshake = !p.handshaken
-                            && matches!(
-                                reason,
-                                CloseReason::Protocol(_)
-                                    | CloseReason::PeerError(_)
-                                    | CloseReason::HandshakeTimeout
-                            );
-                        p.opts.monitor.emit(if failed_handshake {
-                            MonitorEvent::HandshakeFailed { endpoint, reason }
-                        } else {
-                            MonitorEvent::Disconnected { endpoint, reason }
-                        });
-                        p.handshaken = false;
-                        if p.closing_until.is_none() && p.session.pending_transmit() == 0 {
-                            if let Some(mut s) = p.stream.take() {
-                                let _ = registry.deregister(&mut s);
-                            }
-                        }
-                        p.connecting = false;
-                        reconnect = again && p.dial.is_some();
-                    }
-                    Action::Terminated => {
-                        finished = true;
-                    }
-                }
-            }
-            if finished {
-                let linger = p.opts.linger.get();
-                let gone = p.stream.is_none() || linger.is_some_and(|l| l.is_zero());
-                // Flush what the peer is owed within linger, then close gracefully.
-                p.closing_until = Some(if gone { Some(now) } else { linger.map(|l| now + l) });
-            }
-            if let Some(until) = p.closing_until {
-                let expired = until.is_some_and(|u| u <= now);
-                let flushed = p.session.pending_transmit() == 0;
-                let mut done = expired || p.stream.is_none();
-                if !done && flushed {
-                    match p.draining_until {
-                        None => {
-                            let stream = p.stream.as_mut().expect("checked above");
-                            let cap = now + DRAIN_MAX;
-                            p.draining_until = Some(until.map_or(cap, |u| u.min(cap)));
-                            // What already arrived raised no new readiness: read it now.
-                            done = stream.shutdown_write().is_err() || drain(stream, &mut self.buf);
-                        }
-                        Some(d) => done = p.peer_closed || d <= now,
-                    }
-                }
-                if done {
-                    let pipe = p.session.pipe_id();
-                    self.routes.remove(&pipe);
-                    self.remove(key);
+    /// Carries out `first`, then reads while the connection wants input, writes while it has
+    /// output, and carries out what that produced, until nothing changes.
+    fn pump_with(&mut self, key: usize, first: Vec<Action>) {
+        let mut pending = first;
+        loop {
+            if !pending.is_empty() {
+                let stop = self.carry_out(key, std::mem::take(&mut pending));
+                if stop {
                     return;
                 }
             }
-        }
-        if reconnect {
-            self.schedule_reconnect(key);
+            let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return };
+            Self::transfer(p, &mut self.buf);
+            pending.extend(std::iter::from_fn(|| p.conn.poll_action()));
+            if pending.is_empty() {
+                break;
+            }
         }
         self.update_timer(key);
+    }
+
+    /// Moves bytes between the stream and the connection until the stream would block or the
+    /// connection wants no more.
+    fn transfer(p: &mut Peer, buf: &mut [u8]) {
+        let Some(stream) = p.stream.as_mut().filter(|_| !p.dialing) else { return };
+        let now = Instant::now();
+        while p.conn.wants_input() {
+            match stream.read(buf) {
+                Ok(0) => {
+                    p.conn.handle_eof(now);
+                    break;
+                }
+                Ok(n) => p.conn.handle_input(now, &buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    p.conn.handle_eof(now);
+                    break;
+                }
+            }
+        }
+        while p.conn.pending_transmit() > 0 {
+            let mut iov = [IoSlice::new(&[]); 64];
+            let n = p.conn.transmit_chunks(&mut iov);
+            match stream.write_vectored(&iov[..n]) {
+                Ok(w) => p.conn.advance_transmit(now, w),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    p.conn.handle_eof(now);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Carries out a connection's actions; true when the connection is gone.
+    fn carry_out(&mut self, key: usize, actions: Vec<Action>) -> bool {
+        let index = self.index;
+        for a in actions {
+            let registry = self.poll.registry();
+            let Some(Some(Entry::Peer(p))) = self.entries.get_mut(key) else { return true };
+            match a {
+                Action::AttachPipe { id, end, info } => {
+                    let route = Route::Io(index);
+                    p.socket.send(SocketCmd::Input(SocketInput::Attach { id, end, info, route }));
+                }
+                Action::PipeCommand(id, c) => {
+                    p.socket.send(SocketCmd::Input(SocketInput::Pipe(id, c)))
+                }
+                Action::Monitor(e) => p.opts.monitor.emit(e),
+                Action::Dial => {
+                    let dialed = p.target.as_ref().map(Stream::connect);
+                    match dialed {
+                        Some(Ok(mut s)) => {
+                            let interest = Interest::READABLE | Interest::WRITABLE;
+                            if registry.register(&mut s, Token(key), interest).is_ok() {
+                                p.stream = Some(s);
+                                p.dialing = true;
+                                // A Unix-domain connect may be done already; check now, since
+                                // no new readiness may come for it.
+                                Self::finish_dial(registry, p);
+                            } else {
+                                p.conn.handle_dial_failed(Instant::now());
+                            }
+                        }
+                        _ => p.conn.handle_dial_failed(Instant::now()),
+                    }
+                }
+                Action::AbortDial | Action::DropStream { .. } => {
+                    if let Some(mut s) = p.stream.take() {
+                        let _ = registry.deregister(&mut s);
+                    }
+                    p.dialing = false;
+                }
+                Action::ShutdownWrite => {
+                    if p.stream.as_ref().is_none_or(|s| s.shutdown_write().is_err()) {
+                        p.conn.handle_eof(Instant::now());
+                    }
+                }
+                Action::Finished => {
+                    let pipe = p.conn.pipe_id();
+                    self.routes.remove(&pipe);
+                    self.remove(key);
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     fn update_timer(&mut self, key: usize) {
         let Some(p) = self.peer(key) else { return };
-        let next =
-            [p.session.poll_timeout(), p.reconnect_at, p.closing_until.flatten(), p.draining_until]
-                .into_iter()
-                .flatten()
-                .min();
+        let next = p.conn.poll_timeout();
         let old = std::mem::replace(&mut p.timer, next);
         if old != next {
             if let Some(t) = old {
@@ -610,11 +519,7 @@ impl IoThread {
             self.timers.remove(&(t, key));
             let Some(p) = self.peer(key) else { continue };
             p.timer = None;
-            if p.reconnect_at.is_some_and(|r| r <= now) && p.stream.is_none() {
-                self.start_dial(key);
-            } else {
-                p.session.handle_timeout(now);
-            }
+            p.conn.handle_timeout(now);
             self.pump(key);
         }
     }
@@ -623,6 +528,7 @@ impl IoThread {
         if let Some(Some(e)) = self.entries.get_mut(key).map(Option::take) {
             match e {
                 Entry::Peer(mut p) => {
+                    self.peers -= 1;
                     if let Some(t) = p.timer {
                         self.timers.remove(&(t, key));
                     }
@@ -633,91 +539,51 @@ impl IoThread {
                 Entry::Listener { mut listener, opts, .. } => {
                     let _ = self.poll.registry().deregister(&mut listener);
                     drop(listener);
-                    opts.monitor.emit(MonitorEvent::Closed { endpoint: opts.endpoint.clone() });
+                    let endpoint = opts.peer.connection.endpoint.clone();
+                    opts.monitor.emit(MonitorEvent::Closed { endpoint });
                 }
             }
             self.free.push(key);
         }
     }
 
-    /// Stops a listener. Its accepted connections go too: at once on unbind (`drop_pipes`,
-    /// L-10), or after draining within linger when the socket closes (L-07), like libzmq's
-    /// listener terminating its sessions with the socket's linger.
-    fn unlisten(&mut self, endpoint: u64, drop_pipes: bool) {
+    /// Stops a listener. Its accepted connections go too: at once on unbind (`force`, L-10),
+    /// or after draining within linger when the socket closes (L-07), like libzmq's listener
+    /// terminating its sessions with the socket's linger.
+    fn unlisten(&mut self, endpoint: u64, force: bool) {
         let keys: Vec<usize> = (0..self.entries.len())
             .filter(|&k| match &self.entries[k] {
                 Some(Entry::Listener { endpoint: e, .. }) => *e == endpoint,
-                _ => false,
+                Some(Entry::Peer(p)) => p.listener == Some(endpoint),
+                None => false,
             })
             .collect();
         for k in keys {
-            self.remove(k);
+            match &self.entries[k] {
+                Some(Entry::Listener { .. }) => self.remove(k),
+                _ => self.terminate(k, force),
+            }
         }
-        // L-10: connections accepted through it go too.
-        let peers: Vec<PipeId> = self
-            .entries
-            .iter()
-            .filter_map(|e| match e {
-                Some(Entry::Peer(p)) if p.listener == Some(endpoint) => Some(p.session.pipe_id()),
-                _ => None,
-            })
-            .collect();
-        for id in peers {
-            self.stop_session(id, drop_pipes);
-        }
-    }
-
-    /// Stops a session's reconnecting; its pipe's termination (started by the socket, or
-    /// here for an unbound listener's connections) then ends it.
-    fn stop_session(&mut self, id: PipeId, drop_pipe: bool) {
-        let Some(&key) = self.routes.get(&id) else { return };
-        let Some(p) = self.peer(key) else { return };
-        p.dial = None;
-        p.reconnect_at = None;
-        let now = Instant::now();
-        p.session.set_linger(p.opts.linger.get(), now);
-        p.session.terminate(now, drop_pipe);
-        self.pump(key);
     }
 
     /// Runs a lingering socket: its mailbox, its commands, and its end once all pipes are done.
     fn service_reaped(&mut self, id: u64, ctx: &Arc<CtxInner>) {
         let Some(r) = self.reaped.get_mut(&id) else { return };
         while let Some(cmd) = r.mailbox.try_recv() {
-            match cmd {
-                SocketCmd::Pipe(p, c) => r.core.handle_pipe_command(p, c),
-                SocketCmd::Attach { id: p, end, route } => {
-                    r.routes.insert(p, route);
-                    r.core.attach_pipe(p, end);
-                }
-                SocketCmd::Route(p, route) => {
-                    r.routes.insert(p, route);
-                }
-                SocketCmd::Stop => {}
+            if let SocketCmd::Input(input) = cmd {
+                r.actor.handle(input);
             }
         }
+        let index = self.index;
         let mut local = Vec::new();
-        while let Some((p, c)) = r.core.poll_command() {
-            match r.routes.get(&p) {
-                Some(Route::Io(i)) if *i == self.index => local.push((p, c)),
-                Some(route) => route.send(ctx, p, c),
-                None => {}
-            }
-        }
-        while let Some(p) = r.core.poll_terminated() {
-            r.routes.remove(&p);
-        }
-        let closed = r.core.is_closed();
+        r.actor.flush(|route, p, c| match route {
+            Route::Io(i) if *i == index => local.push((p, c)),
+            route => route.send(ctx, p, c),
+        });
+        let closed = r.actor.is_closed();
         for (p, c) in local {
             if let Some(&key) = self.routes.get(&p) {
-                if let Some(peer) = self.peer(key) {
-                    let now = Instant::now();
-                    if c == PipeCommand::Term {
-                        peer.session.set_linger(peer.opts.linger.get(), now);
-                    }
-                    peer.session.handle_pipe_command(c, now);
-                    self.pump(key);
-                }
+                self.deliver(key, c);
             }
         }
         if closed {

@@ -1,8 +1,10 @@
 //! The production driver: I/O threads running `mio`, and the blocking user API. This is the
 //! only module with threads, sockets, clocks and OS randomness; everything it runs is the
-//! sans-IO code of `core`, `proto` and `pipe`.
+//! sans-IO code of `core`, `proto` and `pipe`: a socket is a [`SocketActor`], a peer is a
+//! [`Connection`](crate::core::Connection), and this module only carries out what they ask.
 
 mod context;
+mod inproc;
 mod io_thread;
 mod monitor;
 mod poll;
@@ -15,20 +17,15 @@ pub use monitor::{Monitor, MonitorEvent};
 pub use poll::{PollEvents, PollItem, ReadinessFd, poll};
 pub use socket::Socket;
 
-use crate::Msg;
-use crate::core::PipeId;
-use crate::pipe::{PipeCommand, PipeEnd, Sender};
+use crate::core::{PipeId, SocketActor, SocketInput};
+use crate::pipe::{PipeCommand, Sender};
 use context::CtxInner;
 use io_thread::IoCmd;
 
 /// Commands to a socket (user thread, or its reaper).
 pub(crate) enum SocketCmd {
-    /// A command for the socket's end of a pipe.
-    Pipe(PipeId, PipeCommand),
-    /// A new pipe for the socket, and where to send commands about it.
-    Attach { id: PipeId, end: PipeEnd<Msg>, route: Route },
-    /// Commands about this pipe now go here (an inproc bind completed a pending connect).
-    Route(PipeId, Route),
+    /// For the socket's actor: a pipe, a pipe command, a new route.
+    Input(SocketInput<Route>),
     /// The context is terminating.
     Stop,
 }
@@ -36,7 +33,7 @@ pub(crate) enum SocketCmd {
 /// Where the owner of a pipe's other end lives.
 #[derive(Clone)]
 pub(crate) enum Route {
-    /// A session on I/O thread `n`.
+    /// A connection on I/O thread `n`.
     Io(usize),
     /// Another socket (inproc).
     Socket(Sender<SocketCmd>),
@@ -48,21 +45,13 @@ impl Route {
     pub(crate) fn send(&self, ctx: &CtxInner, id: PipeId, cmd: PipeCommand) {
         match self {
             Route::Io(i) => ctx.io[*i].send(IoCmd::Pipe(id, cmd)),
-            Route::Socket(s) => s.send(SocketCmd::Pipe(id, cmd)),
-            Route::InprocPending(name) => {
-                let mut reg = ctx.inproc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                match reg.get_mut(name) {
-                    Some(context::InprocEntry::Bound { socket, .. }) => {
-                        socket.send(SocketCmd::Pipe(id, cmd))
-                    }
-                    Some(context::InprocEntry::Pending(list)) => {
-                        if let Some(p) = list.iter_mut().find(|p| p.id == id) {
-                            p.early.push(cmd);
-                        }
-                    }
-                    None => {}
-                }
-            }
+            Route::Socket(s) => s.send(SocketCmd::Input(SocketInput::Pipe(id, cmd))),
+            Route::InprocPending(name) => ctx.inproc.send_pending(name, id, cmd),
         }
     }
+}
+
+/// Forwards what `actor` produced to the owners of its pipes' other ends.
+pub(crate) fn flush_actor(ctx: &CtxInner, actor: &mut SocketActor<Route>) {
+    actor.flush(|route, id, cmd| route.send(ctx, id, cmd));
 }

@@ -1,20 +1,22 @@
 //! The blocking socket API, on the user's thread.
 
-use super::context::{CtxInner, InprocEntry, PendingInproc};
+use super::context::CtxInner;
+use super::inproc::Me;
 use super::io_thread::{IoCmd, LiveLinger, PeerOpts, Reaped};
 use super::monitor::{Monitor, MonitorEvent, MonitorHandle};
 use super::poll::{PollEvents, ReadinessFd};
 use super::signal::{SharedWaker, Signal, SocketWaker, WakeTarget};
-use super::stream::{Listener, bind_addr, ipc_path};
-use super::{Route, SocketCmd};
-use crate::core::{PipeId, RecvError, SendError, Session, SessionConfig, SocketCore};
+use super::stream::{Listener, Tuning, bind_addr, ipc_path};
+use super::{Route, SocketCmd, flush_actor};
+use crate::core::{
+    Action, Connection, PeerConfig, PipeId, RecvError, SendError, SocketActor, SocketCore,
+    SocketInput,
+};
 use crate::endpoint::Endpoint;
-use crate::pipe::{Mailbox, Sender, pipe_pair};
-use crate::proto::EngineConfig;
+use crate::pipe::{Mailbox, Sender};
 use crate::{Error, Msg, Multipart, Result, SocketOptions, SocketType};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 enum Attached {
@@ -46,12 +48,12 @@ enum Attached {
 pub struct Socket {
     ctx: Arc<CtxInner>,
     id: u64,
-    core: SocketCore,
+    /// The socket itself; `None` only once `drop` has handed it to the reaper.
+    actor: Option<SocketActor<Route>>,
     mailbox: Mailbox<SocketCmd>,
     tx: Sender<SocketCmd>,
     waker: Arc<SocketWaker>,
     signal: Arc<Signal>,
-    routes: BTreeMap<PipeId, Route>,
     opts: SocketOptions,
     /// LINGER as its connections see it (it applies at once, O-02).
     linger: Arc<LiveLinger>,
@@ -73,16 +75,17 @@ struct Readiness {
 
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let core = self.actor.as_ref().map(SocketActor::core_ref);
         f.debug_struct("Socket")
-            .field("type", &self.core.socket_type())
-            .field("pipes", &self.core.pipe_count())
+            .field("type", &core.map(SocketCore::socket_type))
+            .field("pipes", &core.map(SocketCore::pipe_count))
             .finish_non_exhaustive()
     }
 }
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, ty: SocketType) -> Result<Socket> {
-        let core = SocketCore::new(ty).ok_or(Error::NotSupported)?;
+        let actor = SocketActor::new(ty)?;
         let signal = Arc::new(Signal::default());
         let waker = SocketWaker::new(signal.clone());
         let (mailbox, tx) = Mailbox::new(SharedWaker(waker.clone()));
@@ -93,12 +96,11 @@ impl Socket {
         Ok(Socket {
             ctx,
             id,
-            core,
+            actor: Some(actor),
             mailbox,
             tx,
             waker,
             signal,
-            routes: BTreeMap::new(),
             opts,
             linger,
             endpoints: Vec::new(),
@@ -110,9 +112,17 @@ impl Socket {
         })
     }
 
+    fn actor(&mut self) -> &mut SocketActor<Route> {
+        self.actor.as_mut().expect("a socket's actor leaves it only when it is dropped")
+    }
+
+    fn core(&mut self) -> &mut SocketCore {
+        self.actor().core()
+    }
+
     /// The socket type.
     pub fn socket_type(&self) -> SocketType {
-        self.core.socket_type()
+        self.actor.as_ref().expect("alive").core_ref().socket_type()
     }
 
     /// The options in force.
@@ -156,9 +166,11 @@ impl Socket {
     /// Gives the pipes of tcp and ipc connections the current SNDHWM and RCVHWM; each pipe
     /// tells its session end.
     fn apply_hwms(&mut self) {
-        for id in self.core.pipe_ids() {
-            if matches!(self.routes.get(&id), Some(Route::Io(_))) {
-                self.core.set_pipe_hwms(id, self.opts.sndhwm, self.opts.rcvhwm);
+        let (sndhwm, rcvhwm) = (self.opts.sndhwm, self.opts.rcvhwm);
+        let actor = self.actor();
+        for id in actor.core().pipe_ids() {
+            if matches!(actor.route(id), Some(Route::Io(_))) {
+                actor.core().set_pipe_hwms(id, sndhwm, rcvhwm);
             }
         }
         self.flush_commands();
@@ -208,34 +220,11 @@ impl Socket {
     }
 
     fn peer_opts(&self, connect: bool, endpoint: &str) -> Arc<PeerOpts> {
-        let o = &self.opts;
-        let mut engine = EngineConfig::new(self.core.socket_type());
-        engine.routing_id = o.routing_id.clone();
-        engine.max_msg_size = o.max_msg_size;
-        engine.handshake_ivl = o.handshake_ivl;
-        engine.heartbeat_ivl = o.heartbeat_ivl;
-        engine.heartbeat_timeout = o.heartbeat_timeout;
-        engine.heartbeat_ttl = o.heartbeat_ttl;
         Arc::new(PeerOpts {
-            engine,
-            session: SessionConfig {
-                connect,
-                immediate: o.immediate,
-                sndhwm: o.sndhwm,
-                rcvhwm: o.rcvhwm,
-                linger: o.linger,
-            },
-            reconnect_ivl: o.reconnect_ivl.filter(|d| !d.is_zero()),
-            reconnect_ivl_max: o.reconnect_ivl_max,
+            peer: PeerConfig::from_options(self.socket_type(), &self.opts, connect, endpoint),
             linger: self.linger.clone(),
             monitor: self.monitor.clone(),
-            endpoint: endpoint.to_owned(),
-            keepalive: super::stream::Keepalive {
-                on: o.tcp_keepalive,
-                idle: o.tcp_keepalive_idle,
-                intvl: o.tcp_keepalive_intvl,
-                cnt: o.tcp_keepalive_cnt,
-            },
+            tuning: Tuning::from_options(&self.opts),
         })
     }
 
@@ -324,35 +313,14 @@ impl Socket {
         self.last_endpoint = Some(last);
     }
 
+    fn me(&self) -> Me<'_> {
+        Me { tx: &self.tx, socket_id: self.id, sndhwm: self.opts.sndhwm, rcvhwm: self.opts.rcvhwm }
+    }
+
     fn bind_inproc(&mut self, name: &str, endpoint: &str) -> Result<()> {
-        let pending = {
-            let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
-            let bound = InprocEntry::Bound {
-                socket: self.tx.clone(),
-                socket_id: self.id,
-                sndhwm: self.opts.sndhwm,
-                rcvhwm: self.opts.rcvhwm,
-            };
-            match reg.insert(name.to_owned(), bound) {
-                Some(InprocEntry::Bound { socket, socket_id, sndhwm, rcvhwm }) => {
-                    reg.insert(
-                        name.to_owned(),
-                        InprocEntry::Bound { socket, socket_id, sndhwm, rcvhwm },
-                    );
-                    return Err(Error::AddrInUse);
-                }
-                Some(InprocEntry::Pending(list)) => list,
-                None => Vec::new(),
-            }
-        };
-        // T-09: connects made before the bind get their pipes now, in order.
-        for p in pending {
-            self.routes.insert(p.id, Route::Socket(p.connector.clone()));
-            self.core.attach_pipe(p.id, p.end);
-            for cmd in p.early {
-                self.core.handle_pipe_command(p.id, cmd);
-            }
-            p.connector.send(SocketCmd::Route(p.id, Route::Socket(self.tx.clone())));
+        let ctx = self.ctx.clone();
+        for input in ctx.inproc.bind(name, &self.me())? {
+            self.actor().handle(input);
         }
         self.flush_commands();
         self.endpoints.push((endpoint.to_owned(), Attached::InprocBind(name.to_owned())));
@@ -372,16 +340,25 @@ impl Socket {
         let io = self.pick_io();
         let pipe = self.ctx.next_pipe_id();
         let opts = self.peer_opts(true, endpoint);
-        let mut session = Session::new(opts.session, pipe);
-        // The connect-side pipe exists now, so sends queue before the connection is up.
-        while let Some(a) = session.poll_action() {
-            if let crate::core::Action::AttachPipe(id, end) = a {
-                self.routes.insert(id, Route::Io(io));
-                self.core.attach_pipe(id, end);
+        let now = Instant::now();
+        let mut conn =
+            Connection::connect(now, opts.peer.clone(), pipe, self.ctx.jitter_seed(pipe));
+        // The connect-side pipe exists now, so sends queue before the connection is up; the
+        // rest is the I/O thread's to carry out.
+        let mut early = Vec::new();
+        while let Some(a) = conn.poll_action() {
+            match a {
+                Action::AttachPipe { id, end, info } => {
+                    let route = Route::Io(io);
+                    self.actor().handle(SocketInput::Attach { id, end, info, route });
+                }
+                a => early.push(a),
             }
         }
+        self.flush_commands();
         self.ctx.io[io].send(IoCmd::Dial {
-            session: Box::new(session),
+            conn: Box::new(conn),
+            early,
             target: ep,
             socket: self.tx.clone(),
             opts,
@@ -393,43 +370,9 @@ impl Socket {
 
     fn connect_inproc(&mut self, name: &str, endpoint: &str) -> Result<()> {
         let id = self.ctx.next_pipe_id();
-        let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
-        match reg.get_mut(name) {
-            Some(InprocEntry::Bound { socket, sndhwm, rcvhwm, .. }) => {
-                // capacity is the sender's SNDHWM plus the receiver's RCVHWM; 0 on
-                // either side means no limit.
-                let sum = |a: u64, b: u64| if a == 0 || b == 0 { 0 } else { a + b };
-                let (ours, theirs) =
-                    pipe_pair(sum(self.opts.sndhwm, *rcvhwm), sum(*sndhwm, self.opts.rcvhwm));
-                socket.send(SocketCmd::Attach {
-                    id,
-                    end: theirs,
-                    route: Route::Socket(self.tx.clone()),
-                });
-                self.routes.insert(id, Route::Socket(socket.clone()));
-                drop(reg);
-                self.core.attach_pipe(id, ours);
-            }
-            other => {
-                // before the bind, capacity is our SNDHWM alone.
-                let (ours, theirs) = pipe_pair(self.opts.sndhwm, self.opts.rcvhwm);
-                let pending = PendingInproc {
-                    id,
-                    end: theirs,
-                    connector: self.tx.clone(),
-                    early: Vec::new(),
-                };
-                match other {
-                    Some(InprocEntry::Pending(list)) => list.push(pending),
-                    _ => {
-                        reg.insert(name.to_owned(), InprocEntry::Pending(vec![pending]));
-                    }
-                }
-                drop(reg);
-                self.routes.insert(id, Route::InprocPending(name.to_owned()));
-                self.core.attach_pipe(id, ours);
-            }
-        }
+        let ctx = self.ctx.clone();
+        let input = ctx.inproc.connect(name, id, &self.me());
+        self.actor().handle(input);
         self.flush_commands();
         self.endpoints.push((endpoint.to_owned(), Attached::InprocConnect(id)));
         self.last_endpoint = Some(endpoint.to_owned());
@@ -460,10 +403,7 @@ impl Socket {
                 );
                 self.ctx.io[io].send(IoCmd::Unlisten(id));
             }
-            Attached::InprocBind(name) => {
-                let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
-                reg.remove(&name);
-            }
+            Attached::InprocBind(name) => self.ctx.inproc.unbind(&name, None),
             _ => {}
         }
         Ok(())
@@ -478,12 +418,12 @@ impl Socket {
         })?;
         match found {
             Attached::Dialer { io, pipe } => {
-                self.core.terminate_pipe(pipe);
+                self.core().terminate_pipe(pipe);
                 self.flush_commands();
                 self.ctx.io[io].send(IoCmd::Undial(pipe));
             }
             Attached::InprocConnect(pipe) => {
-                self.core.terminate_pipe(pipe);
+                self.core().terminate_pipe(pipe);
                 self.flush_commands();
             }
             _ => {}
@@ -495,14 +435,7 @@ impl Socket {
     fn process_commands(&mut self) -> Result<()> {
         while let Some(cmd) = self.mailbox.try_recv() {
             match cmd {
-                SocketCmd::Pipe(id, c) => self.core.handle_pipe_command(id, c),
-                SocketCmd::Attach { id, end, route } => {
-                    self.routes.insert(id, route);
-                    self.core.attach_pipe(id, end);
-                }
-                SocketCmd::Route(id, route) => {
-                    self.routes.insert(id, route);
-                }
+                SocketCmd::Input(input) => self.actor().handle(input),
                 SocketCmd::Stop => self.terminated = true,
             }
         }
@@ -512,13 +445,8 @@ impl Socket {
 
     /// Sends the pipe commands the core produced to the owners of the other ends.
     fn flush_commands(&mut self) {
-        while let Some((id, cmd)) = self.core.poll_command() {
-            if let Some(route) = self.routes.get(&id) {
-                route.send(&self.ctx, id, cmd);
-            }
-        }
-        while let Some(id) = self.core.poll_terminated() {
-            self.routes.remove(&id);
+        if let Some(actor) = self.actor.as_mut() {
+            flush_actor(&self.ctx, actor);
         }
     }
 
@@ -548,10 +476,10 @@ impl Socket {
     pub fn events(&mut self) -> Result<PollEvents> {
         self.process_commands()?;
         let mut ev = PollEvents::NONE;
-        if self.core.has_in() {
+        if self.core().has_in() {
             ev = ev | PollEvents::IN;
         }
-        if self.core.has_out() {
+        if self.core().has_out() {
             ev = ev | PollEvents::OUT;
         }
         self.flush_commands();
@@ -612,13 +540,16 @@ impl Socket {
         let mut msg = msg;
         loop {
             self.process_commands()?;
-            match self.core.send(msg) {
+            match self.core().send(msg) {
                 Ok(()) => {
                     self.flush_commands();
                     return Ok(());
                 }
-                Err(SendError::NotSupported(_)) => return Err(Error::NotSupported),
                 Err(SendError::WouldBlock(m)) => msg = m,
+                Err(e) => {
+                    self.flush_commands();
+                    return Err(e.into());
+                }
             }
             self.flush_commands();
             self.wait(wait)?;
@@ -654,13 +585,16 @@ impl Socket {
         let wait = Self::deadline(self.opts.rcvtimeo, dontwait);
         loop {
             self.process_commands()?;
-            match self.core.recv() {
+            match self.core().recv() {
                 Ok(m) => {
                     self.flush_commands();
                     return Ok(m);
                 }
-                Err(RecvError::NotSupported) => return Err(Error::NotSupported),
                 Err(RecvError::WouldBlock) => {}
+                Err(e) => {
+                    self.flush_commands();
+                    return Err(e.into());
+                }
             }
             self.flush_commands();
             self.wait(wait)?;
@@ -698,29 +632,26 @@ fn bind_error(e: std::io::Error) -> Error {
 
 impl Drop for Socket {
     /// Closing returns at once (L-07): the socket's pipes start terminating with linger, and
-    /// if any remain the socket is handed to an I/O thread that finishes the handshakes.
+    /// if any remain the socket's actor is handed to an I/O thread that finishes the
+    /// handshakes.
     fn drop(&mut self) {
         let _ = self.process_commands();
-        self.core.close();
+        self.core().close();
         self.flush_commands();
-        // Unbind names and listeners so nothing new attaches.
+        // Unbind names and listeners so nothing new attaches; let every connect side go.
         for (_, a) in std::mem::take(&mut self.endpoints) {
             match a {
                 Attached::Listener { io, id } => self.ctx.io[io].send(IoCmd::CloseListener(id)),
-                Attached::InprocBind(name) => {
-                    let mut reg = self.ctx.inproc.lock().unwrap_or_else(PoisonError::into_inner);
-                    if matches!(reg.get(&name), Some(InprocEntry::Bound { socket_id, .. }) if *socket_id == self.id)
-                    {
-                        reg.remove(&name);
-                    }
-                }
-                _ => {}
+                Attached::Dialer { io, pipe } => self.ctx.io[io].send(IoCmd::Undial(pipe)),
+                Attached::InprocBind(name) => self.ctx.inproc.unbind(&name, Some(self.id)),
+                Attached::InprocConnect(_) => {}
             }
         }
         let _ = self.process_commands();
         // After the Unlisten commands, so the monitor sees the listeners' Closed first.
         self.ctx.io[0].send(IoCmd::StopMonitor(self.monitor.clone()));
-        if self.core.is_closed() {
+        let Some(actor) = self.actor.take() else { return };
+        if actor.is_closed() {
             self.ctx.unregister(self.id, false);
             return;
         }
@@ -728,16 +659,8 @@ impl Drop for Socket {
         let io = 0;
         self.waker.retarget(WakeTarget::Reaper { io: self.ctx.io[io].clone(), socket: self.id });
         let (mailbox, _) = Mailbox::new(SharedWaker(SocketWaker::new(Arc::new(Signal::default()))));
-        let reaped = Reaped {
-            id: self.id,
-            core: std::mem::replace(
-                &mut self.core,
-                SocketCore::new(SocketType::Pair).expect("pair"),
-            ),
-            mailbox: std::mem::replace(&mut self.mailbox, mailbox),
-            routes: std::mem::take(&mut self.routes),
-        };
-        self.ctx.io[io].send(IoCmd::Reap(Box::new(reaped)));
+        let mailbox = std::mem::replace(&mut self.mailbox, mailbox);
+        self.ctx.io[io].send(IoCmd::Reap(Box::new(Reaped { id: self.id, actor, mailbox })));
     }
 }
 

@@ -10,17 +10,43 @@ pub(crate) enum Stream {
     Unix(mio::net::UnixStream),
 }
 
-/// TCP keepalive settings (O-11); `None` fields keep the OS's values.
+/// What the OS applies to each connection's socket: TCP keepalive (O-11) and the kernel's
+/// buffer sizes (O-12); `None` fields keep the OS's values.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Keepalive {
+pub(crate) struct Tuning {
     pub(crate) on: Option<bool>,
     pub(crate) idle: Option<std::time::Duration>,
     pub(crate) intvl: Option<std::time::Duration>,
     pub(crate) cnt: Option<u32>,
+    pub(crate) sndbuf: Option<usize>,
+    pub(crate) rcvbuf: Option<usize>,
 }
 
-impl Keepalive {
+impl Tuning {
+    /// TCP_KEEPALIVE, _IDLE, _INTVL, _CNT, SNDBUF and RCVBUF from a socket's options.
+    pub(crate) fn from_options(o: &crate::SocketOptions) -> Tuning {
+        Tuning {
+            on: o.tcp_keepalive,
+            idle: o.tcp_keepalive_idle,
+            intvl: o.tcp_keepalive_intvl,
+            cnt: o.tcp_keepalive_cnt,
+            sndbuf: o.sndbuf,
+            rcvbuf: o.rcvbuf,
+        }
+    }
+
+    fn apply_buffers(&self, sock: socket2::SockRef<'_>) -> io::Result<()> {
+        if let Some(n) = self.sndbuf {
+            sock.set_send_buffer_size(n)?;
+        }
+        if let Some(n) = self.rcvbuf {
+            sock.set_recv_buffer_size(n)?;
+        }
+        Ok(())
+    }
+
     fn apply(&self, s: &mio::net::TcpStream) -> io::Result<()> {
+        self.apply_buffers(socket2::SockRef::from(s))?;
         let sock = socket2::SockRef::from(s);
         if let Some(on) = self.on {
             sock.set_keepalive(on)?;
@@ -43,11 +69,11 @@ impl Keepalive {
 }
 
 impl Stream {
-    /// Applies per-connection TCP settings (keepalive); a no-op for Unix sockets.
-    pub(crate) fn configure(&self, k: &Keepalive) -> io::Result<()> {
+    /// Applies per-connection settings: buffer sizes, and keepalive for TCP.
+    pub(crate) fn configure(&self, k: &Tuning) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => k.apply(s),
-            Stream::Unix(_) => Ok(()),
+            Stream::Unix(s) => k.apply_buffers(socket2::SockRef::from(s)),
         }
     }
 
@@ -241,29 +267,35 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    /// O-11: keepalive options reach the socket; `None` leaves the OS's values alone.
+    /// O-11, O-12: keepalive and buffer options reach the socket; `None` leaves the OS's values
+    /// alone.
     #[test]
-    fn o11_keepalive_settings_are_applied() {
+    fn o11_o12_keepalive_and_buffer_settings_are_applied() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let s = mio::net::TcpStream::from_std(
             std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap(),
         );
         let sock = socket2::SockRef::from(&s);
         let before = sock.keepalive().unwrap();
-        Keepalive::default().apply(&s).unwrap();
+        Tuning::default().apply(&s).unwrap();
         assert_eq!(sock.keepalive().unwrap(), before);
-        let k = Keepalive {
+        let k = Tuning {
             on: Some(true),
             idle: Some(Duration::from_secs(42)),
             intvl: Some(Duration::from_secs(7)),
             cnt: Some(3),
+            sndbuf: Some(8192),
+            rcvbuf: Some(16384),
         };
         k.apply(&s).unwrap();
         assert!(sock.keepalive().unwrap());
         assert_eq!(sock.tcp_keepalive_time().unwrap(), Duration::from_secs(42));
         assert_eq!(sock.tcp_keepalive_interval().unwrap(), Duration::from_secs(7));
         assert_eq!(sock.tcp_keepalive_retries().unwrap(), 3);
-        Keepalive { on: Some(false), ..Keepalive::default() }.apply(&s).unwrap();
+        // O-12: Linux doubles the value asked for (its bookkeeping overhead).
+        assert_eq!(sock.send_buffer_size().unwrap(), 2 * 8192);
+        assert_eq!(sock.recv_buffer_size().unwrap(), 2 * 16384);
+        Tuning { on: Some(false), ..Tuning::default() }.apply(&s).unwrap();
         assert!(!sock.keepalive().unwrap());
     }
 }

@@ -17,6 +17,8 @@ pub struct Pair;
 struct Cfg {
     hwm: u64,
     big: bool,
+    /// RECONNECT_IVL_MAX set (doubling backoff) or not (jitter).
+    backoff: bool,
 }
 
 impl Scenario for Pair {
@@ -29,8 +31,11 @@ impl Scenario for Pair {
     }
 
     fn build(&self, s: &mut Setup<'_>) {
-        let cfg =
-            Rc::new(Cfg { hwm: [3, 10, 1000][s.random(0, 2) as usize], big: s.random(0, 3) == 0 });
+        let cfg = Rc::new(Cfg {
+            hwm: [3, 10, 1000][s.random(0, 2) as usize],
+            big: s.random(0, 3) == 0,
+            backoff: s.random(0, 1) == 1,
+        });
         s.allow("binder", "dialer");
         s.allow("dialer", "binder");
         let c = cfg.clone();
@@ -47,11 +52,23 @@ async fn peer(h: HostCtx, cfg: Rc<Cfg>, binds: bool) {
         let mut o = SockOpts::new(SocketType::Pair);
         o.sndhwm = cfg.hwm;
         o.rcvhwm = cfg.hwm;
+        if !cfg.backoff {
+            o.reconnect_ivl_max = None;
+        }
+        // Sometimes LINGER is set only after connecting (O-02: it applies then too).
+        let late_linger = !binds && h.chance(0.5);
+        let linger = o.linger;
+        if late_linger {
+            o.linger = Some(Duration::ZERO);
+        }
         let sock = Rc::new(h.socket(SocketType::Pair, role, o));
         if binds {
             sock.bind(PORT);
         } else {
             sock.connect("a", PORT);
+        }
+        if late_linger {
+            sock.set_linger(linger);
         }
         let receiver = sock.clone();
         let rh = h.clone();
@@ -59,9 +76,18 @@ async fn peer(h: HostCtx, cfg: Rc<Cfg>, binds: bool) {
         let leaves = !binds && h.chance(0.3);
         let stay = Duration::from_millis(h.random(300, 4000));
         let opened = h.world().get().now;
+        // Sometimes the dialer quits in the quiet phase right after a burst: everything queued
+        // at that close must still arrive (L-07).
+        let quits_at = (!binds && h.chance(0.25)).then(|| super::push_pull::quiet_moment(&h));
         loop {
             if h.phase() >= Phase::Drain {
                 return;
+            }
+            if quits_at.is_some_and(|q| h.world().get().now >= q) {
+                // And comes back soon, as a new socket.
+                sock.close();
+                h.sleep(Duration::from_millis(h.random(50, 200))).await;
+                break;
             }
             for _ in 0..h.random(1, 2 * cfg.hwm.min(10) + 2) {
                 let parts = h.random(1, 3) as u16;

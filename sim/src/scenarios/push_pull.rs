@@ -21,6 +21,8 @@ struct Cfg {
     pullers_bind: bool,
     hwm: u64,
     big: bool,
+    /// RECONNECT_IVL_MAX set (doubling backoff) or not (jitter).
+    backoff: bool,
 }
 
 impl Scenario for PushPull {
@@ -39,6 +41,7 @@ impl Scenario for PushPull {
             pullers_bind: s.random(0, 1) == 1,
             hwm: [2, 5, 20, 1000][s.random(0, 3) as usize],
             big: s.random(0, 3) == 0,
+            backoff: s.random(0, 1) == 1,
         });
         s.allow("pusher", "puller");
         let mut crashable = Vec::new();
@@ -62,7 +65,17 @@ fn opts(ty: SocketType, cfg: &Cfg) -> SockOpts {
     let mut o = SockOpts::new(ty);
     o.sndhwm = cfg.hwm;
     o.rcvhwm = cfg.hwm;
+    if !cfg.backoff {
+        o.reconnect_ivl_max = None;
+    }
     o
+}
+
+/// A random moment of the quiet phase, far enough from its end that a close then still has
+/// its linger before the senders' closing time.
+pub(crate) fn quiet_moment(h: &HostCtx) -> Duration {
+    let t = h.world().get().timeline;
+    t.faults_end + crate::check::liveness::SETTLE + Duration::from_millis(h.random(0, 1000))
 }
 
 fn shape(h: &HostCtx, big: bool) -> (u16, usize) {
@@ -73,7 +86,15 @@ fn shape(h: &HostCtx, big: bool) -> (u16, usize) {
 
 async fn pusher(h: HostCtx, cfg: Rc<Cfg>) {
     while h.phase() < Phase::Drain {
-        let sock = h.socket(SocketType::Push, "pusher", opts(SocketType::Push, &cfg));
+        // Sometimes LINGER is set only after connecting, as users do before they close: it
+        // must apply to the connections made before (O-02).
+        let late_linger = h.chance(0.5);
+        let mut o = opts(SocketType::Push, &cfg);
+        let linger = o.linger;
+        if late_linger {
+            o.linger = Some(Duration::ZERO);
+        }
+        let sock = h.socket(SocketType::Push, "pusher", o);
         if cfg.pullers_bind {
             for j in 0..cfg.pullers {
                 sock.connect(&format!("pull{j}"), PORT);
@@ -81,9 +102,15 @@ async fn pusher(h: HostCtx, cfg: Rc<Cfg>) {
         } else {
             sock.bind(PORT);
         }
+        if late_linger {
+            sock.set_linger(linger);
+        }
         let leaves = h.chance(0.3);
         let stay = Duration::from_millis(h.random(200, 4000));
         let opened = h.world().get().now;
+        // Some pushers quit in the quiet phase right after a burst, as a batch job does: with
+        // every peer up, every message queued at the close must still arrive (L-07).
+        let quits_at = h.chance(0.25).then(|| quiet_moment(&h));
         while h.phase() < Phase::Drain {
             let burst = h.random(1, 2 * cfg.hwm.min(20) + 2);
             for _ in 0..burst {
@@ -91,6 +118,13 @@ async fn pusher(h: HostCtx, cfg: Rc<Cfg>) {
                 if sock.send(parts, size, Duration::from_millis(20)).await.is_none() {
                     break;
                 }
+            }
+            let now = h.world().get().now;
+            if quits_at.is_some_and(|q| now >= q) {
+                // And starts again soon, as a batch job's next run does.
+                sock.close();
+                h.sleep(Duration::from_millis(h.random(50, 200))).await;
+                break;
             }
             h.sleep(Duration::from_millis(h.random(5, 50))).await;
             let now = h.world().get().now;

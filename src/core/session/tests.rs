@@ -14,6 +14,8 @@ struct Rig {
     peer_events: Vec<Event>,
     disconnects: Vec<(CloseReason, bool)>,
     terminated: bool,
+    /// Closed engines the session let go, with what they still owed the peer.
+    flushed: Vec<Engine>,
 }
 
 impl Rig {
@@ -26,20 +28,21 @@ impl Rig {
             peer_events: Vec::new(),
             disconnects: Vec::new(),
             terminated: false,
+            flushed: Vec::new(),
         };
         r.settle();
         r
     }
 
     fn cfg(connect: bool) -> SessionConfig {
-        SessionConfig { connect, immediate: false, sndhwm: 1000, rcvhwm: 1000, linger: None }
+        SessionConfig::from_options(&crate::SocketOptions::default(), connect)
     }
 
     /// A new connection: our engine into the session, a peer engine of type `peer`.
     fn connect(&mut self, ours: SocketType, peer: SocketType) {
         self.peer = Some(Engine::new(EngineConfig::new(peer), self.now));
         self.peer_events.clear();
-        self.session.attach_engine(Engine::new(EngineConfig::new(ours), self.now), self.now);
+        self.session.attach_engine(self.now, Engine::new(EngineConfig::new(ours), self.now));
         self.settle();
     }
 
@@ -57,18 +60,22 @@ impl Rig {
             while let Some(a) = self.session.poll_action() {
                 moved = true;
                 match a {
-                    Action::AttachPipe(id, end) => self.socket.attach_pipe(id, end),
-                    Action::PipeCommand(id, c) => self.socket.handle_pipe_command(id, c),
-                    Action::Disconnected { reason, reconnect } => {
+                    SessionAction::AttachPipe { id, end, info } => {
+                        self.socket.attach_pipe(id, end, info)
+                    }
+                    SessionAction::PipeCommand(id, c) => self.socket.handle_pipe_command(id, c),
+                    SessionAction::Disconnected { reason, reconnect } => {
+                        // The connection takes the closed engine (and flushes it).
+                        self.flushed.extend(self.session.take_closed_engine());
                         self.disconnects.push((reason, reconnect))
                     }
-                    Action::Terminated => self.terminated = true,
-                    Action::HandshakeSucceeded(_) => {}
+                    SessionAction::Terminated => self.terminated = true,
+                    SessionAction::HandshakeSucceeded(_) => {}
                 }
             }
             while let Some((_, c)) = self.socket.poll_command() {
                 moved = true;
-                self.session.handle_pipe_command(c, self.now);
+                self.session.handle_pipe_command(self.now, c);
             }
             if let Some(peer) = self.peer.as_mut() {
                 // Session → peer.
@@ -82,8 +89,16 @@ impl Rig {
                 }
                 if !buf.is_empty() {
                     moved = true;
-                    self.session.advance_transmit(buf.len(), self.now);
+                    self.session.advance_transmit(self.now, buf.len());
                     peer.handle_input(self.now, &buf);
+                }
+                // What a closed engine still owed, as the connection flushes it.
+                for e in &mut self.flushed {
+                    let mut out = Vec::new();
+                    if e.poll_transmit(&mut out, usize::MAX) > 0 {
+                        moved = true;
+                        peer.handle_input(self.now, &out);
+                    }
                 }
                 while let Some(e) = peer.poll_event() {
                     moved = true;
@@ -255,17 +270,38 @@ fn l07_close_with_linger_drains_then_terminates() {
     assert_eq!(r.disconnects, [(CloseReason::Local, false)]);
 }
 
-/// L-07 linger 0 / a socket closing with no connection: the session terminates at once and
-/// the queued messages are dropped.
+/// L-07, as libzmq's session does while it lingers: a connect side closed with no connection
+/// keeps its queue and wants a connection; one made later delivers what was queued, then the
+/// session finishes.
 #[test]
-fn close_without_connection_and_terminate_drops_the_queue() {
+fn l07_close_without_connection_keeps_reconnecting_within_linger() {
     let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
-    r.socket.send(Msg::from("dropped")).unwrap();
+    r.socket.send(Msg::from("kept")).unwrap();
     r.socket.close();
     r.session.terminate(r.now, false);
     r.settle();
+    assert!(!r.terminated, "linger is forever: the queue waits for a connection");
+    r.connect(SocketType::Push, SocketType::Pull);
+    assert_eq!(r.peer_messages(), [Msg::from("kept")]);
     assert!(r.terminated);
     assert!(r.socket.is_closed());
+}
+
+/// L-06: a peer that broke the protocol is not retried: the connect side gives up and its
+/// queue goes with it; a broken stream (EOF) is retried.
+#[test]
+fn l06_protocol_error_stops_reconnecting_a_broken_stream_does_not() {
+    let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+    r.connect(SocketType::Push, SocketType::Pull);
+    r.break_connection();
+    assert_eq!(r.disconnects, [(CloseReason::PeerClosed, true)]);
+    assert!(!r.terminated);
+    // A PUSH connected to a PUSH: the handshake fails on the socket types (W-19).
+    r.connect(SocketType::Push, SocketType::Push);
+    let (reason, reconnect) = r.disconnects.last().cloned().unwrap();
+    assert!(matches!(reason, CloseReason::Protocol(_) | CloseReason::PeerError(_)), "{reason:?}");
+    assert!(!reconnect, "no retry after a protocol error");
+    assert!(r.terminated, "the connect side gave up");
 }
 
 /// L-07: a finite linger bounds how long queued messages wait for a connection; then they
@@ -296,20 +332,20 @@ fn l07_linger_expiry_drops_what_could_not_drain() {
 #[test]
 fn o02_linger_changes_apply_before_and_after_lingering_starts() {
     let mut r = Rig::new(SocketType::Push, Rig::cfg(true)); // linger: forever
-    r.session.set_linger(Some(Duration::from_millis(200)), r.now);
+    r.session.set_linger(r.now, Some(Duration::from_millis(200)));
     r.socket.send(Msg::from("stuck")).unwrap();
     r.socket.close();
     r.settle();
     let started = r.now;
     assert_eq!(r.session.poll_timeout(), Some(started + Duration::from_millis(200)));
     r.now += Duration::from_millis(100);
-    r.session.set_linger(Some(Duration::from_millis(500)), r.now);
+    r.session.set_linger(r.now, Some(Duration::from_millis(500)));
     assert_eq!(r.session.poll_timeout(), Some(started + Duration::from_millis(500)));
-    r.session.set_linger(None, r.now);
+    r.session.set_linger(r.now, None);
     assert_eq!(r.session.poll_timeout(), None, "forever: no deadline");
     r.settle();
     assert!(!r.terminated);
-    r.session.set_linger(Some(Duration::ZERO), r.now);
+    r.session.set_linger(r.now, Some(Duration::ZERO));
     r.settle();
     assert!(r.terminated, "linger 0 drops what is queued at once");
 }
@@ -336,7 +372,7 @@ fn l07_linger_zero_drops_at_once() {
 fn accept_side_terminated_during_handshake_ends() {
     let mut r = Rig::new(SocketType::Pull, Rig::cfg(false));
     // Our engine attached, but the peer's greeting never arrives.
-    r.session.attach_engine(Engine::new(EngineConfig::new(SocketType::Pull), r.now), r.now);
+    r.session.attach_engine(r.now, Engine::new(EngineConfig::new(SocketType::Pull), r.now));
     r.settle();
     assert!(!r.terminated);
     r.session.terminate(r.now, false);

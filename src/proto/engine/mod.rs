@@ -71,6 +71,19 @@ impl EngineConfig {
         }
     }
 
+    /// From a socket's options: what a connection of a socket of type `socket_type` needs.
+    pub fn from_options(socket_type: SocketType, o: &crate::SocketOptions) -> Self {
+        EngineConfig {
+            routing_id: o.routing_id.clone(),
+            max_msg_size: o.max_msg_size,
+            handshake_ivl: o.handshake_ivl,
+            heartbeat_ivl: o.heartbeat_ivl,
+            heartbeat_timeout: o.heartbeat_timeout,
+            heartbeat_ttl: o.heartbeat_ttl,
+            ..EngineConfig::new(socket_type)
+        }
+    }
+
     fn ttl_deciseconds(&self) -> u16 {
         self.heartbeat_ttl.map_or(0, |t| (t.as_millis() / 100).min(u16::MAX as u128) as u16)
     }
@@ -87,13 +100,6 @@ pub struct PeerInfo {
     pub identity: Bytes,
     /// Every property of its READY, `X-` application properties included (W-20).
     pub metadata: Metadata,
-}
-
-impl PeerInfo {
-    /// True for ZMTP 3.0 peers, which get subscriptions as `01`/`00` messages (W-30).
-    pub fn is_zmtp30(&self) -> bool {
-        self.version == (3, 0)
-    }
 }
 
 /// Something that happened on the connection, polled with [`Engine::poll_event`].
@@ -117,14 +123,14 @@ pub enum Event {
 
 /// Why [`Engine::send`] refused a message; the message is handed back.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SendError {
+pub struct NotSent {
     /// The message that was not queued.
     pub msg: Msg,
     /// True when the engine is closed; false while the handshake is still running.
     pub closed: bool,
 }
 
-impl fmt::Display for SendError {
+impl fmt::Display for NotSent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.closed {
             f.write_str("the connection is closed")
@@ -134,7 +140,7 @@ impl fmt::Display for SendError {
     }
 }
 
-impl std::error::Error for SendError {}
+impl std::error::Error for NotSent {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -383,29 +389,29 @@ impl Engine {
     }
 
     /// Queues one message frame. Only legal once [`Event::Ready`] was reported (W-15).
-    pub fn send(&mut self, msg: Msg) -> Result<(), SendError> {
+    pub fn send(&mut self, msg: Msg) -> Result<(), NotSent> {
         match self.state {
             State::Active => {
                 self.out.push_message(&msg);
                 Ok(())
             }
-            State::Closed => Err(SendError { msg, closed: true }),
-            State::Greeting | State::Handshake => Err(SendError { msg, closed: false }),
+            State::Closed => Err(NotSent { msg, closed: true }),
+            State::Greeting | State::Handshake => Err(NotSent { msg, closed: false }),
         }
     }
 
     /// Queues a subscription in the form the peer understands: a SUBSCRIBE command for ZMTP
     /// 3.1, a `01`+topic message for 3.0 peers (W-30, SUB-03).
-    pub fn send_subscribe(&mut self, topic: &[u8]) -> Result<(), SendError> {
+    pub fn send_subscribe(&mut self, topic: &[u8]) -> Result<(), NotSent> {
         self.send_subscription(true, topic)
     }
 
     /// Queues a cancellation: CANCEL for 3.1 peers, `00`+topic for 3.0 peers.
-    pub fn send_cancel(&mut self, topic: &[u8]) -> Result<(), SendError> {
+    pub fn send_cancel(&mut self, topic: &[u8]) -> Result<(), NotSent> {
         self.send_subscription(false, topic)
     }
 
-    fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) -> Result<(), SendError> {
+    fn send_subscription(&mut self, subscribe: bool, topic: &[u8]) -> Result<(), NotSent> {
         if self.peer_version.is_some_and(|(major, minor)| major == 3 && minor == 0) {
             let mut body = Vec::with_capacity(1 + topic.len());
             body.push(subscribe as u8);
@@ -414,7 +420,7 @@ impl Engine {
         }
         if self.state != State::Active {
             let msg = Msg::from(topic);
-            return Err(SendError { msg, closed: self.state == State::Closed });
+            return Err(NotSent { msg, closed: self.state == State::Closed });
         }
         let topic = Bytes::copy_from_slice(topic);
         let cmd = if subscribe { Command::Subscribe(topic) } else { Command::Cancel(topic) };

@@ -1,0 +1,117 @@
+//! Liveness: safety alone passes a stack that delivers nothing. In the quiet phase (from
+//! [`SETTLE`] after the faults stop, when every stream a partition left stalled has been
+//! found dead, until sending stops), a message sent must be received within
+//! [`DELIVERY_BOUND`] (enough for a connect side still backing off to come back), and a socket
+//! that keeps trying to send while a connection is up must get a message accepted within
+//! [`PROGRESS_BOUND`]. A queue that stops moving while every connection stays up fails here,
+//! even though it loses nothing.
+
+use super::{Event, Model, Oracle};
+use crate::payload::{self, MsgId};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+/// After the faults stop, how long until the quiet phase starts: a stream a partition stalled
+/// is found dead within the heartbeat interval plus timeout.
+pub const SETTLE: Duration = Duration::from_secs(1);
+/// How long a message sent in the quiet phase may take to arrive.
+pub const DELIVERY_BOUND: Duration = Duration::from_secs(4);
+/// How long a sender with a connection up may go without a message accepted while it tries.
+pub const PROGRESS_BOUND: Duration = Duration::from_millis(1500);
+
+#[derive(Debug, Default)]
+struct Sender {
+    last_accepted: Option<Duration>,
+    /// A send timed out since the last accepted message.
+    blocked_since: Option<Duration>,
+    reported: bool,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    /// Messages sent in the quiet phase, oldest first, with the connection that took them.
+    due: VecDeque<(MsgId, Duration, Option<u64>)>,
+    /// Arrived, or exempt: their connection went down before the bound (the delivery oracle
+    /// judges those at the end).
+    settled: BTreeSet<MsgId>,
+    senders: BTreeMap<u32, Sender>,
+}
+
+impl Liveness {
+    /// When the quiet phase starts, and whether it is on now.
+    fn quiet(m: &Model) -> Option<Duration> {
+        let t = m.timeline?;
+        let from = t.faults_end + SETTLE;
+        (m.now >= from && m.now < t.send_end).then_some(from)
+    }
+}
+
+impl Oracle for Liveness {
+    fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
+        match *e {
+            Event::Sent { id, key } => {
+                let s = self.senders.entry(id.sender).or_default();
+                s.last_accepted = Some(m.now);
+                s.blocked_since = None;
+                if Self::quiet(m).is_some() {
+                    self.due.push_back((id, m.now, key));
+                }
+            }
+            Event::Down { sock, key, .. } => {
+                // A peer that went away: what it was owed is the delivery oracle's to judge.
+                let gone =
+                    self.due.iter().filter(|(id, _, k)| id.sender == sock && *k == Some(key));
+                self.settled.extend(gone.map(|(id, _, _)| *id));
+            }
+            Event::SendTimedOut { sock } => {
+                let s = self.senders.entry(sock).or_default();
+                s.blocked_since.get_or_insert(m.now);
+            }
+            Event::Received { parts, .. } => {
+                if let Some(h) = parts.first().and_then(|p| payload::parse_header(p).ok()) {
+                    self.settled.insert(h.id);
+                }
+            }
+            Event::Tick => {
+                while let Some(&(id, at, _)) = self.due.front() {
+                    if self.settled.remove(&id) {
+                        self.due.pop_front();
+                        continue;
+                    }
+                    if m.now < at + DELIVERY_BOUND {
+                        break;
+                    }
+                    self.due.pop_front();
+                    out.push(format!(
+                        "{id} from {}, sent in the quiet phase at {} ms, did not arrive within {} \
+                         ms: delivery stopped",
+                        m.describe(id.sender),
+                        at.as_millis(),
+                        DELIVERY_BOUND.as_millis()
+                    ));
+                }
+                let Some(from) = Self::quiet(m) else { return };
+                for (&sock, s) in &mut self.senders {
+                    let sk = m.sock(sock);
+                    let (Some(since), false) = (s.blocked_since, s.reported) else { continue };
+                    let last = s.last_accepted.unwrap_or(Duration::ZERO).max(since).max(from);
+                    let stalled = sk.up > 0
+                        && sk.closed.is_none()
+                        && sk.died.is_none()
+                        && m.now >= last + PROGRESS_BOUND;
+                    if stalled {
+                        s.reported = true;
+                        out.push(format!(
+                            "{} kept trying to send for {} ms with a connection up and got nothing \
+                             accepted: its queues stopped moving",
+                            m.describe(sock),
+                            (m.now - last).as_millis()
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! A socket's pipe table.
+
+use crate::Msg;
+use crate::core::PipeId;
+use crate::pipe::PipeEnd;
+use std::collections::BTreeMap;
+
+/// The pipes of one socket, by id, remembering which ones an operation touched so that only
+/// those are checked for commands to forward. A `BTreeMap` so that iteration order never
+/// depends on a hash seed (DESIGN.md: reproducible runs).
+#[derive(Default)]
+pub struct Pipes {
+    map: BTreeMap<PipeId, PipeEnd<Msg>>,
+    touched: Vec<PipeId>,
+}
+
+impl Pipes {
+    /// An empty set.
+    pub fn new() -> Pipes {
+        Pipes::default()
+    }
+
+    /// Adds a pipe.
+    pub fn insert(&mut self, id: PipeId, end: PipeEnd<Msg>) {
+        self.map.insert(id, end);
+        self.touched.push(id);
+    }
+
+    /// Removes a pipe.
+    pub fn remove(&mut self, id: PipeId) -> Option<PipeEnd<Msg>> {
+        self.map.remove(&id)
+    }
+
+    /// The pipe, marked as touched.
+    pub fn get_mut(&mut self, id: &PipeId) -> Option<&mut PipeEnd<Msg>> {
+        let end = self.map.get_mut(id)?;
+        self.touched.push(*id);
+        Some(end)
+    }
+
+    /// Number of pipes.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when there is no pipe.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The ids of every pipe, in order.
+    pub fn ids(&self) -> Vec<PipeId> {
+        self.map.keys().copied().collect()
+    }
+
+    /// Moves the pipes touched since the last call (may hold duplicates) into `out`, keeping
+    /// both allocations: this runs on every send and receive.
+    pub fn take_touched(&mut self, out: &mut Vec<PipeId>) {
+        out.clear();
+        out.append(&mut self.touched);
+    }
+
+    /// Forgets which pipes were touched.
+    pub fn clear_touched(&mut self) {
+        self.touched.clear();
+    }
+}
+
+impl std::fmt::Debug for Pipes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.map.keys()).finish()
+    }
+}

@@ -1,0 +1,147 @@
+//! inproc: two sockets of one context joined by a pipe directly, with no session, engine or
+//! stream (T-08 … T-10). Every inproc rule lives here: the per-context name registry, the
+//! capacity of a pipe, connects made before the bind (T-09), and the commands
+//! sent to a pipe whose binder does not exist yet.
+
+use super::{Route, SocketCmd};
+use crate::core::{PipeId, PipeInfo, SocketInput};
+use crate::msg::Msg;
+use crate::pipe::{PipeCommand, PipeEnd, Sender, pipe_pair};
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// A pipe made by an inproc connect before anyone bound the name.
+pub(crate) struct Pending {
+    id: PipeId,
+    end: PipeEnd<Msg>,
+    connector: Sender<SocketCmd>,
+    /// Commands the connector's end sent before the bind.
+    early: Vec<PipeCommand>,
+}
+
+enum Entry {
+    Bound { socket: Sender<SocketCmd>, socket_id: u64, sndhwm: u64, rcvhwm: u64 },
+    Pending(Vec<Pending>),
+}
+
+/// A context's inproc names (L-15: two contexts never see each other's).
+#[derive(Default)]
+pub(crate) struct Names(Mutex<BTreeMap<String, Entry>>);
+
+/// One socket's side of an inproc bind or connect.
+pub(crate) struct Me<'a> {
+    pub(crate) tx: &'a Sender<SocketCmd>,
+    pub(crate) socket_id: u64,
+    pub(crate) sndhwm: u64,
+    pub(crate) rcvhwm: u64,
+}
+
+/// a pipe's capacity is the sender's SNDHWM plus the receiver's RCVHWM; 0 on either side
+/// means no limit.
+fn capacity(sndhwm: u64, rcvhwm: u64) -> u64 {
+    if sndhwm == 0 || rcvhwm == 0 { 0 } else { sndhwm + rcvhwm }
+}
+
+impl Names {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Binds `name` for `me` (T-08: a taken name is [`Error::AddrInUse`]). The connects made
+    /// before the bind come back as inputs for the binding socket, in order (T-09); each
+    /// connector is told where its pipe's other end now lives.
+    pub(crate) fn bind(&self, name: &str, me: &Me<'_>) -> Result<Vec<SocketInput<Route>>> {
+        let mut names = self.lock();
+        let pending = match names.get(name) {
+            Some(Entry::Bound { .. }) => return Err(Error::AddrInUse),
+            Some(Entry::Pending(_)) => match names.remove(name) {
+                Some(Entry::Pending(list)) => list,
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        names.insert(
+            name.to_owned(),
+            Entry::Bound {
+                socket: me.tx.clone(),
+                socket_id: me.socket_id,
+                sndhwm: me.sndhwm,
+                rcvhwm: me.rcvhwm,
+            },
+        );
+        drop(names);
+        let mut inputs = Vec::new();
+        for p in pending {
+            let route = Route::Socket(p.connector.clone());
+            inputs.push(SocketInput::Attach {
+                id: p.id,
+                end: p.end,
+                info: PipeInfo::new(false),
+                route,
+            });
+            inputs.extend(p.early.into_iter().map(|cmd| SocketInput::Pipe(p.id, cmd)));
+            p.connector
+                .send(SocketCmd::Input(SocketInput::Route(p.id, Route::Socket(me.tx.clone()))));
+        }
+        Ok(inputs)
+    }
+
+    /// Connects `me` to `name` with pipe `id`: the bound socket gets its end at once, or the
+    /// end waits for the bind (Q-05: until then the capacity is our SNDHWM alone). Returns the
+    /// input for the connecting socket itself.
+    pub(crate) fn connect(&self, name: &str, id: PipeId, me: &Me<'_>) -> SocketInput<Route> {
+        let mut names = self.lock();
+        match names.get_mut(name) {
+            Some(Entry::Bound { socket, sndhwm, rcvhwm, .. }) => {
+                let (ours, theirs) =
+                    pipe_pair(capacity(me.sndhwm, *rcvhwm), capacity(*sndhwm, me.rcvhwm));
+                let info = PipeInfo::new(false);
+                let route = Route::Socket(me.tx.clone());
+                socket.send(SocketCmd::Input(SocketInput::Attach { id, end: theirs, info, route }));
+                let route = Route::Socket(socket.clone());
+                SocketInput::Attach { id, end: ours, info: PipeInfo::new(true), route }
+            }
+            other => {
+                let (ours, theirs) = pipe_pair(me.sndhwm, me.rcvhwm);
+                let pending =
+                    Pending { id, end: theirs, connector: me.tx.clone(), early: Vec::new() };
+                match other {
+                    Some(Entry::Pending(list)) => list.push(pending),
+                    _ => {
+                        names.insert(name.to_owned(), Entry::Pending(vec![pending]));
+                    }
+                }
+                let route = Route::InprocPending(name.to_owned());
+                SocketInput::Attach { id, end: ours, info: PipeInfo::new(true), route }
+            }
+        }
+    }
+
+    /// Unbinds `name` (if `owner` is given, only when that socket holds it).
+    pub(crate) fn unbind(&self, name: &str, owner: Option<u64>) {
+        let mut names = self.lock();
+        let held = matches!(names.get(name), Some(Entry::Bound { socket_id, .. })
+            if owner.is_none_or(|o| o == *socket_id));
+        if held {
+            names.remove(name);
+        }
+    }
+
+    /// A command for pipe `id` whose connect named `name`: to the binder if it exists now, or
+    /// kept with the pending pipe until the bind.
+    pub(crate) fn send_pending(&self, name: &str, id: PipeId, cmd: PipeCommand) {
+        let mut names = self.lock();
+        match names.get_mut(name) {
+            Some(Entry::Bound { socket, .. }) => {
+                socket.send(SocketCmd::Input(SocketInput::Pipe(id, cmd)))
+            }
+            Some(Entry::Pending(list)) => {
+                if let Some(p) = list.iter_mut().find(|p| p.id == id) {
+                    p.early.push(cmd);
+                }
+            }
+            None => {}
+        }
+    }
+}

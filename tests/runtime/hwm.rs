@@ -1,0 +1,93 @@
+//! High-water marks and IMMEDIATE through the socket API (Q items).
+
+use crate::common::*;
+
+/// inproc PUSH→PULL with default HWMs takes exactly 2000 messages before EAGAIN.
+#[test]
+fn q03_inproc_default_hwm_capacity_is_2000() {
+    let ctx = ctx();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("inproc://q03").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.connect("inproc://q03").unwrap();
+    let mut n = 0;
+    while push.send_msg(Msg::from("x"), true).is_ok() {
+        n += 1;
+        assert!(n <= 2000, "more than the HWMs allow");
+    }
+    assert_eq!(n, 2000);
+    assert!(matches!(push.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+    // Draining to the low-water mark lets the writer go on.
+    for _ in 0..1000 {
+        pull.recv_msg(true).unwrap();
+    }
+    assert!(push.send_msg(Msg::from("y"), true).is_ok());
+}
+
+/// O-02: SNDHWM applies at once to a connection made before the change, raised or lowered;
+/// the messages queued meanwhile all arrive, in order, once a peer binds.
+#[test]
+fn o02_sndhwm_applies_to_an_existing_connection() {
+    let ctx = ctx();
+    let ipc = std::env::temp_dir().join(format!("ferromq-o02-hwm-{}.sock", std::process::id()));
+    let ep = format!("ipc://{}", ipc.display());
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_sndhwm(5);
+    push.connect(&ep).unwrap();
+    let mut sent = 0u32;
+    let mut fill = |push: &mut ferromq::Socket| {
+        let before = sent;
+        while push.send_msg(Msg::from(sent.to_le_bytes()), true).is_ok() {
+            sent += 1;
+        }
+        sent - before
+    };
+    assert_eq!(fill(&mut push), 5);
+    push.set_sndhwm(8);
+    assert_eq!(fill(&mut push), 3, "a raised SNDHWM frees room in the existing pipe");
+    push.set_sndhwm(2);
+    assert_eq!(fill(&mut push), 0, "8 queued, above the lowered mark");
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind(&ep).unwrap();
+    for i in 0..8u32 {
+        assert_eq!(&pull.recv().unwrap()[..], &i.to_le_bytes());
+    }
+    // Drained, the pipe takes messages again, and passes them on.
+    push.set_sndtimeo(T);
+    push.send(Msg::from(8u32.to_le_bytes())).unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], &8u32.to_le_bytes());
+}
+
+/// with IMMEDIATE, nothing is queued before the connection completes: a DONTWAIT send
+/// to an endpoint nobody listens on gets EAGAIN.
+#[test]
+fn q08_immediate_queues_only_to_completed_connections() {
+    let ctx = ctx();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    let mut o = push.options().clone();
+    o.immediate = true;
+    push.set_options(o).unwrap();
+    push.connect(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    assert!(matches!(push.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+    // Once a peer is there, messages flow.
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    push.set_sndtimeo(T);
+    push.send("now").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"now");
+}
+
+/// PUSH-02, O-06: no peer: DONTWAIT gives EAGAIN at once, SNDTIMEO after the timeout.
+#[test]
+fn o06_push_without_peer_times_out() {
+    let ctx = ctx();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    assert!(matches!(push.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+    push.set_sndtimeo(Some(Duration::from_millis(100)));
+    let t = Instant::now();
+    assert!(matches!(push.send("x"), Err(Error::WouldBlock)));
+    assert!(t.elapsed() >= Duration::from_millis(100));
+}

@@ -1,0 +1,71 @@
+//! The mio runtime end to end: Context and Socket over tcp, ipc and inproc, one module per
+//! subject. Each test names the CONFORMANCE items (docs/CONFORMANCE.md) it covers.
+
+mod close;
+mod hwm;
+mod lifecycle;
+mod options;
+mod transport;
+
+/// What the tests share: a context, a connected PULL/PUSH pair, a round trip of assorted
+/// sizes checked byte for byte.
+mod common {
+    pub(crate) use ferromq::{Context, Error, Msg, Multipart, SocketType};
+    pub(crate) use std::time::{Duration, Instant};
+
+    pub(crate) const T: Option<Duration> = Some(Duration::from_secs(10));
+
+    /// With `--features mutants`, plants the bug named by `FERROMQ_MUTANT` (kebab case), so
+    /// that CI can show a test fails with it: `FERROMQ_MUTANT=close-before-flush cargo test
+    /// --features mutants --test runtime close::` must fail.
+    pub(crate) fn plant() {
+        #[cfg(feature = "mutants")]
+        if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
+            let m = ferromq::mutants::Mutant::from_name(&name)
+                .unwrap_or_else(|| panic!("FERROMQ_MUTANT={name}: no such mutant"));
+            ferromq::mutants::set(m, true);
+        }
+    }
+
+    pub(crate) fn ctx() -> Context {
+        plant();
+        Context::builder().default_linger(Some(Duration::from_secs(5))).build().unwrap()
+    }
+
+    pub(crate) fn pull_push(ctx: &Context, bind: &str) -> (ferromq::Socket, ferromq::Socket) {
+        let mut pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.set_rcvtimeo(T);
+        pull.bind(bind).unwrap();
+        let ep = pull.last_endpoint().unwrap().to_owned();
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.set_sndtimeo(T);
+        push.connect(&ep).unwrap();
+        (pull, push)
+    }
+
+    /// A body of `n` bytes that says which size it is at every byte.
+    pub(crate) fn body(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(n as u8)).collect()
+    }
+
+    pub(crate) fn roundtrip(pull: &mut ferromq::Socket, push: &mut ferromq::Socket) {
+        for n in [0usize, 1, 255, 256, 100_000] {
+            push.send(body(n)).unwrap();
+        }
+        push.send_multipart(vec!["a", "b", "c"]).unwrap();
+        for n in [0usize, 1, 255, 256, 100_000] {
+            let m = pull.recv().unwrap();
+            assert_eq!(&m[..], &body(n)[..], "the {n}-byte message, byte for byte");
+            assert!(!m.more());
+        }
+        let m = pull.recv_multipart().unwrap();
+        assert_eq!(
+            m,
+            Multipart::from(vec![
+                Msg::from("a").with_more(true),
+                Msg::from("b").with_more(true),
+                Msg::from("c")
+            ])
+        );
+    }
+}

@@ -729,7 +729,11 @@ fn chaos_stream(
     let conn = world.next_conn();
     let (plan, rng) = {
         let w = world.get();
-        let faults_left = w.timeline.faults_end.saturating_sub(w.now);
+        let faults_left = if w.stream_faults {
+            w.timeline.faults_end.saturating_sub(w.now)
+        } else {
+            Duration::ZERO
+        };
         let mut rng = w.rng_stream(&format!("chaos/{conn}"));
         (ConnChaos::draw(&mut rng, faults_left), rng)
     };

@@ -20,6 +20,9 @@ pub struct FaultKnobs {
     pub latency_spikes: bool,
     /// Hosts that may crash and restart.
     pub crashable: Vec<String>,
+    /// Streams may be reset and stalled (random chunking of reads and writes, which is not a
+    /// fault, always applies).
+    pub stream_faults: bool,
 }
 
 impl Default for FaultKnobs {
@@ -30,6 +33,7 @@ impl Default for FaultKnobs {
             holds: true,
             latency_spikes: true,
             crashable: Vec::new(),
+            stream_faults: true,
         }
     }
 }
@@ -90,7 +94,7 @@ pub fn draw_faults(
     if !knobs.crashable.is_empty() {
         kinds.push("crash");
     }
-    if kinds.is_empty() || rng.chance(0.2) {
+    if kinds.is_empty() || knobs.max_faults == 0 || rng.chance(0.2) {
         return Vec::new();
     }
     let n = rng.range(1, knobs.max_faults.max(1));

@@ -194,6 +194,7 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
     world.trace(format_args!("seed {seed} scenario {}", scenario.name()));
     scenario.build(&mut setup);
     let Setup { mut sim, hosts, knobs, .. } = setup;
+    world.get().stream_faults = knobs.stream_faults;
     let faults = {
         let mut w = world.get();
         let mut rng = w.rng_stream("faults");

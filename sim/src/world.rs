@@ -133,6 +133,8 @@ pub struct WorldState {
     pub stats: Stats,
     /// The phases.
     pub timeline: Timeline,
+    /// Streams may be reset and stalled ([`FaultKnobs::stream_faults`](crate::FaultKnobs)).
+    pub stream_faults: bool,
     next_conn: u64,
     next_socket: u32,
     seqs: BTreeMap<u32, u64>,
@@ -153,6 +155,7 @@ impl World {
             check: Checker::default(),
             stats: Stats::default(),
             timeline,
+            stream_faults: true,
             next_conn: 0,
             next_socket: 0,
             seqs: BTreeMap::new(),

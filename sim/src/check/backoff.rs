@@ -3,7 +3,7 @@
 //! to the maximum; without it, RECONNECT_IVL plus a jitter below RECONNECT_IVL; the doubling
 //! restarts after a successful dial.
 
-use super::{Event, Model, Oracle};
+use super::{Event, Model, Oracle, kinds};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,6 +34,10 @@ impl Backoff {
 }
 
 impl Oracle for Backoff {
+    fn interests(&self) -> u32 {
+        kinds::DIAL_SUCCEEDED | kinds::DIAL_FAILED | kinds::STREAM_DROPPED | kinds::DIAL_STARTED
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
             Event::DialSucceeded { sock, key } => {

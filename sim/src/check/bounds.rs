@@ -2,7 +2,7 @@
 //! connect sides back after the faults (L-03, L-04), and closes finished within linger
 //! (L-07).
 
-use super::{Event, Excused, Model, Oracle};
+use super::{Event, Excused, Model, Oracle, kinds};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -19,6 +19,10 @@ fn pipes(m: &Model, sock: u32) -> u32 {
 }
 
 impl Oracle for HwmBound {
+    fn interests(&self) -> u32 {
+        kinds::SOCKET_OPENED | kinds::UP | kinds::DOWN | kinds::PIPE_ATTACHED | kinds::SENT
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
             Event::SocketOpened { sock, .. } => {
@@ -67,8 +71,15 @@ pub const INPUT_BOUND: usize = 40_000 + 64 + crate::driver::READ_BUF;
 pub struct MemoryBound;
 
 impl Oracle for MemoryBound {
+    fn interests(&self) -> u32 {
+        kinds::BUFFERS
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         let Event::Buffers { sock, key, pending, buffered } = *e else { return };
+        if buffered <= INPUT_BOUND && pending <= OUTPUT_BOUND {
+            return;
+        }
         let who = m.describe(sock);
         if buffered > INPUT_BOUND {
             out.push(format!(
@@ -93,6 +104,10 @@ pub struct Reconnected {
 }
 
 impl Oracle for Reconnected {
+    fn interests(&self) -> u32 {
+        kinds::TICK
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         if !matches!(e, Event::Tick) {
             return;
@@ -126,6 +141,10 @@ pub struct CloseWithinLinger {
 }
 
 impl Oracle for CloseWithinLinger {
+    fn interests(&self) -> u32 {
+        kinds::TICK
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         if !matches!(e, Event::Tick) {
             return;

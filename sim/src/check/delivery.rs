@@ -9,7 +9,7 @@
 //! accepted peer was gone, its sender's close ran out of linger while faults were possible, or
 //! a PAIR refused the stream it crossed. A graceful close is never an excuse.
 
-use super::{Event, Excuse, Excused, Model, Oracle};
+use super::{Event, Excuse, Excused, Model, Oracle, kinds};
 use crate::payload::{self, MsgId};
 use crate::wire::{WireEvent, WireReader};
 use std::collections::BTreeMap;
@@ -88,12 +88,12 @@ impl Delivery {
     }
 
     fn received(&mut self, m: &Model, sock: u32, parts: &[ferromq::Msg], out: &mut Vec<String>) {
-        let who = m.describe(sock);
+        let who = || m.describe(sock);
         let mut id = None;
         for (i, p) in parts.iter().enumerate() {
             let h = match payload::parse(p) {
                 Ok(h) => h,
-                Err(e) => return out.push(format!("{who} received a bad part: {e}")),
+                Err(e) => return out.push(format!("{who} received a bad part: {e}", who = who())),
             };
             let first = *id.get_or_insert(h.id);
             if h.id != first || usize::from(h.index) != i || usize::from(h.count) != parts.len() {
@@ -103,40 +103,54 @@ impl Delivery {
                     h.index,
                     h.count,
                     h.id,
-                    parts.len()
+                    parts.len(),
+                    who = who()
                 ));
             }
         }
         let Some(id) = id else { return };
-        let sender = m.describe(id.sender);
+        let sender = || m.describe(id.sender);
         let Some(sent) = self.sent.get_mut(&id) else {
-            return out.push(format!("{who} received {id}, which {sender} never sent"));
+            return out.push(format!(
+                "{who} received {id}, which {sender} never sent",
+                who = who(),
+                sender = sender()
+            ));
         };
         if std::mem::replace(&mut sent.received, true) {
-            return out.push(format!("{who} received {id} twice"));
+            return out.push(format!("{who} received {id} twice", who = who()));
         }
-        let edge = (m.sock(id.sender).role.clone(), m.sock(sock).role.clone());
-        if !m.edges.contains(&edge) {
-            out.push(format!("{who} received {id} from {sender}: not a peer it may hear"));
+        let (from, to) = (&m.sock(id.sender).role, &m.sock(sock).role);
+        if !m.edges.iter().any(|(a, b)| a == from && b == to) {
+            out.push(format!(
+                "{who} received {id} from {sender}: not a peer it may hear",
+                who = who(),
+                sender = sender()
+            ));
         }
         let Some(&(conn, pos)) = self.on_wire.get(&id) else {
-            return out.push(format!("{who} received {id}, which no stream delivered"));
+            return out
+                .push(format!("{who} received {id}, which no stream delivered", who = who()));
         };
         let Some(c) = m.conns.get(&conn) else { return };
         if c.sock != sock {
-            return out.push(format!("{id} crossed c{conn} to s{} but {who} got it", c.sock));
+            return out.push(format!(
+                "{id} crossed c{conn} to s{} but {who} got it",
+                c.sock,
+                who = who()
+            ));
         }
         if m.sock(sock).keys.get(&c.key).is_some_and(|k| k.refused) {
             out.push(format!(
-                "{who} delivered {id} from a second peer it had to refuse (PAIR-02, stream c{conn})"
-            ));
+                "{who} delivered {id} from a second peer it had to refuse (PAIR-02, stream c{conn})", who = who()));
         }
         let w = self.incoming.get_mut(&conn).expect("a stream that delivered");
         if pos != w.delivered {
             out.push(format!(
                 "{who} received {id}, message {pos} of stream c{conn}, while message {} of that \
                  stream was never received: lost or reordered after it crossed the wire",
-                w.delivered
+                w.delivered,
+                who = who()
             ));
         } else {
             w.delivered += 1;
@@ -191,6 +205,10 @@ impl Delivery {
 }
 
 impl Oracle for Delivery {
+    fn interests(&self) -> u32 {
+        kinds::SENT | kinds::WIRE_IN | kinds::WIRE_OUT | kinds::RECEIVED | kinds::STREAM_DROPPED
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
             Event::Sent { id, key } => {

@@ -6,7 +6,7 @@
 //! [`PROGRESS_BOUND`]. A queue that stops moving while every connection stays up fails here,
 //! even though it loses nothing.
 
-use super::{Event, Model, Oracle};
+use super::{Event, Model, Oracle, kinds};
 use crate::payload::{self, MsgId};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -48,6 +48,10 @@ impl Liveness {
 }
 
 impl Oracle for Liveness {
+    fn interests(&self) -> u32 {
+        kinds::SENT | kinds::SEND_TIMED_OUT | kinds::DOWN | kinds::RECEIVED | kinds::TICK
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
             Event::Sent { id, key } => {

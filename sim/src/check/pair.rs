@@ -2,7 +2,7 @@
 //! terminating one) is refused: its connection must be closed by the PAIR within
 //! [`REFUSAL_BOUND`]. (That nothing it carried is delivered is the delivery oracle's part.)
 
-use super::{Event, Model, Oracle};
+use super::{Event, Model, Oracle, kinds};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -17,6 +17,10 @@ pub struct PairExclusive {
 }
 
 impl Oracle for PairExclusive {
+    fn interests(&self) -> u32 {
+        kinds::PIPE_ATTACHED | kinds::DOWN | kinds::CONN_FINISHED | kinds::TICK
+    }
+
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
             Event::PipeAttached { sock, key }

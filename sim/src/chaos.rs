@@ -18,6 +18,11 @@ use tokio::time::Sleep;
 pub struct ChaosPlan {
     /// Largest read handed up at once (reads are split uniformly in `1..=max_read`).
     pub max_read: usize,
+    /// Chance that a read or write is cut to 1 to 8 bytes instead (through a frame header,
+    /// the greeting, a command: anywhere).
+    pub tiny: f64,
+    /// The first this many bytes each way move one byte at a time.
+    pub byte_by_byte: u64,
     /// Largest write passed down at once.
     pub max_write: usize,
     /// Reset the connection once this many bytes went through (read + written)...
@@ -35,6 +40,8 @@ impl ChaosPlan {
     pub fn none() -> ChaosPlan {
         ChaosPlan {
             max_read: 64 * 1024,
+            tiny: 0.0,
+            byte_by_byte: 0,
             max_write: 64 * 1024,
             reset_after: None,
             faults_until: None,
@@ -96,6 +103,17 @@ impl<S> Chaos<S> {
         }
     }
 
+    /// How much of `max` bytes the next read or write may move.
+    fn chunk(&mut self, max: usize) -> usize {
+        if self.moved < self.plan.byte_by_byte {
+            1
+        } else if self.rng.chance(self.plan.tiny) {
+            self.rng.range(1, 8) as usize
+        } else {
+            self.rng.range(1, max as u64) as usize
+        }
+    }
+
     fn faults_allowed(&self) -> bool {
         self.plan.faults_until.is_none_or(|d| tokio::time::Instant::now() < d)
     }
@@ -139,8 +157,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Chaos<S> {
             ready!(s.as_mut().poll(cx));
             this.read_stall = None;
         }
-        let Some(inner) = this.inner.as_mut() else { return Poll::Ready(Err(reset())) };
-        let limit = (this.rng.range(1, this.plan.max_read as u64) as usize).min(buf.remaining());
+        if this.inner.is_none() {
+            return Poll::Ready(Err(reset()));
+        }
+        let limit = this.chunk(this.plan.max_read).min(buf.remaining());
+        let inner = this.inner.as_mut().expect("checked above");
         this.scratch.resize(limit, 0);
         let mut sub = ReadBuf::new(&mut this.scratch);
         ready!(Pin::new(inner).poll_read(cx, &mut sub))?;
@@ -172,8 +193,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Chaos<S> {
         } else {
             this.plan.max_write.max(16384)
         };
-        let Some(inner) = this.inner.as_mut() else { return Poll::Ready(Err(reset())) };
-        let limit = (this.rng.range(1, max as u64) as usize).min(buf.len());
+        if this.inner.is_none() {
+            return Poll::Ready(Err(reset()));
+        }
+        let limit = this.chunk(max).min(buf.len());
+        let inner = this.inner.as_mut().expect("checked above");
         let n = ready!(Pin::new(inner).poll_write(cx, &buf[..limit]))?;
         (this.tap_write)(&buf[..n]);
         this.account(n);

@@ -137,19 +137,24 @@ pub fn draw_faults(
 pub struct ConnChaos;
 
 impl ConnChaos {
-    /// Draws a connection's chaos. Every connection gets random chunking (sometimes down to
-    /// one byte at a time) and occasional short stalls; during the fault phase some are also
-    /// reset after a random number of bytes, and some stall for long (a slow peer).
+    /// Draws a connection's chaos. Every connection gets random chunking (split points
+    /// anywhere, some reads and writes of a few bytes, and one stream in twenty starting byte
+    /// by byte through its greeting and handshake) and occasional short stalls; during the
+    /// fault phase some are also reset after a random number of bytes, and some stall for
+    /// long (a slow peer). Splitting a large body into thousands of pieces tests nothing more
+    /// than a few random cuts do, and would cost most of a sweep's time.
     pub fn draw(rng: &mut Rng, faults_left: Duration) -> ChaosPlan {
         let fault_phase = !faults_left.is_zero();
-        // Byte-at-a-time links are slow to simulate: one in twenty.
-        let max_read = if rng.chance(0.05) { 1 } else { *rng.pick(&[7, 64, 512, 4096, 65536]) };
-        let max_write =
-            if rng.chance(0.05) { 1 } else { *rng.pick(&[13, 100, 1500, 16384, 65536]) };
+        let max_read = *rng.pick(&[64, 512, 4096, 65536]);
+        let max_write = *rng.pick(&[100, 1500, 16384, 65536]);
+        let tiny = *rng.pick(&[0.02, 0.1, 0.3]);
+        let byte_by_byte = if rng.chance(0.05) { 2048 } else { 0 };
         let reset_after = (fault_phase && rng.chance(0.25)).then(|| rng.range(0, 200_000));
         let slow = fault_phase && rng.chance(0.2);
         ChaosPlan {
             max_read,
+            tiny,
+            byte_by_byte,
             max_write,
             reset_after,
             faults_until: Some(tokio::time::Instant::now() + faults_left),

@@ -178,6 +178,12 @@ fn w26_our_heartbeats_are_answered_by_libzmq() {
     assert_eq!(push.idle(Duration::from_millis(1500)), None, "closed: {:?}", push.closed);
     push.send(ferromq::Msg::from("after idle"));
     assert_eq!(pull.recv_bytes(0).unwrap(), b"after idle");
+    // It stayed up because we pinged every 50 ms and libzmq answered every PING.
+    let count =
+        |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).filter(|w| *w == needle).count();
+    let (pings, pongs) = (count(&push.wrote, b"\x04PING"), count(&push.read, b"\x04PONG"));
+    assert!(pings >= 10, "we sent {pings} PINGs in 1.5 s at a 50 ms interval");
+    assert!(pongs + 2 >= pings, "libzmq answered {pongs} of our {pings} PINGs");
 }
 
 /// W-19: libzmq closes an invalid pair without ERROR; we report it, whichever side noticed

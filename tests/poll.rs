@@ -1,5 +1,8 @@
 //! The poller and the readiness fd (API-01, API-03).
 
+#[path = "common/blocked.rs"]
+mod blocked;
+
 use ferromq::{Context, Error, Msg, PollEvents, PollItem, SocketType, poll};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -88,17 +91,17 @@ fn api01_pollout_follows_the_hwm() {
     assert_eq!(poll(&mut items, Some(Duration::from_secs(1))).unwrap(), 1);
 }
 
-/// API-01: a terminated context makes poll fail with Terminated.
+/// API-01: terminating the context wakes a poll blocked on another thread with Terminated.
 #[test]
 fn api01_poll_fails_after_term() {
     let ctx = ctx();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind("inproc://p5").unwrap();
-    let waiter = std::thread::spawn(move || {
+    let waiter = blocked::spawn_blocked(move || {
         let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
         poll(&mut items, None).map(|_| ())
     });
-    std::thread::sleep(Duration::from_millis(50));
+    // The poll is asleep now; term must wake it with the error.
     ctx.term();
     assert!(matches!(waiter.join().unwrap(), Err(Error::Terminated)));
 }

@@ -3,7 +3,7 @@
 
 use ferromq::pipe::{PipeCommand, pipe_pair};
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::atomic::AtomicUsize;
 use loom::thread;
 use loom_tests::{Part, mailbox};
 
@@ -48,14 +48,16 @@ enum Cmd {
 
 /// Proves: a `recv` blocked on a socket's mailbox returns, for every interleaving, when context
 /// termination races with a message arriving: either with the message or with "terminated",
-/// never sleeping forever, and after termination a further `recv` fails at once.
+/// never sleeping forever, and after termination a further `recv` fails at once. Termination
+/// reaches the socket only as a `Stop` command through its mailbox (the runtime also checks a
+/// flag, but only as a shortcut): so a lost wake-up would leave `recv` asleep, which loom
+/// reports as a deadlock.
 #[test]
 fn blocked_recv_racing_context_termination() {
     loom::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let (mut sock_end, mut io_end) = pipe_pair::<Part>(0, 0);
         let (mut mb, to_socket, signal) = mailbox::<Cmd>();
-        let terminating = Arc::new(AtomicBool::new(false));
 
         // The I/O thread delivers one message and wakes the socket through its mailbox.
         let io_tx = to_socket.clone();
@@ -68,23 +70,21 @@ fn blocked_recv_racing_context_termination() {
             }
             io_end
         });
-        // Context termination: flag first, then a Stop command to every socket.
-        let term_flag = terminating.clone();
-        let term = thread::spawn(move || {
-            term_flag.store(true, Ordering::Release);
-            to_socket.send(Cmd::Stop);
-        });
+        // Context termination: a Stop command to every socket.
+        let term = thread::spawn(move || to_socket.send(Cmd::Stop));
 
-        // The user's blocking recv.
+        // The user's blocking recv, in the runtime's order: commands, then the pipe, then
+        // sleep until woken.
+        let mut stopped = false;
         let mut recv = || -> Result<u32, &'static str> {
             loop {
                 while let Some(cmd) = mb.try_recv() {
                     match cmd {
-                        Cmd::Stop => return Err("terminated"),
+                        Cmd::Stop => stopped = true,
                         Cmd::Pipe(c) => sock_end.handle_command(c),
                     }
                 }
-                if terminating.load(Ordering::Acquire) {
+                if stopped {
                     return Err("terminated");
                 }
                 if let Some(p) = sock_end.read() {

@@ -15,6 +15,9 @@ pub struct Conn {
     pub engine: Engine,
     pub peer: Option<PeerInfo>,
     pub closed: Option<CloseReason>,
+    /// Every byte written to and read from the stream, for tests that check the wire.
+    pub wrote: Vec<u8>,
+    pub read: Vec<u8>,
     buf: Vec<u8>,
 }
 
@@ -26,6 +29,8 @@ impl Conn {
             engine: Engine::new(cfg, Instant::now()),
             peer: None,
             closed: None,
+            wrote: Vec::new(),
+            read: Vec::new(),
             buf: vec![0; 64 * 1024],
         }
     }
@@ -44,7 +49,15 @@ impl Conn {
             let mut iov = [IoSlice::new(&[]); 64];
             let n = self.engine.transmit_chunks(&mut iov);
             match self.stream.write_vectored(&iov[..n]) {
-                Ok(w) => self.engine.advance_transmit(w),
+                Ok(w) => {
+                    let mut left = w;
+                    for c in &iov[..n] {
+                        let take = c.len().min(left);
+                        self.wrote.extend_from_slice(&c[..take]);
+                        left -= take;
+                    }
+                    self.engine.advance_transmit(w)
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => return, // the peer is gone; the read side reports it
             }
@@ -76,7 +89,10 @@ impl Conn {
             self.stream.set_read_timeout(Some(wait)).unwrap();
             match self.stream.read(&mut self.buf) {
                 Ok(0) => self.engine.handle_eof(Instant::now()),
-                Ok(n) => self.engine.handle_input(Instant::now(), &self.buf[..n]),
+                Ok(n) => {
+                    self.read.extend_from_slice(&self.buf[..n]);
+                    self.engine.handle_input(Instant::now(), &self.buf[..n])
+                }
                 Err(e)
                     if matches!(
                         e.kind(),

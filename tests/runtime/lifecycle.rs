@@ -2,6 +2,7 @@
 //! several I/O threads (L items).
 
 use crate::common::*;
+use ferromq::MonitorEvent;
 
 /// L-07: close returns at once and linger still delivers everything queued.
 #[test]
@@ -19,20 +20,26 @@ fn l07_linger_delivers_after_close() {
     }
 }
 
-/// L-08: term interrupts a recv blocked on another thread with Terminated.
+/// L-08: term interrupts a recv blocked on another thread with Terminated: the thread is
+/// asleep inside `recv` before `term` starts, and wakes with the error only after.
 #[test]
 fn l08_term_unblocks_a_blocked_recv() {
     let ctx = ctx();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind("inproc://l08").unwrap();
-    let blocked = std::thread::spawn(move || {
+    let terminating = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let t = terminating.clone();
+    let blocked = crate::blocked::spawn_blocked(move || {
         let r = pull.recv();
+        let after_term = t.load(std::sync::atomic::Ordering::SeqCst);
         drop(pull);
-        r
+        (r, after_term)
     });
-    std::thread::sleep(Duration::from_millis(50));
+    terminating.store(true, std::sync::atomic::Ordering::SeqCst);
     ctx.term();
-    assert!(matches!(blocked.join().unwrap(), Err(Error::Terminated)));
+    let (r, after_term) = blocked.join().unwrap();
+    assert!(matches!(r, Err(Error::Terminated)), "{r:?}");
+    assert!(after_term, "recv returned before term started");
 }
 
 /// L-04: the connect side reconnects after its peer goes away and comes back on the same
@@ -130,8 +137,31 @@ fn l11_l12_disconnect_removes_the_peer() {
     push.send("one").unwrap();
     assert_eq!(&pull.recv().unwrap()[..], b"one");
     assert!(matches!(push.disconnect("tcp://127.0.0.1:1"), Err(Error::NoSuchEndpoint)));
+    let accepted = pull.monitor();
+    let dialing = push.monitor();
     push.disconnect(&ep).unwrap();
     assert!(matches!(push.send_msg(Msg::from("x"), true), Err(Error::WouldBlock)));
+    // The connection closes and no dial follows: with RECONNECT_IVL 100 ms, one would come
+    // within 200 ms; the listener, still bound, would accept it.
+    // (The socket takes its pipe's last acknowledgement when it is called, as libzmq's does.)
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < until {
+        push.events().unwrap();
+        seen.extend(dialing.recv_timeout(Duration::from_millis(10)));
+    }
+    assert!(seen.iter().any(|e| matches!(e, MonitorEvent::Disconnected { .. })), "{seen:?}");
+    let redial = |e: &MonitorEvent| {
+        matches!(
+            e,
+            MonitorEvent::ConnectDelayed { .. }
+                | MonitorEvent::ConnectRetried { .. }
+                | MonitorEvent::Connected { .. }
+        )
+    };
+    assert!(!seen.iter().any(redial), "disconnect must stop reconnecting: {seen:?}");
+    let back = std::iter::from_fn(|| accepted.try_recv());
+    assert!(!back.into_iter().any(|e| matches!(e, MonitorEvent::Accepted { .. })));
     // The same holds for inproc.
     let mut ip = ctx.socket(SocketType::Pull).unwrap();
     ip.bind("inproc://l11").unwrap();

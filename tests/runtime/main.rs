@@ -1,6 +1,8 @@
 //! The mio runtime end to end: Context and Socket over tcp, ipc and inproc, one module per
 //! subject. Each test names the CONFORMANCE items (docs/CONFORMANCE.md) it covers.
 
+#[path = "../common/blocked.rs"]
+mod blocked;
 mod close;
 mod hwm;
 mod lifecycle;

@@ -88,16 +88,25 @@ fn decode_chunked(bytes: &[u8], chunks: &[usize]) -> Vec<Item> {
     out
 }
 
-fn normalized(c: &Command) -> Command {
-    // The wire form cuts ERROR reasons to 255 octets and PING/PONG contexts to 16.
-    Command::parse(c.to_bytes()).unwrap()
+/// What `c` must decode to, computed from `c` alone: the wire form cuts ERROR reasons to 255
+/// octets and PING/PONG contexts to 16, and keeps everything else.
+fn expected(c: &Command) -> Command {
+    let cut = |b: &Bytes, n: usize| b.slice(..b.len().min(n));
+    match c {
+        Command::Error(r) => Command::Error(cut(r, 255)),
+        Command::Ping { ttl_ds, context } => {
+            Command::Ping { ttl_ds: *ttl_ds, context: cut(context, 16) }
+        }
+        Command::Pong { context } => Command::Pong { context: cut(context, 16) },
+        other => other.clone(),
+    }
 }
 
 fn same(a: &[Item], b: &[Item]) -> bool {
     a.len() == b.len()
         && a.iter().zip(b).all(|(x, y)| match (x, y) {
             (Item::M(x), Item::M(y)) => x == y,
-            (Item::C(x), Item::C(y)) => normalized(x) == *y,
+            (Item::C(x), Item::C(y)) => expected(x) == *y,
             _ => false,
         })
 }
@@ -122,11 +131,13 @@ proptest! {
         prop_assert!(same(&items, &decode_chunked(&bytes, &chunks)));
     }
 
-    /// Commands round-trip through their parser.
+    /// Commands round-trip through their parser: what decodes is the original command (with
+    /// only the documented cuts), and encoding it again gives the same bytes.
     #[test]
     fn commands_round_trip(c in command()) {
-        let n = normalized(&c);
-        prop_assert_eq!(Command::parse(n.to_bytes()).unwrap(), n);
+        let decoded = Command::parse(c.to_bytes()).unwrap();
+        prop_assert_eq!(&decoded, &expected(&c));
+        prop_assert_eq!(decoded.to_bytes(), expected(&c).to_bytes());
     }
 
     /// The engine pair delivers every message, in order and unchanged, both ways, for

@@ -84,3 +84,53 @@ fn l07_tcp_burst_then_close_loses_nothing() {
         burst_then_close("tcp://127.0.0.1:*", 32 * 1024, 50_000, 64, tail);
     }
 }
+
+/// L-07 with input still unread: a PAIR closing while its peer keeps sending to it must not
+/// reset the connection (closing a TCP socket with unread input sends an RST, and the kernel
+/// then discards what it had not sent yet). It sends FIN and drains instead, so its burst
+/// arrives whole.
+#[test]
+fn l07_close_with_unread_input_still_delivers_the_burst() {
+    plant();
+    let rctx = Context::new().unwrap();
+    let mut peer = rctx.socket(SocketType::Pair).unwrap();
+    small_buffers(&mut peer, 32 * 1024);
+    peer.set_rcvtimeo(Some(Duration::from_secs(2)));
+    peer.set_sndtimeo(Some(Duration::ZERO));
+    peer.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = peer.last_endpoint().unwrap().to_owned();
+    let (done_tx, done_rx) = mpsc::channel();
+    let sender = std::thread::spawn(move || {
+        let ctx = Context::new().unwrap();
+        let mut pair = ctx.socket(SocketType::Pair).unwrap();
+        small_buffers(&mut pair, 32 * 1024);
+        pair.set_rcvhwm(1);
+        pair.set_sndhwm(0);
+        pair.connect(&ep).unwrap();
+        for i in 0..20_000u32 {
+            pair.send(numbered(i, 64)).unwrap();
+        }
+        // Never reads what the peer sends it: that input is unread at the close.
+        drop(pair);
+        ctx.term();
+        done_tx.send(()).unwrap();
+    });
+    let mut i = 0u32;
+    while i < 20_000 {
+        // Keep the sender's input full: its unread bytes are what an abrupt close would turn
+        // into a reset.
+        let _ = peer.send_msg(Msg::from(vec![9u8; 512]), true);
+        match peer.recv() {
+            Ok(m) => {
+                assert_eq!(&m[..], &numbered(i, 64)[..], "order and content");
+                i += 1;
+            }
+            Err(e) => panic!("message {i} of 20000 never arrived ({e}): the burst was cut"),
+        }
+        if i % 2048 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    done_rx.recv_timeout(Duration::from_secs(10)).expect("term returned");
+    sender.join().unwrap();
+}

@@ -91,3 +91,28 @@ fn o06_push_without_peer_times_out() {
     assert!(matches!(push.send("x"), Err(Error::WouldBlock)));
     assert!(t.elapsed() >= Duration::from_millis(100));
 }
+
+/// PUSH-02, Q-01: a PUSH at its SNDHWM blocks, and resumes each time the slow peer's reading
+/// returns credit: 20 000 messages through marks of 5 all arrive, in order.
+#[test]
+fn push02_blocks_at_the_hwm_and_resumes_as_the_peer_reads() {
+    let ctx = ctx();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvhwm(5);
+    pull.set_rcvtimeo(T);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.last_endpoint().unwrap().to_owned();
+    let reader = std::thread::spawn(move || {
+        for i in 0..20_000u32 {
+            assert_eq!(&pull.recv().unwrap()[..], &i.to_be_bytes()[..]);
+        }
+    });
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_sndhwm(5);
+    push.set_sndtimeo(Some(Duration::from_secs(3)));
+    push.connect(&ep).unwrap();
+    for i in 0..20_000u32 {
+        push.send(&i.to_be_bytes()[..]).unwrap_or_else(|e| panic!("message {i}: {e}"));
+    }
+    reader.join().unwrap();
+}

@@ -54,17 +54,83 @@ fn l04_reconnects_after_peer_restart() {
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.set_reconnect_ivl(Some(Duration::from_millis(20)));
     push.set_sndtimeo(T);
+    let mon = push.monitor();
     push.connect(&ep).unwrap();
     push.send("first").unwrap();
     assert_eq!(&pull.recv().unwrap()[..], b"first");
     pull.set_linger(Some(Duration::ZERO));
     drop(pull);
-    std::thread::sleep(Duration::from_millis(50));
+    // Once the push has seen its peer go, what it sends waits for the next connection.
+    while !matches!(mon.recv_timeout(T.unwrap()), Some(MonitorEvent::Disconnected { .. })) {}
     push.send("second").unwrap();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.set_rcvtimeo(T);
     pull.bind(&ep).unwrap();
     assert_eq!(&pull.recv().unwrap()[..], b"second");
+}
+
+/// L-04 from the receiving side: a PULL that connects keeps its pipe when its peer goes away;
+/// once a new PUSH binds the endpoint, the PULL reconnects and gets every message the new
+/// peer sends, the first one included.
+#[test]
+fn l04_a_receiver_that_reconnects_gets_everything() {
+    let ctx = ctx();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = push.last_endpoint().unwrap().to_owned();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_reconnect_ivl(Some(Duration::from_millis(20)));
+    pull.set_rcvtimeo(T);
+    let mon = pull.monitor();
+    pull.connect(&ep).unwrap();
+    push.send("before").unwrap();
+    assert_eq!(&pull.recv().unwrap()[..], b"before");
+    push.set_linger(Some(Duration::ZERO));
+    drop(push);
+    while !matches!(mon.recv_timeout(T.unwrap()), Some(MonitorEvent::Disconnected { .. })) {}
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.bind(&ep).unwrap();
+    for i in 0..3u8 {
+        push.send(vec![i]).unwrap();
+    }
+    for i in 0..3u8 {
+        assert_eq!(&pull.recv().unwrap()[..], [i], "message {i} after the reconnect");
+    }
+}
+
+/// PAIR-02: a second peer is refused while the first is connected: its connection is closed
+/// (and, as it reconnects, closed again), nothing it sends is delivered, and the first peer
+/// still talks with the binder.
+#[test]
+fn pair02_a_second_peer_is_refused() {
+    let ctx = ctx();
+    let mut binder = ctx.socket(SocketType::Pair).unwrap();
+    binder.set_rcvtimeo(T);
+    binder.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = binder.last_endpoint().unwrap().to_owned();
+    let mut first = ctx.socket(SocketType::Pair).unwrap();
+    first.set_rcvtimeo(T);
+    first.connect(&ep).unwrap();
+    first.send("one").unwrap();
+    assert_eq!(&binder.recv().unwrap()[..], b"one");
+    let mut second = ctx.socket(SocketType::Pair).unwrap();
+    let mon = second.monitor();
+    second.connect(&ep).unwrap();
+    second.send_msg(Msg::from("refused"), true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (mut up, mut closed) = (false, false);
+    while !(up && closed) {
+        // The binder keeps being served (and so applies its commands) meanwhile.
+        assert!(binder.recv_msg(true).is_err(), "nothing reaches the binder from the second peer");
+        let left = deadline.saturating_duration_since(Instant::now());
+        match mon.recv_timeout(left.min(Duration::from_millis(20))) {
+            Some(MonitorEvent::HandshakeSucceeded { .. }) => up = true,
+            Some(MonitorEvent::Disconnected { .. }) => closed |= up,
+            _ => assert!(Instant::now() < deadline, "the second peer was never refused"),
+        }
+    }
+    binder.send("still yours").unwrap();
+    assert_eq!(&first.recv().unwrap()[..], b"still yours");
 }
 
 /// L-15: two contexts share nothing: an inproc name bound in one is unknown in the other.

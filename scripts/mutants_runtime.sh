@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Planted bugs against real sockets: each mutant (ferromq::mutants) must fail the runtime test
+# named beside it, over real tcp/ipc (the simulator's `mutants` check is the other half).
+# multipart-split-at-reconnect needs a stream cut in the middle of a message, which a real
+# socket cannot be made to do on cue: the session's unit test and the simulator catch it.
+#
+#   bash scripts/mutants_runtime.sh        # exit 1 if any mutant survives its test
+set -uo pipefail
+cd "$(dirname "$0")/.."
+cases=(
+  "backoff-never-grows            options::l03_reconnect_backoff_doubles_up_to_the_max"
+  "close-before-flush             close::l07_ipc_burst_then_close_loses_nothing"
+  "close-before-flush             close::l07_tcp_burst_then_close_loses_nothing"
+  "skip-drain                     close::l07_close_with_unread_input_still_delivers_the_burst"
+  "linger-not-reapplied           options::o02_linger_raised_after_connect_applies_at_close"
+  "linger-drops-queued            options::o02_linger_raised_after_connect_applies_at_close"
+  "lost-activate-write            hwm::push02_blocks_at_the_hwm_and_resumes_as_the_peer_reads"
+  "session-stops-feeding          lifecycle::l04_reconnects_after_peer_restart"
+  "frame-dropped-after-reconnect  lifecycle::l04_a_receiver_that_reconnects_gets_everything"
+  "pair-takes-second-peer         lifecycle::pair02_a_second_peer_is_refused"
+  "hwm-off-by-one                 hwm::q03_inproc_default_hwm_capacity_is_2000"
+  "missed-wakeup                  transport::t03_tcp_push_pull_with_ephemeral_port"
+  "reordered-output               close::l07_ipc_burst_then_close_loses_nothing"
+)
+cargo test -q -p ferromq --features mutants --test runtime --no-run
+survived=0
+for c in "${cases[@]}"; do
+  read -r mutant test <<<"$c"
+  log="$(mktemp)"
+  if FERROMQ_MUTANT="$mutant" cargo test -q -p ferromq --features mutants --test runtime -- \
+      --exact "$test" >"$log" 2>&1; then
+    echo "NOT CAUGHT  $mutant  by $test"
+    survived=1
+  else
+    echo "caught      $mutant  by $test: $(grep -m1 -E "panicked|assert" "$log" | cut -c1-120)"
+  fi
+  rm -f "$log"
+done
+exit "$survived"

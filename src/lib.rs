@@ -30,13 +30,15 @@
 //! | [`Msg`], [`Multipart`] | data | frames: small bodies inline, large ones shared |
 //! | [`proto`] | connection, sans-IO | ZMTP codec, NULL handshake, heartbeats: [`proto::Engine`] |
 //! | [`pipe`] | data path, lock-free | SPSC queues, pipes with HWM and term handshake, mailboxes |
-//! | [`core`] | objects, sans-IO | socket patterns ([`core::SocketCore`]), [`core::Session`] |
+//! | [`core`] | objects, sans-IO | sockets ([`core::SocketActor`], [`core::SocketCore`], one file per type), peers ([`core::Connection`], [`core::Session`]) |
 //! | [`Context`], [`Socket`], [`poll`], [`Monitor`] | runtime (mio) | the only layer with threads, sockets and clocks |
 //! | [`endpoint`], [`SocketOptions`], [`SocketType`] | API | endpoints, typed options, socket types |
 //!
 //! Arrows point down only: the runtime drives `core`, `proto` and `pipe`, which know no driver,
-//! so the deterministic simulator (under construction, `ferromq-sim`) can drive the very same
-//! code. The README lists what works today.
+//! so the deterministic simulator (`ferromq-sim`) drives the very same code: both only carry
+//! out a [`core::Connection`]'s actions and a [`core::SocketActor`]'s commands. The repository's
+//! `docs/ARCHITECTURE.md` says which file owns which rule, `docs/CONFORMANCE.md` lists the
+//! libzmq behaviours the tests name, and the README lists what works today.
 
 // `unsafe` is denied crate-wide and forbidden in every module but `pipe` (and the `sync` shim
 // it uses), where each block carries a `// SAFETY:` comment that clippy checks for.

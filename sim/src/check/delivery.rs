@@ -1,7 +1,7 @@
 //! Delivery: every message is delivered once, intact, to a peer it may reach, in order per
 //! stream, and whole; a message is lost only where a named reason allows it.
 //!
-//! The oracle reads each stream's bytes with its own ZMTP reader ([`crate::wire`]), so it knows
+//! The oracle reads each stream's bytes with its own ZMTP reader (`wire.rs`), so it knows
 //! which stream carried which message in which position; the application's receives must then
 //! come in that order per stream (so a receiving side that drops or reorders is caught). At
 //! the end, each message never received needs an [`Excuse`] that applies to *it*: the stream it

@@ -112,7 +112,7 @@ def parse_doc(path: str) -> tuple[list[Item], list[str]]:
         lines = f.read().splitlines()
     for n, line in enumerate(lines, 1):
         if not line.lstrip().startswith("|"):
-            status_col = None if not line.strip() else status_col
+            status_col = None  # a table ends at the first line that is not a row
             continue
         cells = split_row(line)
         low = [c.lower() for c in cells]

@@ -93,6 +93,11 @@ fn main() -> ExitCode {
                 }
                 println!("trace: {} lines in {}", lines.len(), path.display());
             }
+            let excused: Vec<String> =
+                o.excused.iter().map(|(w, n)| format!("{n} {}", w.name())).collect();
+            if !excused.is_empty() {
+                println!("excused losses: {}", excused.join(", "));
+            }
             println!(
                 "{} seed {}: {} ({} simulated s, {} sent, {} received, {} checks, trace hash {:016x})",
                 o.scenario,
@@ -218,6 +223,9 @@ fn print_summary(s: &Summary) {
     }
     for (k, v) in &s.faults {
         println!("{:<28} {v:>14}", format!("faults: {k}"));
+    }
+    for (why, n) in &s.excused {
+        println!("{:<28} {n:>14}", format!("excused: {}", why.name()));
     }
     println!("{:<28} {:>14}", "failures", s.failures.len());
     for o in s.failures.iter().take(10) {

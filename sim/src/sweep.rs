@@ -29,6 +29,8 @@ pub struct Summary {
     pub faults: BTreeMap<&'static str, u64>,
     /// Invariant checks.
     pub checks: u64,
+    /// Lost messages the checker excused, by reason.
+    pub excused: crate::check::Excused,
     /// The seeds that failed.
     pub failures: Vec<Outcome>,
 }
@@ -46,6 +48,9 @@ impl Summary {
             *self.faults.entry(k).or_default() += v;
         }
         self.checks += o.checks;
+        for (&why, n) in &o.excused {
+            *self.excused.entry(why).or_default() += n;
+        }
         if !o.passed() {
             self.failures.push(o);
         }

@@ -157,24 +157,34 @@ def is_comment(s: str) -> bool:
 def attached_text(lines: list[str], i: int) -> tuple[list[str], int | None]:
     """Comment lines attached to the `#[test]` at line i, and the index of its `fn` line."""
     text = []
-    # Upwards: comments and attributes, no blank line (a multi-line attribute ends in `]`).
+    # Upwards: comments and outer attributes, up to the first blank line or other code. The
+    # last line of a multi-line attribute (`)]`) is followed up to its `#[` line, through
+    # lines that look like attribute arguments only.
     j = i - 1
     while j >= 0 and i - j <= MAX_ATTACHED:
         s = lines[j].strip()
         if is_comment(s):
             text.append(s)
         elif s.startswith("#["):
-            pass
-        elif s.endswith("]") or s.endswith(")]") or s.endswith(","):
-            # inside a multi-line attribute: find its start
-            k = j
-            while k >= 0 and not lines[k].strip().startswith("#[") and j - k < MAX_ATTACHED:
+            if "//" in s:  # `#[ignore] // W-03 ...`: a trailing comment counts too
+                text.append(s[s.index("//"):])
+            elif not s.endswith("]"):
+                break
+        elif s.endswith(")]") and not s.startswith("#"):
+            k = j - 1
+            while k >= 0 and j - k <= 10:
+                t = lines[k].strip()
+                if t.startswith("#["):
+                    break
+                if not t or t.startswith("//") or t.endswith((";", "{", "}")):
+                    k = -1
+                    break
                 k -= 1
-            if k < 0 or not lines[k].strip().startswith("#["):
+            if k < 0 or j - k > 10:
                 break
             j = k
         else:
-            break
+            break  # blank line, `#![...]`, `}` or any other code: not attached
         j -= 1
     # Downwards to the fn line: other attributes and comments.
     k = i
@@ -183,6 +193,8 @@ def attached_text(lines: list[str], i: int) -> tuple[list[str], int | None]:
         s = lines[k].strip()
         if k > i and is_comment(s):
             text.append(s)
+        elif k > i and s.startswith("#[") and "//" in s:
+            text.append(s[s.index("//"):])
         if FN_LINE.search(s) and not is_comment(s):
             fn_at = k
             break

@@ -21,6 +21,7 @@ cases=(
   "hwm-off-by-one                 hwm::q03_inproc_default_hwm_capacity_is_2000"
   "missed-wakeup                  transport::t03_tcp_push_pull_with_ephemeral_port"
   "reordered-output               close::l07_ipc_burst_then_close_loses_nothing"
+  "slow-reader-times-out          options::w27_a_slow_consumer_keeps_its_connection"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

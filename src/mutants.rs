@@ -51,11 +51,24 @@ pub enum Mutant {
     SessionStopsFeeding,
     /// A PAIR takes a second peer instead of refusing it (PAIR-02), and never reads it.
     PairTakesSecondPeer,
+    /// A REQ takes a reply from a peer it did not send the request to (REQ-05).
+    ReqAcceptsAnyPeer,
+    /// A REP sends a reply back with the envelope of the request before (REP-02).
+    RepWrongEnvelope,
+    /// A ROUTER's generated routing ids repeat, so a peer that reconnects takes over the id
+    /// of another (ROUTER-04).
+    RouterReusesIds,
+    /// A ROUTER with ROUTER_MANDATORY drops a message for a full peer instead of blocking
+    /// (ROUTER-03).
+    RouterDropsWhenFull,
+    /// Only newly read bytes count as a sign of life, not frames decoded later from input a
+    /// slow application held back (W-27): a live peer behind a slow reader is timed out.
+    SlowReaderTimesOut,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 13] = [
+    pub const ALL: [Mutant; 18] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -69,6 +82,11 @@ impl Mutant {
         Mutant::LostActivateWrite,
         Mutant::SessionStopsFeeding,
         Mutant::PairTakesSecondPeer,
+        Mutant::ReqAcceptsAnyPeer,
+        Mutant::RepWrongEnvelope,
+        Mutant::RouterReusesIds,
+        Mutant::RouterDropsWhenFull,
+        Mutant::SlowReaderTimesOut,
     ];
 
     /// Its command-line name (kebab case).
@@ -87,6 +105,11 @@ impl Mutant {
             Mutant::LostActivateWrite => "lost-activate-write",
             Mutant::SessionStopsFeeding => "session-stops-feeding",
             Mutant::PairTakesSecondPeer => "pair-takes-second-peer",
+            Mutant::ReqAcceptsAnyPeer => "req-accepts-any-peer",
+            Mutant::RepWrongEnvelope => "rep-wrong-envelope",
+            Mutant::RouterReusesIds => "router-reuses-ids",
+            Mutant::RouterDropsWhenFull => "router-drops-when-full",
+            Mutant::SlowReaderTimesOut => "slow-reader-times-out",
         }
     }
 

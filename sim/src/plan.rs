@@ -38,6 +38,9 @@ impl Default for FaultKnobs {
     }
 }
 
+/// The longest a stream stalls (only in the fault phase, and only with stream faults on).
+pub const MAX_STALL: Duration = Duration::from_millis(300);
+
 /// One timeline fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultKind {
@@ -159,7 +162,7 @@ impl ConnChaos {
             reset_after,
             faults_until: Some(tokio::time::Instant::now() + faults_left),
             stall_chance: if slow { 0.05 } else { 0.002 },
-            max_stall: Duration::from_millis(if slow { 300 } else { 20 }),
+            max_stall: if slow { MAX_STALL } else { Duration::from_millis(20) },
         }
     }
 }

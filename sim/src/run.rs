@@ -134,28 +134,37 @@ impl Outcome {
 }
 
 thread_local! {
-    static PANICKED: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// `Some` while a run is stepping on this thread: what panicked in it, if anything.
+    static PANICKED: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
 }
 
 /// Panics inside the stack are bugs: tokio would swallow those of spawned tasks, so a hook
-/// records them for the run loop (and keeps them off the terminal during sweeps).
+/// records them for the run loop (and keeps them off the terminal during sweeps). A panic
+/// outside a run's steps (a test's own assertion) goes to the default hook.
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let in_sim = PANICKED.with(|p| {
-                let mut p = p.borrow_mut();
-                if p.is_none() {
-                    *p = Some(format!("{info}"));
+            let in_sim = PANICKED.with(|p| match &mut *p.borrow_mut() {
+                Some(slot) => {
+                    slot.get_or_insert_with(|| format!("{info}"));
+                    true
                 }
-                true
+                None => false,
             });
             if !in_sim {
                 default(info);
             }
         }));
     });
+}
+
+/// Steps the simulation with panics recorded for the run loop rather than printed.
+fn step_recording_panics<T>(f: impl FnOnce() -> T) -> (std::thread::Result<T>, Option<String>) {
+    PANICKED.with(|p| *p.borrow_mut() = Some(None));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    (r, PANICKED.with(|p| p.borrow_mut().take().flatten()))
 }
 
 /// The phases of every run (simulated time).
@@ -172,7 +181,6 @@ pub fn timeline() -> Timeline {
 /// Runs `scenario` with `seed`.
 pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
     install_panic_hook();
-    PANICKED.with(|p| p.borrow_mut().take());
     let timeline = timeline();
     let world = World::new(seed, timeline, opts.keep_trace);
     world.get().check.set_timeline(timeline);
@@ -195,6 +203,7 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
     scenario.build(&mut setup);
     let Setup { mut sim, hosts, knobs, .. } = setup;
     world.get().stream_faults = knobs.stream_faults;
+    world.get().check.set_stream_faults(knobs.stream_faults);
     let faults = {
         let mut w = world.get();
         let mut rng = w.rng_stream("faults");
@@ -223,7 +232,7 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
                 apply(&mut sim, &world, f, false);
             }
         }
-        let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.step()));
+        let (step, panicked) = step_recording_panics(|| sim.step());
         let mut w = world.get();
         w.stats.steps += 1;
         match step {
@@ -231,7 +240,7 @@ pub fn run(scenario: &dyn Scenario, seed: u64, opts: &RunOptions) -> Outcome {
             Ok(Err(e)) => w.check_fail(format!("host software failed: {e}")),
             Err(_) => {}
         }
-        if let Some(p) = PANICKED.with(|p| p.borrow_mut().take()) {
+        if let Some(p) = panicked {
             w.check_fail(format!("panic: {p}"));
         }
         w.check.emit(Event::Tick);

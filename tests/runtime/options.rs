@@ -136,3 +136,37 @@ fn o07_max_msg_size_disconnects_the_sender() {
         }
     ));
 }
+
+/// W-27: a slow consumer does not take its live peer for dead. The PULL reads one message per
+/// 2 ms with room for one in its pipe, so most of the burst waits in its connection's input,
+/// with the PUSH's PONGs behind it, for far longer than the heartbeat timeout: each frame
+/// decoded from it is a sign of life, and the connection stays up.
+#[test]
+fn w27_a_slow_consumer_keeps_its_connection() {
+    let ctx = ctx();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let mut o = pull.options().clone();
+    o.heartbeat_ivl = Some(Duration::from_millis(20));
+    o.heartbeat_timeout = Some(Duration::from_millis(60));
+    o.rcvhwm = 1;
+    o.rcvtimeo = T;
+    pull.set_options(o).unwrap();
+    let mon = pull.monitor();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.connect(pull.last_endpoint().unwrap()).unwrap();
+    let n = 400u32;
+    for i in 0..n {
+        push.send(i.to_be_bytes().to_vec()).unwrap();
+    }
+    let started = Instant::now();
+    for i in 0..n {
+        assert_eq!(pull.recv().unwrap()[..], i.to_be_bytes(), "message {i}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(started.elapsed() > Duration::from_millis(200), "slower than the timeout");
+    let downs: Vec<_> = std::iter::from_fn(|| mon.try_recv())
+        .filter(|e| matches!(e, ferromq::MonitorEvent::Disconnected { .. }))
+        .collect();
+    assert!(downs.is_empty(), "the live peer was dropped: {downs:?}");
+}

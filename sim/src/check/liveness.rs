@@ -8,6 +8,7 @@
 
 use super::{Event, Model, Oracle, kinds};
 use crate::payload::{self, MsgId};
+use ferromq::proto::CloseReason;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
@@ -119,3 +120,45 @@ impl Oracle for Liveness {
         }
     }
 }
+
+/// A live peer is never taken for dead. A connection may be closed for a heartbeat timeout or
+/// an expired TTL only when something could have silenced its peer not long before: a fault
+/// window (a partition, a hold, a crash) or, in the fault phase, a stalled stream. In calm
+/// time a peer that is merely slow, or whose PONG sits unread behind data a slow application
+/// holds back, must stay up.
+#[derive(Debug)]
+pub struct NoFalseDeath;
+
+impl Oracle for NoFalseDeath {
+    fn interests(&self) -> u32 {
+        kinds::DOWN
+    }
+
+    fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
+        let Event::Down { sock, key, reason } = *e else { return };
+        if !matches!(reason, CloseReason::HeartbeatTimeout | CloseReason::TtlExpired) {
+            return;
+        }
+        // The silence it noticed began at most this long ago: one interval to the PING, the
+        // timeout (or the peer's TTL, which the scenarios keep within the same), and a
+        // stall's worth of margin.
+        let o = &m.sock(sock).opts;
+        let hb = o.heartbeat_ivl.unwrap_or_default()
+            + o.heartbeat_timeout.or(o.heartbeat_ivl).unwrap_or_default()
+            + o.heartbeat_ttl.unwrap_or_default();
+        let since = m.now.saturating_sub(hb + crate::plan::MAX_STALL + SLACK);
+        let stalls = m.stream_faults && since <= m.faults_end();
+        if stalls || m.faulty(since, m.now) {
+            return;
+        }
+        out.push(format!(
+            "{} k{key} declared its peer dead ({reason}) with no fault since {:?}: a live peer \
+             was taken for dead",
+            m.describe(sock),
+            since
+        ));
+    }
+}
+
+/// Scheduling margin for [`NoFalseDeath`]: ticks, latency.
+const SLACK: Duration = Duration::from_millis(200);

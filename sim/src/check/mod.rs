@@ -356,6 +356,8 @@ pub struct Model {
     pub timeline: Option<Timeline>,
     /// Fault windows (start, end).
     pub faults: Vec<(Duration, Duration)>,
+    /// Streams may stall and reset in the fault phase.
+    pub stream_faults: bool,
     /// Sockets by number.
     pub socks: Vec<SockInfo>,
     /// Streams by number.
@@ -588,6 +590,7 @@ impl Checker {
             Box::new(bounds::CloseWithinLinger::default()),
             Box::new(backoff::Backoff::default()),
             Box::new(liveness::Liveness::default()),
+            Box::new(liveness::NoFalseDeath),
             Box::new(pair::PairExclusive::default()),
         ]
     }
@@ -628,6 +631,11 @@ impl Checker {
 
     pub(crate) fn set_timeline(&mut self, t: Timeline) {
         self.model.timeline = Some(t);
+    }
+
+    /// Whether streams may stall and reset in the fault phase.
+    pub(crate) fn set_stream_faults(&mut self, on: bool) {
+        self.model.stream_faults = on;
     }
 
     /// Records a fault window.

@@ -3,15 +3,17 @@
 
 mod pair;
 mod push_pull;
+mod slow_consumer;
 
 use crate::run::Scenario;
 
 pub use pair::Pair;
 pub use push_pull::PushPull;
+pub use slow_consumer::SlowConsumer;
 
 /// Every built-in scenario, in the default sweep's order.
 pub fn all() -> &'static [&'static dyn Scenario] {
-    &[&PushPull, &Pair]
+    &[&PushPull, &Pair, &SlowConsumer]
 }
 
 /// The scenario called `name`.

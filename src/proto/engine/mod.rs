@@ -303,8 +303,7 @@ impl Engine {
             return;
         }
         self.input.extend_from_slice(data);
-        self.timers.stop(Timer::HeartbeatTimeout);
-        self.timers.stop(Timer::PeerTtl);
+        self.peer_alive();
         self.advance_handshake();
         if self.state == State::Active {
             // Refuse a bad or oversize header now, before buffering its body (W-10).
@@ -316,6 +315,15 @@ impl Engine {
                 Ok(_) => {}
             }
         }
+    }
+
+    /// Something came from the peer: it is alive (W-27). Frames decoded from input read a
+    /// while ago count too, as in libzmq: while a slow application holds the input back, the
+    /// PONG sits unread behind the data, and the peer must not be taken for dead.
+    #[inline]
+    fn peer_alive(&mut self) {
+        self.timers.stop(Timer::HeartbeatTimeout);
+        self.timers.stop(Timer::PeerTtl);
     }
 
     /// The peer closed the stream. Complete frames already received are still delivered;
@@ -376,11 +384,21 @@ impl Engine {
                 return None;
             }
             match self.decoder.decode(&mut self.input) {
-                Ok(Some(Frame::Message(m))) => return Some(Event::Message(m)),
-                Ok(Some(Frame::Command(body))) => match Command::parse(body) {
-                    Ok(cmd) => self.on_command(cmd),
-                    Err(e) => self.fail(e.into()),
-                },
+                Ok(Some(Frame::Message(m))) => {
+                    if !mutant!(SlowReaderTimesOut) {
+                        self.peer_alive();
+                    }
+                    return Some(Event::Message(m));
+                }
+                Ok(Some(Frame::Command(body))) => {
+                    if !mutant!(SlowReaderTimesOut) {
+                        self.peer_alive();
+                    }
+                    match Command::parse(body) {
+                        Ok(cmd) => self.on_command(cmd),
+                        Err(e) => self.fail(e.into()),
+                    }
+                }
                 Ok(None) if self.eof => self.fail(CloseReason::PeerClosed),
                 Ok(None) => return None,
                 Err(e) => self.fail(e.into()),

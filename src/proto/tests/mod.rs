@@ -391,6 +391,32 @@ fn w26_w27_heartbeat_timeout_and_liveness() {
     assert_eq!(m.closed(), Some(&CloseReason::HeartbeatTimeout));
 }
 
+/// W-27: input held back by a slow application counts as life as it is decoded: the peer's
+/// PONG is behind it, unread, and the peer is not dead.
+#[test]
+fn w27_a_slow_reader_does_not_time_its_peer_out() {
+    let mut m = Mock::new(heartbeat_cfg(SocketType::Pull));
+    m.feed(&greeting(1)).feed(&ready("PUSH"));
+    // A second's worth of messages in one read, then nothing new on the stream.
+    let burst: Vec<u8> = (0..20).flat_map(|_| *b"\x00\x01x").collect();
+    m.engine.handle_input(m.now, &burst);
+    for i in 0..20 {
+        m.now += Duration::from_millis(50);
+        m.engine.handle_timeout(m.now);
+        match m.engine.poll_event() {
+            Some(Event::Message(_)) => {}
+            e => panic!("message {i}: {e:?}"),
+        }
+        m.engine.poll_transmit(&mut m.sent, usize::MAX);
+    }
+    m.collect();
+    assert!(m.closed().is_none(), "{:?}", m.events);
+    // Once the input is used up, silence counts again.
+    m.advance(Duration::from_millis(100));
+    m.advance(Duration::from_millis(300));
+    assert_eq!(m.closed(), Some(&CloseReason::HeartbeatTimeout));
+}
+
 /// W-25: after a PING with a TTL, silence for that long closes.
 #[test]
 fn w25_peer_ttl_expires() {

@@ -141,8 +141,28 @@ pub struct SocketOptions {
     /// CONNECT_TIMEOUT: a TCP connect still in progress after this is abandoned and retried
     /// as after any failure (`None`: the operating system's timeout, libzmq's 0; O-09).
     pub connect_timeout: Option<Duration>,
-    /// ROUTING_ID sent as `Identity` by REQ, DEALER and ROUTER.
+    /// ROUTING_ID sent as `Identity` by REQ, DEALER and ROUTER (1 to 255 octets, not starting
+    /// with a zero octet, which marks generated ids; O-04).
     pub routing_id: Bytes,
+    /// CONNECT_ROUTING_ID (ROUTER): the routing id to give the peer of the next `connect`, so
+    /// that the ROUTER can send to it at once (ROUTER-06). Used by one connect, then cleared.
+    pub connect_routing_id: Option<Bytes>,
+    /// ROUTER_MANDATORY (ROUTER): a message for an unknown peer fails with
+    /// `Error::HostUnreachable` instead of vanishing, and one for a full peer blocks
+    /// (ROUTER-02, ROUTER-03). Applies at once.
+    pub router_mandatory: bool,
+    /// ROUTER_HANDOVER (ROUTER): a new peer with a routing id in use takes it over, and the old
+    /// connection is closed (ROUTER-05). Applies at once.
+    pub router_handover: bool,
+    /// PROBE_ROUTER (REQ, DEALER, ROUTER): an empty message goes out on each new pipe, so that
+    /// a ROUTER peer learns our routing id at once (ROUTER-07). Applies at once.
+    pub probe_router: bool,
+    /// REQ_CORRELATE (REQ): each request carries a 4-octet id and replies with another id are
+    /// dropped (REQ-07). Applies at once.
+    pub req_correlate: bool,
+    /// REQ_RELAXED (REQ): a new request may be sent before the reply to the last one came
+    /// (REQ-08). Applies at once.
+    pub req_relaxed: bool,
     /// IMMEDIATE: queue only to completed connections.
     pub immediate: bool,
     /// MAXMSGSIZE in bytes (`None`: no limit).
@@ -180,6 +200,12 @@ impl Default for SocketOptions {
             handshake_ivl: Some(Duration::from_secs(30)),
             connect_timeout: None,
             routing_id: Bytes::new(),
+            connect_routing_id: None,
+            router_mandatory: false,
+            router_handover: false,
+            probe_router: false,
+            req_correlate: false,
+            req_relaxed: false,
             immediate: false,
             max_msg_size: None,
             heartbeat_ivl: None,
@@ -196,9 +222,38 @@ impl Default for SocketOptions {
 }
 
 impl SocketOptions {
-    /// Checks values libzmq would refuse with EINVAL (O-03, O-04, O-08).
+    /// Checks values libzmq would refuse with EINVAL for a socket of type `ty`, including
+    /// options that type does not take (O-03, O-04, O-08).
+    pub fn validate_for(&self, ty: SocketType) -> Result<(), crate::Error> {
+        use SocketType::*;
+        self.validate()?;
+        let d = SocketOptions::default();
+        let only = |set: bool, name: &str, types: &[SocketType]| {
+            if set && !types.contains(&ty) {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "{name} does not apply to {ty}"
+                )));
+            }
+            Ok(())
+        };
+        only(self.routing_id != d.routing_id, "ROUTING_ID", &[Req, Rep, Dealer, Router])?;
+        only(self.connect_routing_id.is_some(), "CONNECT_ROUTING_ID", &[Router])?;
+        only(self.router_mandatory, "ROUTER_MANDATORY", &[Router])?;
+        only(self.router_handover, "ROUTER_HANDOVER", &[Router])?;
+        only(self.probe_router, "PROBE_ROUTER", &[Req, Dealer, Router])?;
+        only(self.req_correlate, "REQ_CORRELATE", &[Req])?;
+        only(self.req_relaxed, "REQ_RELAXED", &[Req])
+    }
+
+    /// Checks values libzmq would refuse with EINVAL whatever the socket type (O-03, O-04,
+    /// O-08).
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad = |s: &str| Err(crate::Error::InvalidArgument(s.to_owned()));
+        if let Some(id) = &self.connect_routing_id {
+            if id.is_empty() || id.len() > 255 || id[0] == 0 {
+                return bad("CONNECT_ROUTING_ID must be 1 to 255 octets, not starting with 0");
+            }
+        }
         if self.routing_id.len() > 255 {
             return bad("ROUTING_ID is longer than 255 bytes");
         }

@@ -108,9 +108,11 @@ impl PeerConfig {
         connect: bool,
         endpoint: impl Into<String>,
     ) -> PeerConfig {
+        let mut session = SessionConfig::from_options(o, connect);
+        session.recv_routing_id = matches!(ty, SocketType::Router | SocketType::Rep);
         PeerConfig {
             engine: EngineConfig::from_options(ty, o),
-            session: SessionConfig::from_options(o, connect),
+            session,
             connection: ConnectionConfig::from_options(o, endpoint),
         }
     }

@@ -61,7 +61,7 @@ pub enum SessionAction {
 }
 
 /// A session's fixed settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct SessionConfig {
     /// Connect side: keeps its pipe across reconnects.
     pub connect: bool,
@@ -74,6 +74,11 @@ pub struct SessionConfig {
     /// LINGER: once the socket closes (or disconnects) this session, how long queued messages
     /// may still drain to the peer (`None`: forever).
     pub linger: Option<Duration>,
+    /// The socket routes by identity (ROUTER, REP): each connection's first item in the pipe
+    /// is the peer's routing id ([`Msg::routing_id`]).
+    pub recv_routing_id: bool,
+    /// CONNECT_ROUTING_ID: the routing id the socket gives this connect side's peer.
+    pub connect_routing_id: Option<bytes::Bytes>,
 }
 
 impl SessionConfig {
@@ -85,6 +90,8 @@ impl SessionConfig {
             sndhwm: o.sndhwm,
             rcvhwm: o.rcvhwm,
             linger: o.linger,
+            recv_routing_id: false,
+            connect_routing_id: o.connect_routing_id.clone().filter(|_| connect),
         }
     }
 }
@@ -148,7 +155,7 @@ impl Session {
             #[cfg(feature = "mutants")]
             held: None,
         };
-        if cfg.connect && !cfg.immediate {
+        if s.cfg.connect && !s.cfg.immediate {
             s.create_pipe();
         }
         s
@@ -157,7 +164,8 @@ impl Session {
     fn create_pipe(&mut self) {
         let (ours, theirs) = pipe_pair(self.cfg.rcvhwm, self.cfg.sndhwm);
         self.pipe = Some(ours);
-        let info = PipeInfo::new(self.cfg.connect);
+        let info =
+            PipeInfo::new(self.cfg.connect).with_routing_id(self.cfg.connect_routing_id.clone());
         self.actions.push_back(SessionAction::AttachPipe { id: self.pipe_id, end: theirs, info });
     }
 
@@ -409,6 +417,10 @@ impl Session {
                 Event::Ready(peer) => {
                     if self.pipe.is_none() && !self.terminating {
                         self.create_pipe();
+                    }
+                    if self.cfg.recv_routing_id {
+                        // Who is at the other end comes first, before anything it sends.
+                        self.pending = Some(Msg::routing_id(&peer.identity));
                     }
                     self.actions.push_back(SessionAction::HandshakeSucceeded(peer));
                 }

@@ -69,6 +69,17 @@ impl SocketCore {
         })
     }
 
+    /// Applies the options the socket type reads (ROUTER_MANDATORY, ROUTER_HANDOVER,
+    /// PROBE_ROUTER, REQ_CORRELATE, REQ_RELAXED): they apply at once (O-02).
+    pub fn configure(&mut self, o: &crate::SocketOptions) {
+        self.pattern.configure(o);
+    }
+
+    /// Seeds what the type draws (a ROUTER's generated routing ids), so that runs replay.
+    pub fn seed(&mut self, seed: u64) {
+        self.pattern.seed(seed);
+    }
+
     /// The socket type.
     pub fn socket_type(&self) -> SocketType {
         self.ty
@@ -85,10 +96,17 @@ impl SocketCore {
         if !self.pattern.reads() {
             end.set_nodelay();
         }
-        if self.closing || !self.pattern.attach(id, &info) {
+        if self.closing {
             end.terminate(false);
+            self.pipes.insert(id, end);
+        } else {
+            self.pipes.insert(id, end);
+            if !self.pattern.attach(&mut self.pipes, id, &info) {
+                if let Some(p) = self.pipes.get_mut(&id) {
+                    p.terminate(false);
+                }
+            }
         }
-        self.pipes.insert(id, end);
         self.collect();
     }
 
@@ -111,9 +129,9 @@ impl SocketCore {
         events.extend(std::iter::from_fn(|| pipe.poll_event()));
         for e in events.drain(..) {
             match e {
-                PipeEvent::ReadActivated => self.pattern.read_activated(id),
+                PipeEvent::ReadActivated => self.pattern.read_activated(&mut self.pipes, id),
                 PipeEvent::WriteActivated if mutant!(LostActivateWrite) => {}
-                PipeEvent::WriteActivated => self.pattern.write_activated(id),
+                PipeEvent::WriteActivated => self.pattern.write_activated(&mut self.pipes, id),
                 PipeEvent::Terminated => {
                     self.pattern.terminated(id);
                     self.pipes.remove(id);
@@ -284,7 +302,7 @@ mod tests {
         let mut pull = SocketCore::new(SocketType::Pull).unwrap();
         assert_eq!(push.recv(), Err(RecvError::NotSupported));
         assert_eq!(pull.send(Msg::from("x")), Err(SendError::NotSupported(Msg::from("x"))));
-        assert!(SocketCore::new(SocketType::Req).is_err(), "not built yet");
+        assert!(SocketCore::new(SocketType::Pub).is_err(), "not built yet");
     }
 
     /// PUSH-02: no peer: would block, message handed back.

@@ -40,8 +40,14 @@ enum Body {
 #[derive(Clone)]
 pub struct Msg {
     body: Body,
-    more: bool,
+    flags: u8,
 }
+
+/// Another frame of the same message follows.
+const MORE: u8 = 1;
+/// A routing id travelling from a connection to its socket through the pipe (never on the
+/// wire, never handed to the application).
+const ROUTING_ID: u8 = 2;
 
 impl Msg {
     /// The largest body stored inline, without a heap allocation.
@@ -49,7 +55,7 @@ impl Msg {
 
     /// An empty frame (a delimiter, in REQ/REP envelopes).
     pub const fn new() -> Self {
-        Msg { body: Body::Inline { len: 0, buf: [0; INLINE_CAP] }, more: false }
+        Msg { body: Body::Inline { len: 0, buf: [0; INLINE_CAP] }, flags: 0 }
     }
 
     /// A frame whose body is a copy of `data` when it is small, or a fresh shared buffer.
@@ -61,7 +67,7 @@ impl Msg {
         if data.len() <= INLINE_CAP {
             let mut buf = [0; INLINE_CAP];
             buf[..data.len()].copy_from_slice(data);
-            Msg { body: Body::Inline { len: data.len() as u8, buf }, more: false }
+            Msg { body: Body::Inline { len: data.len() as u8, buf }, flags: 0 }
         } else {
             Msg::copy_to_heap(data)
         }
@@ -69,7 +75,7 @@ impl Msg {
 
     #[cold]
     fn copy_to_heap(data: &[u8]) -> Self {
-        Msg { body: Body::Shared(Bytes::copy_from_slice(data)), more: false }
+        Msg { body: Body::Shared(Bytes::copy_from_slice(data)), flags: 0 }
     }
 
     /// A frame that shares `data`. Small bodies are still copied inline so that a tiny frame
@@ -78,7 +84,7 @@ impl Msg {
         if data.len() <= INLINE_CAP {
             Msg::copy_from_slice(&data)
         } else {
-            Msg { body: Body::Shared(data), more: false }
+            Msg { body: Body::Shared(data), flags: 0 }
         }
     }
 
@@ -102,19 +108,34 @@ impl Msg {
 
     /// True when another frame of the same message follows this one.
     pub fn more(&self) -> bool {
-        self.more
+        self.flags & MORE != 0
     }
 
     /// Sets or clears the MORE flag.
     pub fn set_more(&mut self, more: bool) {
-        self.more = more;
+        self.flags = (self.flags & !MORE) | if more { MORE } else { 0 };
     }
 
     /// Builder form of [`Msg::set_more`].
     #[must_use]
     pub fn with_more(mut self, more: bool) -> Self {
-        self.more = more;
+        self.set_more(more);
         self
+    }
+
+    /// A pipe item carrying a peer's routing id, from a connection to its socket (a ROUTER
+    /// learns who is at the other end of a pipe this way, as libzmq's do). Never sent on the
+    /// wire; a socket that receives one takes it for itself.
+    pub fn routing_id(id: &[u8]) -> Self {
+        let mut m = Msg::copy_from_slice(id);
+        m.flags = ROUTING_ID;
+        m
+    }
+
+    /// True for a [`Msg::routing_id`] item.
+    #[inline]
+    pub fn is_routing_id(&self) -> bool {
+        self.flags & ROUTING_ID != 0
     }
 
     /// The body as a `Bytes`: shared when large (no copy), copied when inline.
@@ -168,7 +189,7 @@ impl AsRef<[u8]> for Msg {
 
 impl PartialEq for Msg {
     fn eq(&self, other: &Self) -> bool {
-        self.more == other.more && self[..] == other[..]
+        self.flags == other.flags && self[..] == other[..]
     }
 }
 impl Eq for Msg {}
@@ -179,7 +200,10 @@ impl fmt::Debug for Msg {
         let body = &self[..SHOWN.min(self.len())];
         let mut d = f.debug_struct("Msg");
         d.field("len", &self.len());
-        d.field("more", &self.more);
+        d.field("more", &self.more());
+        if self.is_routing_id() {
+            d.field("routing_id", &true);
+        }
         match std::str::from_utf8(body) {
             Ok(s) => d.field("body", &s),
             Err(_) => d.field("body", &body),

@@ -53,6 +53,11 @@ impl CtxInner {
         std::hash::BuildHasher::hash_one(&self.jitter, pipe.0)
     }
 
+    /// A random seed for a new socket (its generated routing ids, its request ids).
+    pub(crate) fn random_seed(&self) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.jitter, (u64::MAX, self.next_id()))
+    }
+
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }

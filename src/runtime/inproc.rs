@@ -7,7 +7,8 @@ use super::{Route, SocketCmd};
 use crate::core::{PipeId, PipeInfo, SocketInput};
 use crate::msg::Msg;
 use crate::pipe::{PipeCommand, PipeEnd, Sender, pipe_pair};
-use crate::{Error, Result};
+use crate::{Error, Result, SocketType};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -16,12 +17,16 @@ pub(crate) struct Pending {
     id: PipeId,
     end: PipeEnd<Msg>,
     connector: Sender<SocketCmd>,
+    /// The connector's ROUTING_ID, and whether it routes by identity (then the binder tells it
+    /// its own id through the pipe).
+    routing_id: Bytes,
+    connector_routes: bool,
     /// Commands the connector's end sent before the bind.
     early: Vec<PipeCommand>,
 }
 
 enum Entry {
-    Bound { socket: Sender<SocketCmd>, socket_id: u64, sndhwm: u64, rcvhwm: u64 },
+    Bound { socket: Sender<SocketCmd>, socket_id: u64, routing_id: Bytes, sndhwm: u64, rcvhwm: u64 },
     Pending(Vec<Pending>),
 }
 
@@ -33,8 +38,17 @@ pub(crate) struct Names(Mutex<BTreeMap<String, Entry>>);
 pub(crate) struct Me<'a> {
     pub(crate) tx: &'a Sender<SocketCmd>,
     pub(crate) socket_id: u64,
+    pub(crate) ty: SocketType,
+    pub(crate) routing_id: &'a Bytes,
+    /// CONNECT_ROUTING_ID, for a connect.
+    pub(crate) connect_routing_id: Option<&'a Bytes>,
     pub(crate) sndhwm: u64,
     pub(crate) rcvhwm: u64,
+}
+
+/// Whether a socket of type `ty` routes by identity, so wants to know its peers' ids.
+fn routes(ty: SocketType) -> bool {
+    matches!(ty, SocketType::Router | SocketType::Rep)
 }
 
 /// a pipe's capacity is the sender's SNDHWM plus the receiver's RCVHWM; 0 on either side
@@ -66,18 +80,24 @@ impl Names {
             Entry::Bound {
                 socket: me.tx.clone(),
                 socket_id: me.socket_id,
+                routing_id: me.routing_id.clone(),
                 sndhwm: me.sndhwm,
                 rcvhwm: me.rcvhwm,
             },
         );
         drop(names);
         let mut inputs = Vec::new();
-        for p in pending {
+        for mut p in pending {
             let route = Route::Socket(p.connector.clone());
+            if p.connector_routes {
+                // T-10: the connector learns who bound, as its first item.
+                let _ = p.end.write(Msg::routing_id(me.routing_id));
+                p.end.flush();
+            }
             inputs.push(SocketInput::Attach {
                 id: p.id,
                 end: p.end,
-                info: PipeInfo::new(false),
+                info: PipeInfo::new(false).with_routing_id(Some(p.routing_id)),
                 route,
             });
             inputs.extend(p.early.into_iter().map(|cmd| SocketInput::Pipe(p.id, cmd)));
@@ -93,19 +113,30 @@ impl Names {
     pub(crate) fn connect(&self, name: &str, id: PipeId, me: &Me<'_>) -> SocketInput<Route> {
         let mut names = self.lock();
         match names.get_mut(name) {
-            Some(Entry::Bound { socket, sndhwm, rcvhwm, .. }) => {
+            Some(Entry::Bound { socket, routing_id, sndhwm, rcvhwm, .. }) => {
                 let (ours, theirs) =
                     pipe_pair(capacity(me.sndhwm, *rcvhwm), capacity(*sndhwm, me.rcvhwm));
-                let info = PipeInfo::new(false);
+                // T-10: each side knows the other's ROUTING_ID at once (CONNECT_ROUTING_ID
+                // wins on the connecting side).
+                let info = PipeInfo::new(false).with_routing_id(Some(me.routing_id.clone()));
                 let route = Route::Socket(me.tx.clone());
                 socket.send(SocketCmd::Input(SocketInput::Attach { id, end: theirs, info, route }));
                 let route = Route::Socket(socket.clone());
-                SocketInput::Attach { id, end: ours, info: PipeInfo::new(true), route }
+                let theirs = me.connect_routing_id.unwrap_or(routing_id).clone();
+                let info = PipeInfo::new(true).with_routing_id(Some(theirs));
+                SocketInput::Attach { id, end: ours, info, route }
             }
             other => {
                 let (ours, theirs) = pipe_pair(me.sndhwm, me.rcvhwm);
-                let pending =
-                    Pending { id, end: theirs, connector: me.tx.clone(), early: Vec::new() };
+                let connector_routes = routes(me.ty) && me.connect_routing_id.is_none();
+                let pending = Pending {
+                    id,
+                    end: theirs,
+                    connector: me.tx.clone(),
+                    routing_id: me.routing_id.clone(),
+                    connector_routes,
+                    early: Vec::new(),
+                };
                 match other {
                     Some(Entry::Pending(list)) => list.push(pending),
                     _ => {
@@ -113,7 +144,8 @@ impl Names {
                     }
                 }
                 let route = Route::InprocPending(name.to_owned());
-                SocketInput::Attach { id, end: ours, info: PipeInfo::new(true), route }
+                let info = PipeInfo::new(true).with_routing_id(me.connect_routing_id.cloned());
+                SocketInput::Attach { id, end: ours, info, route }
             }
         }
     }

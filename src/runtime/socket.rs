@@ -85,7 +85,9 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, ty: SocketType) -> Result<Socket> {
-        let actor = SocketActor::new(ty)?;
+        let mut actor = SocketActor::new(ty)?;
+        // libzmq starts a ROUTER's generated ids, and a REQ's request ids, at random.
+        actor.core().seed(ctx.random_seed());
         let signal = Arc::new(Signal::default());
         let waker = SocketWaker::new(signal.clone());
         let (mailbox, tx) = Mailbox::new(SharedWaker(waker.clone()));
@@ -133,11 +135,15 @@ impl Socket {
     /// Replaces the options (validated: O-03). Like libzmq, most apply to later binds and
     /// connects only; LINGER, SNDTIMEO and RCVTIMEO apply at once (O-02).
     pub fn set_options(&mut self, opts: SocketOptions) -> Result<()> {
-        opts.validate()?;
+        opts.validate_for(self.socket_type())?;
         let hwms = (opts.sndhwm, opts.rcvhwm);
         let changed = hwms != (self.opts.sndhwm, self.opts.rcvhwm);
         self.opts = opts;
         self.linger.set(self.opts.linger);
+        // ROUTER_MANDATORY, ROUTER_HANDOVER, PROBE_ROUTER, REQ_CORRELATE and REQ_RELAXED apply
+        // at once (O-02).
+        let opts = self.opts.clone();
+        self.core().configure(&opts);
         if changed {
             self.apply_hwms();
         }
@@ -314,7 +320,15 @@ impl Socket {
     }
 
     fn me(&self) -> Me<'_> {
-        Me { tx: &self.tx, socket_id: self.id, sndhwm: self.opts.sndhwm, rcvhwm: self.opts.rcvhwm }
+        Me {
+            tx: &self.tx,
+            socket_id: self.id,
+            ty: self.socket_type(),
+            routing_id: &self.opts.routing_id,
+            connect_routing_id: self.opts.connect_routing_id.as_ref(),
+            sndhwm: self.opts.sndhwm,
+            rcvhwm: self.opts.rcvhwm,
+        }
     }
 
     fn bind_inproc(&mut self, name: &str, endpoint: &str) -> Result<()> {
@@ -340,6 +354,8 @@ impl Socket {
         let io = self.pick_io();
         let pipe = self.ctx.next_pipe_id();
         let opts = self.peer_opts(true, endpoint);
+        // CONNECT_ROUTING_ID names the next connect's peer only.
+        self.opts.connect_routing_id = None;
         let now = Instant::now();
         let mut conn =
             Connection::connect(now, opts.peer.clone(), pipe, self.ctx.jitter_seed(pipe));
@@ -372,6 +388,7 @@ impl Socket {
         let id = self.ctx.next_pipe_id();
         let ctx = self.ctx.clone();
         let input = ctx.inproc.connect(name, id, &self.me());
+        self.opts.connect_routing_id = None;
         self.actor().handle(input);
         self.flush_commands();
         self.endpoints.push((endpoint.to_owned(), Attached::InprocConnect(id)));

@@ -133,7 +133,7 @@ fn unsupported_directions_and_types_are_refused() {
     assert!(matches!(push.recv_msg(true), Err(Error::NotSupported)));
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     assert!(matches!(pull.send("x"), Err(Error::NotSupported)));
-    assert!(matches!(ctx.socket(SocketType::Req), Err(Error::NotSupported)));
+    assert!(matches!(ctx.socket(SocketType::Pub), Err(Error::NotSupported)));
     assert!(matches!(push.bind("tcp://nope"), Err(Error::InvalidEndpoint { .. })));
     assert!(matches!(push.connect("tcp://127.0.0.1:*"), Err(Error::InvalidEndpoint { .. })));
     assert!(matches!(push.connect("udp://x:1"), Err(Error::ProtocolNotSupported(_))));

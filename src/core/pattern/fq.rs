@@ -34,7 +34,13 @@ impl Fq {
     }
 
     /// Receives one message part, or `None` when no pipe has one.
+    #[inline]
     pub fn recv(&mut self, pipes: &mut Pipes) -> Option<Msg> {
+        self.recv_from(pipes).map(|(_, m)| m)
+    }
+
+    /// Receives one message part and says which pipe it came from.
+    pub fn recv_from(&mut self, pipes: &mut Pipes) -> Option<(PipeId, Msg)> {
         loop {
             let id = match self.more {
                 Some(id) => id,
@@ -49,7 +55,7 @@ impl Fq {
                     self.more = None;
                     self.list.advance();
                 }
-                return Some(m);
+                return Some((id, m));
             }
             // Parts of one message are published together: a message in progress cannot run
             // dry, so this pipe is simply empty (or terminating) between messages.
@@ -58,6 +64,12 @@ impl Fq {
                 self.list.deactivate_at(i);
             }
         }
+    }
+
+    /// True while a multipart message is being received (its next part comes from the same
+    /// pipe).
+    pub fn in_message(&self) -> bool {
+        self.more.is_some()
     }
 
     /// Whether a message part can be received now (POLLIN).

@@ -76,6 +76,11 @@ impl Lb {
         Ok(())
     }
 
+    /// The pipe the message in progress goes to (after a part with MORE).
+    pub fn current(&self) -> Option<PipeId> {
+        self.more
+    }
+
     /// The pipe the last complete message went into (`None` if it was dropped).
     pub fn last_pipe(&self) -> Option<PipeId> {
         self.last

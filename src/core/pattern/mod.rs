@@ -4,7 +4,9 @@
 //!   REQ);
 //! * [`Fq`] fair-queues incoming messages from the pipes that have some (PULL, DEALER, ROUTER,
 //!   REP);
-//! * [`Pipes`] is a socket's pipe table, which both strategies work on.
+//! * [`Routing`] keeps pipes by the routing id of their peer and fair-queues in from them
+//!   (ROUTER, REP);
+//! * [`Pipes`] is a socket's pipe table, which the strategies work on.
 //!
 //! Both strategies keep an ordered list of pipe ids whose front part is the *active* pipes (those
 //! that may be written to, or read from, now), as libzmq's `lb_t`/`fq_t` do: deactivating a pipe
@@ -19,10 +21,12 @@ use crate::pipe::PipeEnd;
 mod fq;
 mod lb;
 mod pipes;
+mod routing;
 
 pub use fq::Fq;
 pub use lb::Lb;
 pub use pipes::Pipes;
+pub use routing::Routing;
 
 #[derive(Debug, Default)]
 pub(crate) struct ActiveList {

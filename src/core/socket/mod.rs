@@ -9,16 +9,27 @@
 
 use super::PipeId;
 use super::pattern::Pipes;
-use crate::{Msg, SocketType};
+use crate::{Msg, SocketOptions, SocketType};
+use bytes::Bytes;
 use std::fmt;
 
+mod dealer;
 mod pair;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
+#[cfg(test)]
+mod tests;
 
+pub(crate) use dealer::Dealer;
 pub(crate) use pair::Pair;
 pub(crate) use pull::Pull;
 pub(crate) use push::Push;
+pub(crate) use rep::Rep;
+pub(crate) use req::Req;
+pub(crate) use router::Router;
 
 /// Why [`SocketCore::send`](super::SocketCore::send) did not take a message part. The part is
 /// handed back, except where the type's rule is to drop it (then `send` returns `Ok`).
@@ -112,29 +123,46 @@ pub struct PipeInfo {
     /// The pipe was made by this socket's `connect` (libzmq's "locally initiated"), so it
     /// exists before any connection and survives reconnects.
     pub connect: bool,
+    /// The routing id of the peer at the other end, when known at once: CONNECT_ROUTING_ID
+    /// on a ROUTER's connect, or an inproc peer's ROUTING_ID (ROUTER-06, T-10). Otherwise a
+    /// ROUTER learns it from the pipe's first item ([`Msg::routing_id`]).
+    pub routing_id: Option<Bytes>,
 }
 
 impl PipeInfo {
     /// A pipe made by `connect` (`true`) or by an accepted connection or inproc bind.
     pub fn new(connect: bool) -> PipeInfo {
-        PipeInfo { connect }
+        PipeInfo { connect, routing_id: None }
+    }
+
+    /// The same, with the peer's routing id known at once.
+    pub fn with_routing_id(mut self, id: Option<Bytes>) -> PipeInfo {
+        self.routing_id = id;
+        self
     }
 }
 
 /// What one socket type decides. The core owns the pipes and passes them in; a type keeps
 /// only its own routing state (ids, the peer a reply goes to, its send/receive phase).
 pub(crate) trait Behaviour {
-    /// A new pipe. `false` refuses it: the core terminates it at once (PAIR-02).
-    fn attach(&mut self, id: PipeId, info: &PipeInfo) -> bool;
+    /// The options a type reads (ROUTER_MANDATORY, REQ_CORRELATE, ...); they apply at once
+    /// (O-02), so this is called again whenever the socket's options change.
+    fn configure(&mut self, _o: &SocketOptions) {}
+    /// Seeds what a type draws (a ROUTER's first generated routing id, as libzmq seeds it at
+    /// random), so that a simulated run replays.
+    fn seed(&mut self, _seed: u64) {}
+    /// A new pipe, already in `pipes`. `false` refuses it: the core terminates it at once
+    /// (PAIR-02).
+    fn attach(&mut self, pipes: &mut Pipes, id: PipeId, info: &PipeInfo) -> bool;
     /// Whether this type ever reads its pipes. One that never does (PUSH) must not wait for a
     /// terminating peer's last messages: nobody would read them.
     fn reads(&self) -> bool {
         true
     }
     /// Pipe `id` has messages to read again.
-    fn read_activated(&mut self, _id: PipeId) {}
+    fn read_activated(&mut self, _pipes: &mut Pipes, _id: PipeId) {}
     /// Pipe `id` can take messages again.
-    fn write_activated(&mut self, _id: PipeId) {}
+    fn write_activated(&mut self, _pipes: &mut Pipes, _id: PipeId) {}
     /// Pipe `id` is gone (its termination handshake finished).
     fn terminated(&mut self, id: PipeId);
     /// Sends one part. A part with MORE binds the next part to the same route.
@@ -158,6 +186,10 @@ pub(crate) enum Pattern {
     Push(Push),
     Pull(Pull),
     Pair(Pair),
+    Dealer(Dealer),
+    Router(Router),
+    Req(Req),
+    Rep(Rep),
 }
 
 /// Calls the same method on whichever type `self` holds: static dispatch, one match.
@@ -167,6 +199,10 @@ macro_rules! dispatch {
             Pattern::Push($p) => $call,
             Pattern::Pull($p) => $call,
             Pattern::Pair($p) => $call,
+            Pattern::Dealer($p) => $call,
+            Pattern::Router($p) => $call,
+            Pattern::Req($p) => $call,
+            Pattern::Rep($p) => $call,
         }
     };
 }
@@ -178,26 +214,38 @@ impl Pattern {
             SocketType::Push => Pattern::Push(Push::default()),
             SocketType::Pull => Pattern::Pull(Pull::default()),
             SocketType::Pair => Pattern::Pair(Pair::default()),
+            SocketType::Dealer => Pattern::Dealer(Dealer::default()),
+            SocketType::Router => Pattern::Router(Router::default()),
+            SocketType::Req => Pattern::Req(Req::default()),
+            SocketType::Rep => Pattern::Rep(Rep::default()),
             _ => return None,
         })
     }
 }
 
 impl Behaviour for Pattern {
-    fn attach(&mut self, id: PipeId, info: &PipeInfo) -> bool {
-        dispatch!(self, p => p.attach(id, info))
+    fn configure(&mut self, o: &SocketOptions) {
+        dispatch!(self, p => p.configure(o))
+    }
+
+    fn seed(&mut self, seed: u64) {
+        dispatch!(self, p => p.seed(seed))
+    }
+
+    fn attach(&mut self, pipes: &mut Pipes, id: PipeId, info: &PipeInfo) -> bool {
+        dispatch!(self, p => p.attach(pipes, id, info))
     }
 
     fn reads(&self) -> bool {
         dispatch!(self, p => p.reads())
     }
 
-    fn read_activated(&mut self, id: PipeId) {
-        dispatch!(self, p => p.read_activated(id))
+    fn read_activated(&mut self, pipes: &mut Pipes, id: PipeId) {
+        dispatch!(self, p => p.read_activated(pipes, id))
     }
 
-    fn write_activated(&mut self, id: PipeId) {
-        dispatch!(self, p => p.write_activated(id))
+    fn write_activated(&mut self, pipes: &mut Pipes, id: PipeId) {
+        dispatch!(self, p => p.write_activated(pipes, id))
     }
 
     fn terminated(&mut self, id: PipeId) {

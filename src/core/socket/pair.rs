@@ -15,7 +15,7 @@ pub(crate) struct Pair {
 }
 
 impl Behaviour for Pair {
-    fn attach(&mut self, id: PipeId, _: &PipeInfo) -> bool {
+    fn attach(&mut self, _: &mut Pipes, id: PipeId, _: &PipeInfo) -> bool {
         if self.peer.is_some() {
             return mutant!(PairTakesSecondPeer);
         }

@@ -13,12 +13,12 @@ pub(crate) struct Pull {
 }
 
 impl Behaviour for Pull {
-    fn attach(&mut self, id: PipeId, _: &PipeInfo) -> bool {
+    fn attach(&mut self, _: &mut Pipes, id: PipeId, _: &PipeInfo) -> bool {
         self.fq.attach(id);
         true
     }
 
-    fn read_activated(&mut self, id: PipeId) {
+    fn read_activated(&mut self, _: &mut Pipes, id: PipeId) {
         self.fq.activated(id);
     }
 

@@ -13,7 +13,7 @@ pub(crate) struct Push {
 }
 
 impl Behaviour for Push {
-    fn attach(&mut self, id: PipeId, _: &PipeInfo) -> bool {
+    fn attach(&mut self, _: &mut Pipes, id: PipeId, _: &PipeInfo) -> bool {
         self.lb.attach(id);
         true
     }
@@ -22,7 +22,7 @@ impl Behaviour for Push {
         false
     }
 
-    fn write_activated(&mut self, id: PipeId) {
+    fn write_activated(&mut self, _: &mut Pipes, id: PipeId) {
         self.lb.activated(id);
     }
 

@@ -22,6 +22,10 @@ cases=(
   "missed-wakeup                  transport::t03_tcp_push_pull_with_ephemeral_port"
   "reordered-output               close::l07_ipc_burst_then_close_loses_nothing"
   "slow-reader-times-out          options::w27_a_slow_consumer_keeps_its_connection"
+  "req-accepts-any-peer           reqrep::req05_a_reply_from_a_peer_not_asked_is_dropped"
+  "rep-wrong-envelope             reqrep::rep01_each_reply_goes_to_its_client"
+  "router-reuses-ids              reqrep::router04_generated_ids_are_distinct"
+  "router-drops-when-full         reqrep::router03_full_peer_drops_or_blocks"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

@@ -7,6 +7,7 @@ mod close;
 mod hwm;
 mod lifecycle;
 mod options;
+mod reqrep;
 mod transport;
 
 /// What the tests share: a context, a connected PULL/PUSH pair, a round trip of assorted

@@ -12,6 +12,7 @@ use crate::payload::{self, MsgId};
 use crate::plan::ConnChaos;
 use crate::rng::Rng;
 use crate::world::{Phase, World};
+use bytes::Bytes;
 use ferromq::core::{
     Action, Connection, MonitorEvent, PeerConfig, PipeId, RecvError, SendError, SocketActor,
     SocketCore, SocketInput,
@@ -465,15 +466,17 @@ impl HostCtx {
     /// A socket of type `ty`. `role` names it for the checker (which roles may hear which is
     /// declared with [`Setup::allow`](crate::Setup::allow)).
     pub fn socket(&self, ty: SocketType, role: &str, opts: SockOpts) -> SimSocket {
-        let actor = SocketActor::new(ty).expect("the simulator only builds existing types");
         let mut n = self.node.borrow_mut();
-        let id = {
+        let (id, actor) = {
             let mut w = self.world.get();
             let id = w.next_socket();
+            let seed = w.rng_stream(&format!("socket/{id}")).next_u64();
+            let actor = SocketActor::with_options(ty, &opts.socket, seed)
+                .expect("the simulator only builds existing types");
             let host = n.host.clone();
             w.check.emit(Event::SocketOpened { sock: id, host: &host, role, ty, opts: &opts });
             w.trace_line(format_args!("{host} s{id} {ty:?} opened as {role}"));
-            id
+            (id, actor)
         };
         n.sockets.push(SockEntry {
             id,
@@ -509,6 +512,26 @@ async fn closer(ctx: HostCtx) {
             }
         }
     }
+}
+
+/// Why [`SimSocket::send_with`] did not send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The first frame was not taken within the timeout.
+    TimedOut,
+    /// A ROUTER with ROUTER_MANDATORY knows no peer by that routing id.
+    Unreachable,
+}
+
+/// A message received, as the application saw it.
+#[derive(Clone, Debug)]
+pub struct Got {
+    /// The message.
+    pub id: MsgId,
+    /// The request it answers.
+    pub re: Option<MsgId>,
+    /// The frames before its first part: a ROUTER's routing id, a DEALER's delimiter...
+    pub envelope: Vec<Bytes>,
 }
 
 /// A socket on a simulated host. Messages are generated and checked by the simulator: `send`
@@ -592,10 +615,28 @@ impl SimSocket {
     /// Sends a new message of `parts` parts with `size` filler bytes each. Waits up to
     /// `timeout` for the first part to be taken (HWM, no peer); returns `None` if it was not.
     pub async fn send(&self, parts: u16, size: usize, timeout: Duration) -> Option<MsgId> {
+        self.send_with(&[], None, parts, size, timeout).await.ok()
+    }
+
+    /// Sends `envelope` (routing ids, delimiters: frames the pattern reads) and then a new
+    /// message of `parts` parts of `size` filler bytes, answering request `re` if it is a
+    /// reply. Waits up to `timeout` for the first frame to be taken.
+    pub async fn send_with(
+        &self,
+        envelope: &[Bytes],
+        re: Option<MsgId>,
+        parts: u16,
+        size: usize,
+        timeout: Duration,
+    ) -> Result<MsgId, Refused> {
         let deadline = tokio::time::Instant::now() + timeout;
         let seq = self.ctx.world.get().next_seq(self.id);
         let id = MsgId { sender: self.id, seq };
-        for (i, mut part) in payload::build(id, parts, size).into_iter().enumerate() {
+        let frames = envelope
+            .iter()
+            .map(|e| Msg::from(e.clone()).with_more(true))
+            .chain(payload::build_reply(id, re, parts, size));
+        for (i, mut part) in frames.enumerate() {
             loop {
                 let notify = self.ctx.node.borrow().sockets[self.idx].notify.clone();
                 let notified = notify.notified();
@@ -604,12 +645,15 @@ impl SimSocket {
                 match self.op(|core| core.send(part)) {
                     Ok(()) => break,
                     Err(SendError::WouldBlock(p)) => part = p,
-                    Err(e) => panic!("send on a socket that cannot send: {e}"),
+                    Err(SendError::HostUnreachable(_)) if i == 0 => {
+                        return Err(Refused::Unreachable);
+                    }
+                    Err(e) => panic!("send refused: {e}"),
                 }
                 if i == 0 {
                     if tokio::time::timeout_at(deadline, notified).await.is_err() {
                         self.ctx.world.get().check.emit(Event::SendTimedOut { sock: self.id });
-                        return None;
+                        return Err(Refused::TimedOut);
                     }
                 } else {
                     notified.await;
@@ -621,16 +665,33 @@ impl SimSocket {
             let actor = &n.sockets[self.idx].actor;
             actor.core_ref().last_pipe().and_then(|p| actor.route(p).copied())
         };
+        let to = envelope.first().map(|e| &e[..]).filter(|_| self.routes());
         let mut w = self.ctx.world.get();
-        w.check.emit(Event::Sent { id, key });
+        w.check.emit(Event::Sent { id, key, to, re });
         w.stats.sent += 1;
         let host = self.ctx.name();
-        w.trace_line(format_args!("{host} s{} sent {id} ({parts}x{size} B)", self.id));
-        Some(id)
+        match re {
+            Some(q) => w.trace_line(format_args!(
+                "{host} s{} sent {id} ({parts}x{size} B) in reply to {q}",
+                self.id
+            )),
+            None => w.trace_line(format_args!("{host} s{} sent {id} ({parts}x{size} B)", self.id)),
+        }
+        Ok(id)
+    }
+
+    /// A ROUTER: the first frame of what it sends names the peer.
+    fn routes(&self) -> bool {
+        self.ctx.node.borrow().sockets[self.idx].ty == SocketType::Router
     }
 
     /// Receives one whole message, waiting up to `timeout`; the checker verifies it.
     pub async fn recv(&self, timeout: Duration) -> Option<MsgId> {
+        self.recv_with(timeout).await.map(|g| g.id)
+    }
+
+    /// Receives one whole message with its envelope, waiting up to `timeout`.
+    pub async fn recv_with(&self, timeout: Duration) -> Option<Got> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notify = self.ctx.node.borrow().sockets[self.idx].notify.clone();
@@ -647,18 +708,32 @@ impl SimSocket {
                         if more {
                             continue;
                         }
-                        let parts = std::mem::take(partial);
+                        let mut parts = std::mem::take(partial);
                         drop(n);
-                        let got = payload::parse_header(&parts[0]).ok().map(|h| h.id);
+                        // The envelope: the frames before the first simulator part.
+                        let at = parts
+                            .iter()
+                            .position(|p| payload::parse_header(p).is_ok())
+                            .unwrap_or(parts.len());
+                        let body = parts.split_off(at);
+                        let envelope = parts;
+                        let head = body.first().and_then(|p| payload::parse_header(p).ok());
                         let mut w = self.ctx.world.get();
-                        w.check.emit(Event::Received { sock: self.id, parts: &parts });
+                        w.check.emit(Event::Received {
+                            sock: self.id,
+                            envelope: &envelope,
+                            parts: &body,
+                        });
                         w.stats.received += 1;
                         let host = self.ctx.name();
-                        match got {
-                            Some(id) => w.trace_line(format_args!("{host} s{} got {id}", self.id)),
+                        match head {
+                            Some(h) => {
+                                w.trace_line(format_args!("{host} s{} got {}", self.id, h.id))
+                            }
                             None => w.trace_line(format_args!("{host} s{} got garbage", self.id)),
                         }
-                        return got;
+                        let envelope = envelope.into_iter().map(|m| m.to_bytes()).collect();
+                        return head.map(|h| Got { id: h.id, re: h.re, envelope });
                     }
                     Err(RecvError::WouldBlock) => break,
                     Err(e) => panic!("recv on a socket that cannot receive: {e}"),

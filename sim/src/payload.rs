@@ -1,13 +1,16 @@
 //! The bodies the simulator sends: every part names its sender, message number and position,
-//! and its filler bytes are a function of those, so that the checker can tell a corrupted,
-//! duplicated, misrouted or truncated message from a good one without trusting the stack.
+//! and the request it answers, if it is a reply; its filler bytes are a function of those, so
+//! that the checker can tell a corrupted, duplicated, misrouted or truncated message, or a
+//! reply to the wrong request, from a good one without trusting the stack.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use ferromq::Msg;
 
 const MAGIC: [u8; 2] = *b"FS";
-/// Header bytes in every part.
-pub const HEADER: usize = 2 + 4 + 8 + 2 + 2 + 4;
+/// Header bytes in every part: magic, id, index, count, size, and the request answered.
+pub const HEADER: usize = 2 + 4 + 8 + 2 + 2 + 4 + 4 + 8;
+/// `re` sender meaning "not a reply".
+const NO_REQUEST: u32 = u32::MAX;
 
 /// Identifies one message: the sending socket and its number there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,6 +36,8 @@ pub struct PartHeader {
     pub index: u16,
     /// How many parts the message has.
     pub count: u16,
+    /// The request this message answers.
+    pub re: Option<MsgId>,
 }
 
 fn filler(id: MsgId, index: u16, i: usize) -> u8 {
@@ -42,7 +47,14 @@ fn filler(id: MsgId, index: u16, i: usize) -> u8 {
 }
 
 /// The parts of message `id`: `count` parts of `size` filler bytes each (after the header).
+#[cfg(test)]
 pub fn build(id: MsgId, count: u16, size: usize) -> Vec<Msg> {
+    build_reply(id, None, count, size)
+}
+
+/// The parts of message `id`, which answers request `re`.
+pub fn build_reply(id: MsgId, re: Option<MsgId>, count: u16, size: usize) -> Vec<Msg> {
+    let re = re.unwrap_or(MsgId { sender: NO_REQUEST, seq: 0 });
     (0..count)
         .map(|index| {
             let mut b = BytesMut::with_capacity(HEADER + size);
@@ -52,6 +64,8 @@ pub fn build(id: MsgId, count: u16, size: usize) -> Vec<Msg> {
             b.put_u16(index);
             b.put_u16(count);
             b.put_u32(size as u32);
+            b.put_u32(re.sender);
+            b.put_u64(re.seq);
             b.extend((0..size).map(|i| filler(id, index, i)));
             let mut m = Msg::from(Bytes::from(b));
             m.set_more(index + 1 < count);
@@ -87,7 +101,12 @@ pub fn parse_header(body: &[u8]) -> Result<PartHeader, &'static str> {
     if index >= count {
         return Err("part index out of range");
     }
-    Ok(PartHeader { id, index, count })
+    let re = MsgId {
+        sender: u32_at(22),
+        seq: u64::from_be_bytes(body[26..34].try_into().expect("8 bytes")),
+    };
+    let re = (re.sender != NO_REQUEST).then_some(re);
+    Ok(PartHeader { id, index, count, re })
 }
 
 #[cfg(test)]
@@ -101,11 +120,14 @@ mod tests {
         assert_eq!(parts.len(), 3);
         assert!(parts[0].more() && parts[1].more() && !parts[2].more());
         for (i, p) in parts.iter().enumerate() {
-            assert_eq!(parse(p).unwrap(), PartHeader { id, index: i as u16, count: 3 });
+            assert_eq!(parse(p).unwrap(), PartHeader { id, index: i as u16, count: 3, re: None });
         }
         let mut bad = parts[1].to_vec();
         bad[HEADER + 5] ^= 1;
         assert_eq!(parse(&bad), Err("corrupted body"));
         assert!(parse(&bad[..10]).is_err());
+        let q = MsgId { sender: 1, seq: 5 };
+        let reply = build_reply(id, Some(q), 1, 3);
+        assert_eq!(parse(&reply[0]).unwrap().re, Some(q));
     }
 }

@@ -1,10 +1,14 @@
 //! The checker's own reader for the bytes a connection delivered: ZMTP framing only (greeting,
 //! frame headers, commands skipped), written apart from ferromq's decoder so that a bug there
-//! cannot hide itself from the checker.
+//! cannot hide itself from the checker. Envelope frames before a message's first part (routing
+//! ids, delimiters, request ids: short frames with MORE that are not simulator parts) are
+//! skipped: the application-level checks judge envelopes.
 
 use crate::payload::{self, MsgId, PartHeader};
 
 const GREETING: usize = 64;
+/// The longest envelope frame: a routing id is at most 255 octets.
+const MAX_ENVELOPE_FRAME: usize = 255;
 
 /// What the bytes of one connection said.
 #[derive(Debug, PartialEq, Eq)]
@@ -87,7 +91,11 @@ impl WireReader {
         more: bool,
         out: &mut Vec<WireEvent>,
     ) -> Result<(), String> {
-        let h = payload::parse_header(body).map_err(|e| format!("bad part on the wire: {e}"))?;
+        let h = match payload::parse_header(body) {
+            Ok(h) => h,
+            Err(_) if parts.is_empty() && more && body.len() <= MAX_ENVELOPE_FRAME => return Ok(()),
+            Err(e) => return Err(format!("bad part on the wire: {e}")),
+        };
         let expected = parts.len() as u16;
         if let Some(first) = parts.first().filter(|f| f.id != h.id) {
             return Err(format!(
@@ -154,5 +162,29 @@ mod tests {
         out.clear();
         r.feed(&stream, &mut out);
         assert!(matches!(&out[..], [WireEvent::Broken(e)] if e.contains("split")), "{out:?}");
+    }
+
+    #[test]
+    fn skips_envelope_frames_before_a_message_only() {
+        let mut stream = vec![0u8; GREETING];
+        let a = MsgId { sender: 2, seq: 7 };
+        stream.extend(frame(1, b"\x00\x00\x00\x00\x2a"));
+        stream.extend(frame(1, b""));
+        for p in build(a, 2, 10) {
+            stream.extend(frame(u8::from(p.more()), &p));
+        }
+        let mut r = WireReader::default();
+        let mut out = Vec::new();
+        r.feed(&stream, &mut out);
+        assert_eq!(out, vec![WireEvent::Message(a)]);
+        // Inside a message, a frame that is not a part breaks the stream's rules.
+        let mut stream = vec![0u8; GREETING];
+        let parts = build(a, 2, 10);
+        stream.extend(frame(1, &parts[0]));
+        stream.extend(frame(1, b""));
+        let mut r = WireReader::default();
+        out.clear();
+        r.feed(&stream, &mut out);
+        assert!(matches!(&out[..], [WireEvent::Broken(_)]), "{out:?}");
     }
 }

@@ -65,6 +65,20 @@ impl<R> SocketActor<R> {
         Ok(SocketActor { core: SocketCore::new(ty)?, routes: BTreeMap::new() })
     }
 
+    /// An actor for a new socket of type `ty` with options `o` applied, its draws (a ROUTER's
+    /// generated ids, a REQ's request ids) seeded with `seed`: libzmq seeds them at random, a
+    /// driver passes its random source, or its run's seed.
+    pub fn with_options(
+        ty: crate::SocketType,
+        o: &crate::SocketOptions,
+        seed: u64,
+    ) -> Result<SocketActor<R>, crate::Error> {
+        let mut actor = SocketActor::new(ty)?;
+        actor.core.configure(o);
+        actor.core.seed(seed);
+        Ok(actor)
+    }
+
     /// The socket core, for sending, receiving and closing. Call [`flush`](Self::flush) after.
     pub fn core(&mut self) -> &mut SocketCore {
         &mut self.core

@@ -85,15 +85,14 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, ty: SocketType) -> Result<Socket> {
-        let mut actor = SocketActor::new(ty)?;
+        let opts = SocketOptions { linger: ctx.default_linger, ..SocketOptions::default() };
         // libzmq starts a ROUTER's generated ids, and a REQ's request ids, at random.
-        actor.core().seed(ctx.random_seed());
+        let actor = SocketActor::with_options(ty, &opts, ctx.random_seed())?;
         let signal = Arc::new(Signal::default());
         let waker = SocketWaker::new(signal.clone());
         let (mailbox, tx) = Mailbox::new(SharedWaker(waker.clone()));
         let id = ctx.next_id();
         ctx.register(id, tx.clone())?;
-        let opts = SocketOptions { linger: ctx.default_linger, ..SocketOptions::default() };
         let linger = Arc::new(LiveLinger::new(opts.linger));
         Ok(Socket {
             ctx,

@@ -8,6 +8,7 @@
 
 use super::{Event, Model, Oracle, kinds};
 use crate::payload::{self, MsgId};
+use ferromq::SocketType;
 use ferromq::proto::CloseReason;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -55,11 +56,15 @@ impl Oracle for Liveness {
 
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
-            Event::Sent { id, key } => {
+            Event::Sent { id, key, re, .. } => {
                 let s = self.senders.entry(id.sender).or_default();
                 s.last_accepted = Some(m.now);
                 s.blocked_since = None;
-                if Self::quiet(m).is_some() {
+                // A reply may be stale by the time it arrives, and a ROUTER's drop is judged
+                // when it happens: the request-reply oracle bounds answers instead.
+                let routed = matches!(m.sock(id.sender).ty, SocketType::Router | SocketType::Rep);
+                let dropped = routed && key.is_none();
+                if Self::quiet(m).is_some() && re.is_none() && !dropped {
                     self.due.push_back((id, m.now, key));
                 }
             }

@@ -11,7 +11,9 @@
 //! * [`backoff`] — reconnect waits as RECONNECT_IVL / RECONNECT_IVL_MAX prescribe (L-03);
 //! * [`liveness`] — in the quiet phase, messages are delivered within a bound and senders
 //!   with a peer up make progress;
-//! * [`pair`] — PAIR-02: a second peer is refused, and nothing it sent is delivered.
+//! * [`pair`] — PAIR-02: a second peer is refused, and nothing it sent is delivered;
+//! * [`reqrep`] — replies reach who asked, once, and match the REQ's newest request; ROUTER
+//!   ids name one peer each; requests in the quiet phase are answered within a bound.
 //!
 //! A socket family adds its oracles here; none trusts the stack under test.
 
@@ -20,6 +22,7 @@ pub mod bounds;
 pub mod delivery;
 pub mod liveness;
 pub mod pair;
+pub mod reqrep;
 
 use crate::node::SockOpts;
 use crate::payload::MsgId;
@@ -62,8 +65,12 @@ pub enum Event<'a> {
         /// The message.
         id: MsgId,
         /// The connection whose pipe took it, when the socket type sends each message to one
-        /// peer.
+        /// peer (for a ROUTER, `None`: it dropped the message).
         key: Option<u64>,
+        /// The routing id a ROUTER was asked to send it to.
+        to: Option<&'a [u8]>,
+        /// The request it answers.
+        re: Option<MsgId>,
     },
     /// A send waited out its timeout and was not taken.
     SendTimedOut {
@@ -74,7 +81,9 @@ pub enum Event<'a> {
     Received {
         /// The socket.
         sock: u32,
-        /// Its parts.
+        /// The frames before its first simulator part (routing ids, delimiters).
+        envelope: &'a [Msg],
+        /// Its parts: everything from the first simulator part on.
         parts: &'a [Msg],
     },
     /// A connection (connect side or accepted) was made.
@@ -518,6 +527,14 @@ pub enum Excuse {
     LingerRanOut,
     /// It crossed to a PAIR that refused its sender as a second peer (PAIR-02).
     RefusedByPair,
+    /// A ROUTER or REP dropped it: it named no peer the socket knew, or one whose connection
+    /// was down (ROUTER-02, REP-04).
+    Unroutable,
+    /// A ROUTER without MANDATORY dropped it: its peer's pipe could hold no more (ROUTER-03).
+    PeerFull,
+    /// A reply, or a request, its client gave up on: the client closed or crashed, or asked
+    /// again since (REQ_RELAXED), so the reply is stale and dropped (REQ-07, REQ-08).
+    ClientGaveUp,
 }
 
 impl Excuse {
@@ -530,6 +547,9 @@ impl Excuse {
             Excuse::DeadPeerQueue => "accepted peer gone",
             Excuse::LingerRanOut => "linger ran out",
             Excuse::RefusedByPair => "refused by PAIR",
+            Excuse::Unroutable => "no route at ROUTER/REP",
+            Excuse::PeerFull => "ROUTER peer full",
+            Excuse::ClientGaveUp => "client gave up",
         }
     }
 }
@@ -592,6 +612,7 @@ impl Checker {
             Box::new(liveness::Liveness::default()),
             Box::new(liveness::NoFalseDeath),
             Box::new(pair::PairExclusive::default()),
+            Box::new(reqrep::Replies::default()),
         ]
     }
 

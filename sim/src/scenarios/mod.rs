@@ -3,17 +3,19 @@
 
 mod pair;
 mod push_pull;
+mod req_rep;
 mod slow_consumer;
 
 use crate::run::Scenario;
 
 pub use pair::Pair;
 pub use push_pull::PushPull;
+pub use req_rep::ReqRep;
 pub use slow_consumer::SlowConsumer;
 
 /// Every built-in scenario, in the default sweep's order.
 pub fn all() -> &'static [&'static dyn Scenario] {
-    &[&PushPull, &Pair, &SlowConsumer]
+    &[&PushPull, &Pair, &SlowConsumer, &ReqRep]
 }
 
 /// The scenario called `name`.

@@ -100,6 +100,9 @@ struct SockEntry {
     closing: bool,
     close_done: bool,
     partial: Vec<Msg>,
+    /// Held while a message is sent part by part: tasks sharing a socket take turns, as
+    /// threads sharing a libzmq socket must.
+    sending: Rc<tokio::sync::Mutex<()>>,
 }
 
 struct ConnEntry {
@@ -488,6 +491,7 @@ impl HostCtx {
             closing: false,
             close_done: false,
             partial: Vec::new(),
+            sending: Rc::default(),
         });
         SimSocket { ctx: self.clone(), idx: n.sockets.len() - 1, id }
     }
@@ -630,6 +634,10 @@ impl SimSocket {
         timeout: Duration,
     ) -> Result<MsgId, Refused> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let turn = self.ctx.node.borrow().sockets[self.idx].sending.clone();
+        let Ok(_turn) = tokio::time::timeout_at(deadline, turn.lock()).await else {
+            return Err(Refused::TimedOut);
+        };
         let seq = self.ctx.world.get().next_seq(self.id);
         let id = MsgId { sender: self.id, seq };
         let frames = envelope

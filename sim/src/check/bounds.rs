@@ -3,6 +3,7 @@
 //! (L-07).
 
 use super::{Event, Excused, Model, Oracle, kinds};
+use ferromq::SocketType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -39,7 +40,12 @@ impl Oracle for HwmBound {
                     w.1 = w.1.max(pipes(m, sock));
                 }
             }
-            Event::Sent { id, .. } => {
+            Event::Sent { id, key, .. } => {
+                // A ROUTER's or REP's drop queues nothing (the delivery oracle judges it).
+                let routed = matches!(m.sock(id.sender).ty, SocketType::Router | SocketType::Rep);
+                if routed && key.is_none() {
+                    return;
+                }
                 let Some(w) = self.windows.get_mut(&id.sender) else { return };
                 w.0 += 1;
                 let hwm = m.sock(id.sender).opts.sndhwm;

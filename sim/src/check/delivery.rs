@@ -249,7 +249,8 @@ impl Delivery {
         out: &mut Vec<String>,
     ) {
         let name = &m.sock(from).opts.routing_id;
-        if !name.is_empty() && rid != name {
+        let let_go = m.sock(sock).keys.get(&key).is_some_and(|k| k.let_go);
+        if !name.is_empty() && rid != name && !let_go {
             out.push(format!(
                 "{} named {} {:?}, not its ROUTING_ID {:?}",
                 m.describe(sock),
@@ -257,6 +258,18 @@ impl Delivery {
                 &rid[..],
                 &name[..]
             ));
+        } else if !name.is_empty() && m.sock(sock).keys.get(&key).is_some_and(|k| k.let_go) {
+            // ROUTER_HANDOVER: what the old holder had sent before is read under a generated
+            // id, once the newcomer has its name.
+            if !generated(&rid) {
+                out.push(format!(
+                    "{} named {} {:?} after handing its id over: neither its ROUTING_ID nor a \
+                     generated id",
+                    m.describe(sock),
+                    m.describe(from),
+                    &rid[..]
+                ));
+            }
         } else if name.is_empty() && !generated(&rid) {
             out.push(format!(
                 "{} named anonymous {} {:?}: a generated id is 00 and 4 octets",
@@ -285,9 +298,17 @@ impl Delivery {
         let asked_over = self.on_wire.get(&q).and_then(|(c, _)| m.conns.get(c)).map(|c| c.key);
         let replied_over = self.sent.get(&id).and_then(|s| s.key).map(|(k, _)| k);
         let replier = m.sock(id.sender);
-        let kept = asked_over.is_some()
-            && asked_over == replied_over
-            && asked_over.and_then(|k| replier.keys.get(&k)).is_some_and(|k| k.connect);
+        // A ROUTER's reply to a ROUTING_ID goes to whoever has that name now: by the ROUTER's
+        // rules the same peer.
+        let named = self
+            .sent
+            .get(&id)
+            .and_then(|s| s.to.as_ref())
+            .is_some_and(|to| !generated(to) && m.sock(sock).opts.routing_id == to);
+        let kept = named
+            || asked_over.is_some()
+                && asked_over == replied_over
+                && asked_over.and_then(|k| replier.keys.get(&k)).is_some_and(|k| k.connect);
         if !kept {
             out.push(format!(
                 "{} received {id}, the reply to {q}, which {} asked",
@@ -343,6 +364,9 @@ impl Delivery {
             }
             if r.keys.get(&far.key).is_some_and(|k| k.refused) {
                 return Some(Excuse::RefusedByPair);
+            }
+            if r.keys.get(&far.key).is_some_and(|k| k.let_go) {
+                return Some(Excuse::LetGoByRouter);
             }
         }
         // PUSH-04: an accepted peer's queue dies with its connection, when the peer goes.
@@ -418,12 +442,19 @@ impl Delivery {
             }
         };
         // One whose pipe is there and takes messages.
-        let reachable =
-            sk.keys.iter().find(|&(&key, k)| k.pipe && (k.up || k.connect) && named(key));
+        let reachable = sk
+            .keys
+            .iter()
+            .find(|&(&key, k)| k.pipe && !k.let_go && (k.up || k.connect) && named(key));
         let Some((&key, _)) = reachable else { return Ok(Excuse::Unroutable) };
         let peer = sk.keys[&key].streams.last().and_then(|&c| m.far_socket(c));
         let queued = self.queued.get(&(id.sender, key)).copied().unwrap_or(0);
-        if sk.opts.sndhwm > 0 && queued >= sk.opts.sndhwm {
+        // The pipe's writer learns what its reader took only every low-water mark's worth of
+        // messages (libzmq's rule: half the mark, or the mark less 1024 above 2048), so it may
+        // count up to that many fewer than one short of full as full.
+        let hwm = sk.opts.sndhwm;
+        let lwm = if hwm > 2048 { hwm - 1024 } else { hwm.div_ceil(2) };
+        if hwm > 0 && queued + lwm > hwm {
             return Ok(Excuse::PeerFull);
         }
         Err(format!(

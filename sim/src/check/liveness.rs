@@ -106,7 +106,15 @@ impl Oracle for Liveness {
                     let sk = m.sock(sock);
                     let (Some(since), false) = (s.blocked_since, s.reported) else { continue };
                     let last = s.last_accepted.unwrap_or(Duration::ZERO).max(since).max(from);
-                    let stalled = sk.up > 0
+                    // A connection up to a peer that is itself closing (draining what it
+                    // owes, reading nothing) is not one to make progress over.
+                    let live = sk.keys.iter().any(|(&key, k)| {
+                        k.up && m.peer_of(sock, key).is_some_and(|p| {
+                            let p = m.sock(p);
+                            p.closed.is_none() && p.died.is_none()
+                        })
+                    });
+                    let stalled = live
                         && sk.closed.is_none()
                         && sk.died.is_none()
                         && m.now >= last + PROGRESS_BOUND;
@@ -154,6 +162,17 @@ impl Oracle for NoFalseDeath {
         let since = m.now.saturating_sub(hb + crate::plan::MAX_STALL + SLACK);
         let stalls = m.stream_faults && since <= m.faults_end();
         if stalls || m.faulty(since, m.now) {
+            return;
+        }
+        // A peer that already let this stream go was dead to it, however late it is noticed
+        // (a slow application decoding held-back input keeps a dead peer's stream up longer).
+        let stream = m.sock(sock).keys.get(&key).and_then(|k| k.streams.last().copied());
+        let far = stream.and_then(|c| m.far(c)).and_then(|f| m.conns.get(&f).map(|i| (f, i)));
+        let far_alive = far.is_some_and(|(f, i)| {
+            let s = m.sock(i.sock);
+            s.died.is_none() && s.keys.get(&i.key).is_some_and(|k| k.up && k.conn == Some(f))
+        });
+        if !far_alive {
             return;
         }
         out.push(format!(

@@ -336,6 +336,9 @@ pub struct KeyInfo {
     pub finished: bool,
     /// Its pipe reached a PAIR that already had one (PAIR-02 says it must be refused).
     pub refused: bool,
+    /// A ROUTER let it go: it brought a routing id another connection held and was refused,
+    /// or (ROUTER_HANDOVER) it held the id a newcomer took over (ROUTER-05).
+    pub let_go: bool,
 }
 
 /// What the model knows about a stream.
@@ -416,6 +419,24 @@ impl Model {
         self.faults.iter().any(|&(s, e)| s <= b && e >= a)
     }
 
+    /// The peer socket at the far end of connection `key` of `sock`, by its latest stream.
+    pub fn peer_of(&self, sock: u32, key: u64) -> Option<u32> {
+        self.sock(sock).keys.get(&key)?.streams.last().and_then(|&c| self.far_socket(c))
+    }
+
+    /// Another connection of ROUTER `sock` with a pipe whose peer has the ROUTING_ID the peer
+    /// of `key` has, when it has one.
+    fn id_holder(&self, sock: u32, key: u64) -> Option<u64> {
+        let name = &self.sock(self.peer_of(sock, key)?).opts.routing_id;
+        if name.is_empty() {
+            return None;
+        }
+        self.sock(sock).keys.iter().find_map(|(&k, info)| {
+            let same = self.peer_of(sock, k).is_some_and(|p| self.sock(p).opts.routing_id == name);
+            (k != key && info.pipe && same).then_some(k)
+        })
+    }
+
     fn key(&mut self, sock: u32, key: u64) -> &mut KeyInfo {
         self.socks[sock as usize].keys.entry(key).or_default()
     }
@@ -484,6 +505,14 @@ impl Model {
             Event::PipeAttached { sock, key } => {
                 let s = &self.socks[sock as usize];
                 let taken = s.ty == SocketType::Pair && s.keys.values().any(|k| k.pipe);
+                let holder =
+                    (s.ty == SocketType::Router).then(|| self.id_holder(sock, key)).flatten();
+                let handover = s.opts.router_handover;
+                match holder {
+                    Some(old) if handover => self.key(sock, old).let_go = true,
+                    Some(_) => self.key(sock, key).let_go = true,
+                    None => {}
+                }
                 let k = self.key(sock, key);
                 k.pipe = true;
                 k.refused = taken;
@@ -527,6 +556,9 @@ pub enum Excuse {
     LingerRanOut,
     /// It crossed to a PAIR that refused its sender as a second peer (PAIR-02).
     RefusedByPair,
+    /// It crossed to a ROUTER that let its connection go: a duplicate routing id refused, or
+    /// one handed over to a newcomer (ROUTER-05).
+    LetGoByRouter,
     /// A ROUTER or REP dropped it: it named no peer the socket knew, or one whose connection
     /// was down (ROUTER-02, REP-04).
     Unroutable,
@@ -547,6 +579,7 @@ impl Excuse {
             Excuse::DeadPeerQueue => "accepted peer gone",
             Excuse::LingerRanOut => "linger ran out",
             Excuse::RefusedByPair => "refused by PAIR",
+            Excuse::LetGoByRouter => "id refused or handed over",
             Excuse::Unroutable => "no route at ROUTER/REP",
             Excuse::PeerFull => "ROUTER peer full",
             Excuse::ClientGaveUp => "client gave up",

@@ -4,6 +4,7 @@
 mod pair;
 mod push_pull;
 mod req_rep;
+mod router_dealer;
 mod slow_consumer;
 
 use crate::run::Scenario;
@@ -11,11 +12,12 @@ use crate::run::Scenario;
 pub use pair::Pair;
 pub use push_pull::PushPull;
 pub use req_rep::ReqRep;
+pub use router_dealer::RouterDealer;
 pub use slow_consumer::SlowConsumer;
 
 /// Every built-in scenario, in the default sweep's order.
 pub fn all() -> &'static [&'static dyn Scenario] {
-    &[&PushPull, &Pair, &SlowConsumer, &ReqRep]
+    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer]
 }
 
 /// The scenario called `name`.

@@ -417,3 +417,103 @@ fn wrong_pairs_are_refused_against_libzmq() {
         assert!(ok, "{ours:?} with libzmq {theirs:?}: {reason:?}");
     }
 }
+
+/// REQ-05 against libzmq (whose own test for it is disabled): a libzmq REQ connected to two
+/// ferromq ROUTERs takes its reply only from the one its request went to; a "reply" from the
+/// other is dropped. The runtime test `req05_a_reply_from_a_peer_not_asked_is_dropped` asks
+/// the same of ours.
+#[test]
+fn req05_libzmq_req_listens_only_to_the_peer_asked() {
+    let z = zmq::Context::new();
+    let ctx = Context::new().unwrap();
+    let req = z.socket(zmq::REQ).unwrap();
+    req.set_identity(b"z").unwrap();
+    req.set_probe_router(true).unwrap();
+    req.set_rcvtimeo(10_000).unwrap();
+    let mut routers: Vec<ferromq::Socket> = (0..2)
+        .map(|_| {
+            let mut r = ctx.socket(SocketType::Router).unwrap();
+            r.set_rcvtimeo(Some(Duration::from_secs(10)));
+            r.bind("tcp://127.0.0.1:*").unwrap();
+            req.connect(r.last_endpoint().unwrap()).unwrap();
+            r
+        })
+        .collect();
+    // PROBE_ROUTER: each connection announces the REQ, so both routes exist before it asks.
+    for r in &mut routers {
+        let probe = r.recv_multipart().unwrap();
+        assert_eq!((&probe[0][..], probe[1].len()), (&b"z"[..], 0));
+    }
+    req.send("question", 0).unwrap();
+    let asked = {
+        let [r0, r1] = &mut routers[..] else { unreachable!() };
+        let mut items = [PollItem::new(r0, PollEvents::IN), PollItem::new(r1, PollEvents::IN)];
+        assert_eq!(ferromq::poll(&mut items, Some(Duration::from_secs(10))).unwrap(), 1);
+        usize::from(!items[0].revents().contains(PollEvents::IN))
+    };
+    let q = routers[asked].recv_multipart().unwrap();
+    assert_eq!(&q[2][..], b"question");
+    routers[1 - asked].send_multipart(vec!["z", "", "impostor"]).unwrap();
+    req.set_rcvtimeo(300).unwrap();
+    assert_eq!(req.recv_bytes(0), Err(zmq::Error::EAGAIN), "libzmq took the impostor's reply");
+    routers[asked].send_multipart(vec!["z", "", "answer"]).unwrap();
+    req.set_rcvtimeo(10_000).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"answer");
+}
+
+/// DEALER-05 and ROUTER-08 against libzmq (whose own tests for them are disabled): what a
+/// bound libzmq DEALER or ROUTER had queued for a peer that disconnects is not delivered to
+/// the peer that connects next, even under the same routing id; the runtime test
+/// `dealer05_router08_a_gone_peer_takes_its_queue` asks the same of ours.
+#[test]
+fn dealer05_router08_libzmq_drops_a_gone_peers_queue() {
+    let z = zmq::Context::new();
+    let ctx = Context::new().unwrap();
+    for ty in [zmq::DEALER, zmq::ROUTER] {
+        let bound = z.socket(ty).unwrap();
+        bound.set_sndhwm(100_000).unwrap();
+        bound.set_rcvtimeo(10_000).unwrap();
+        bound.set_router_mandatory(true).ok();
+        bound.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = bound.get_last_endpoint().unwrap().unwrap();
+        let peer = || {
+            let mut s = ctx.socket(SocketType::Dealer).unwrap();
+            let mut o = s.options().clone();
+            o.routing_id = "p".into();
+            o.rcvhwm = 1;
+            o.linger = Some(Duration::ZERO);
+            o.rcvtimeo = Some(Duration::from_secs(10));
+            s.set_options(o).unwrap();
+            s.connect(&ep).unwrap();
+            s.send("hi").unwrap();
+            // The bound side knows the peer once its first message is in.
+            let m = bound.recv_multipart(0).unwrap();
+            assert_eq!(m.last().unwrap(), b"hi");
+            s
+        };
+        let send = |what: &[u8], flags| {
+            if ty == zmq::ROUTER {
+                bound.send("p", zmq::SNDMORE | flags)?;
+            }
+            bound.send(what, flags)
+        };
+        let first = peer();
+        // Far more than the peer's buffers hold: most of it waits in libzmq's pipe.
+        for _ in 0..20_000 {
+            send(&[0u8; 1000], 0).unwrap();
+        }
+        drop(first);
+        if ty == zmq::ROUTER {
+            // Wait until libzmq has let the route go (MANDATORY: unroutable), so that the
+            // newcomer's id is free.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while send(&[0u8; 1000], zmq::DONTWAIT) != Err(zmq::Error::EHOSTUNREACH) {
+                assert!(Instant::now() < deadline, "libzmq kept the route of a gone peer");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let mut second = peer();
+        send(b"new", 0).unwrap();
+        assert_eq!(&second.recv().unwrap()[..], b"new", "an old message reached the newcomer");
+    }
+}

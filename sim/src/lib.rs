@@ -9,7 +9,17 @@
 //! invariant checker that sees the run only from outside (what applications sent and
 //! received, the bytes on each connection, which connections broke) checks that nothing was
 //! duplicated, corrupted, reordered, split, misrouted or lost without a reason, that high-water
-//! marks hold, that connect sides come back after the faults, and that close and linger finish.
+//! marks hold, that connect sides come back after the faults, and that close and linger finish;
+//! for request-reply, that every reply reaches the REQ that asked, from the peer asked, once,
+//! and that a ROUTER delivers to exactly the peer it names and drops only by its documented
+//! rules; and, in the quiet phase, that delivery and replies keep coming within a bound.
+//!
+//! The built-in scenarios (`ferromq-sim list`) cover PUSH/PULL, PAIR, a slow consumer,
+//! REQ/REP directly and through a ROUTER–DEALER broker, and ROUTER/DEALER with named and
+//! anonymous peers, HANDOVER and MANDATORY. A scenario of your own uses
+//! [`SimSocket::send`]/[`SimSocket::recv`], or for request-reply
+//! [`SimSocket::send_with`]/[`SimSocket::recv_with`], which carry envelopes and say which
+//! request a reply answers.
 //!
 //! The same seed gives the same run, byte for byte: every trace line is hashed, and a failure
 //! prints its seed, the command that replays it and the last lines of the trace.

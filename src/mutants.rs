@@ -64,11 +64,23 @@ pub enum Mutant {
     /// Only newly read bytes count as a sign of life, not frames decoded later from input a
     /// slow application held back (W-27): a live peer behind a slow reader is timed out.
     SlowReaderTimesOut,
+    /// A SUB does not send its subscriptions again when its connection to a publisher is
+    /// replaced (SUB-07), nor to a publisher that attaches late (SUB-02).
+    NoReplayAfterReconnect,
+    /// A SUB sends CANCEL upstream on the first of two unsubscribes from a topic it
+    /// subscribed to twice (SUB-04).
+    CancelOnFirstUnsubscribe,
+    /// A publisher's prefix match stops one byte short: a message whose first frame is
+    /// exactly a subscribed topic is not delivered (PUB-01).
+    PrefixMatchOffByOne,
+    /// A PUB blocks at a subscriber's high-water mark instead of dropping that subscriber's
+    /// copy (PUB-04).
+    PubBlocksAtHwm,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 18] = [
+    pub const ALL: [Mutant; 22] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -87,6 +99,10 @@ impl Mutant {
         Mutant::RouterReusesIds,
         Mutant::RouterDropsWhenFull,
         Mutant::SlowReaderTimesOut,
+        Mutant::NoReplayAfterReconnect,
+        Mutant::CancelOnFirstUnsubscribe,
+        Mutant::PrefixMatchOffByOne,
+        Mutant::PubBlocksAtHwm,
     ];
 
     /// Its command-line name (kebab case).
@@ -110,6 +126,10 @@ impl Mutant {
             Mutant::RouterReusesIds => "router-reuses-ids",
             Mutant::RouterDropsWhenFull => "router-drops-when-full",
             Mutant::SlowReaderTimesOut => "slow-reader-times-out",
+            Mutant::NoReplayAfterReconnect => "no-replay-after-reconnect",
+            Mutant::CancelOnFirstUnsubscribe => "cancel-on-first-unsubscribe",
+            Mutant::PrefixMatchOffByOne => "prefix-match-off-by-one",
+            Mutant::PubBlocksAtHwm => "pub-blocks-at-hwm",
         }
     }
 

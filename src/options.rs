@@ -185,6 +185,22 @@ pub struct SocketOptions {
     pub tcp_keepalive_intvl: Option<Duration>,
     /// TCP_KEEPALIVE_CNT: probes before the connection is dropped (`None`: the OS's).
     pub tcp_keepalive_cnt: Option<u32>,
+    /// XPUB_VERBOSE (XPUB): hand the application every subscribe, not only a topic's first
+    /// (XPUB-03).
+    pub xpub_verbose: bool,
+    /// XPUB_VERBOSER (XPUB): every subscribe and every unsubscribe (XPUB-03).
+    pub xpub_verboser: bool,
+    /// XPUB_MANUAL (XPUB): subscriptions are reported, not applied; the application applies
+    /// them with `subscribe`/`unsubscribe` for the subscriber it heard from last (XPUB-06).
+    pub xpub_manual: bool,
+    /// XPUB_NODROP (PUB, XPUB): at a subscriber's high-water mark, block or `WouldBlock`
+    /// instead of dropping (PUB-06).
+    pub xpub_nodrop: bool,
+    /// XPUB_WELCOME_MSG (XPUB): sent to each subscriber as it connects (XPUB-07).
+    pub xpub_welcome_msg: Option<Bytes>,
+    /// INVERT_MATCHING (PUB, XPUB, SUB): a message goes to (is accepted by) the subscribers
+    /// none of whose topics match it (PUB-07).
+    pub invert_matching: bool,
 }
 
 impl Default for SocketOptions {
@@ -217,6 +233,12 @@ impl Default for SocketOptions {
             tcp_keepalive_idle: None,
             tcp_keepalive_intvl: None,
             tcp_keepalive_cnt: None,
+            xpub_verbose: false,
+            xpub_verboser: false,
+            xpub_manual: false,
+            xpub_nodrop: false,
+            xpub_welcome_msg: None,
+            invert_matching: false,
         }
     }
 }
@@ -242,7 +264,13 @@ impl SocketOptions {
         only(self.router_handover, "ROUTER_HANDOVER", &[Router])?;
         only(self.probe_router, "PROBE_ROUTER", &[Req, Dealer, Router])?;
         only(self.req_correlate, "REQ_CORRELATE", &[Req])?;
-        only(self.req_relaxed, "REQ_RELAXED", &[Req])
+        only(self.req_relaxed, "REQ_RELAXED", &[Req])?;
+        only(self.xpub_verbose, "XPUB_VERBOSE", &[Xpub])?;
+        only(self.xpub_verboser, "XPUB_VERBOSER", &[Xpub])?;
+        only(self.xpub_manual, "XPUB_MANUAL", &[Xpub])?;
+        only(self.xpub_nodrop, "XPUB_NODROP", &[Pub, Xpub])?;
+        only(self.xpub_welcome_msg.is_some(), "XPUB_WELCOME_MSG", &[Xpub])?;
+        only(self.invert_matching, "INVERT_MATCHING", &[Pub, Xpub, Sub])
     }
 
     /// Checks values libzmq would refuse with EINVAL whatever the socket type (O-03, O-04,

@@ -424,8 +424,10 @@ impl Session {
                     }
                     self.actions.push_back(SessionAction::HandshakeSucceeded(peer));
                 }
-                // Subscriptions matter to PUB/XPUB, which do not exist yet.
-                Event::Subscribe(_) | Event::Cancel(_) => {}
+                // A publisher reads subscriptions in their message form, whichever form the
+                // peer used (XPUB-02).
+                Event::Subscribe(topic) => self.pending = Some(Msg::subscription(true, &topic)),
+                Event::Cancel(topic) => self.pending = Some(Msg::subscription(false, &topic)),
                 Event::Closed(reason) => self.connection_lost(reason),
             }
         }
@@ -461,7 +463,15 @@ impl Session {
                 }
             };
             self.out_mid_message = m.more();
-            if engine.send(m).is_err() {
+            let sent = if m.is_subscription() {
+                // The form depends on the peer's version: the engine chooses (SUB-03).
+                let (subscribe, topic) = (m[0] == 1, &m[1..]);
+                if subscribe { engine.send_subscribe(topic) } else { engine.send_cancel(topic) }
+                    .map_err(drop)
+            } else {
+                engine.send(m).map_err(drop)
+            };
+            if sent.is_err() {
                 break;
             }
             progress = true;
@@ -580,8 +590,12 @@ impl Session {
         let fatal = matches!(reason, CloseReason::Protocol(_) | CloseReason::PeerError(_));
         let mut reconnect = self.cfg.connect && !fatal;
         let keep_pipe = reconnect && !self.cfg.immediate;
-        if !keep_pipe {
-            if let Some(p) = self.pipe.as_mut() {
+        if let Some(p) = self.pipe.as_mut() {
+            if keep_pipe {
+                // The next connection's peer knows nothing of this one: a subscriber must
+                // say its subscriptions again (SUB-07, as libzmq's `hiccup`).
+                p.hiccup();
+            } else {
                 p.terminate(false);
             }
         }

@@ -132,6 +132,7 @@ impl SocketCore {
                 PipeEvent::ReadActivated => self.pattern.read_activated(&mut self.pipes, id),
                 PipeEvent::WriteActivated if mutant!(LostActivateWrite) => {}
                 PipeEvent::WriteActivated => self.pattern.write_activated(&mut self.pipes, id),
+                PipeEvent::Hiccuped => self.pattern.hiccuped(&mut self.pipes, id),
                 PipeEvent::Terminated => {
                     self.pattern.terminated(id);
                     self.pipes.remove(id);
@@ -173,6 +174,14 @@ impl SocketCore {
             return Err(SendError::WouldBlock(msg));
         }
         let result = self.pattern.send(&mut self.pipes, msg);
+        self.collect();
+        result
+    }
+
+    /// SUBSCRIBE or UNSUBSCRIBE `topic` (SUB; XPUB with XPUB_MANUAL): `NotSupported` for
+    /// other types.
+    pub fn subscribe(&mut self, subscribe: bool, topic: &[u8]) -> Result<(), SendError> {
+        let result = self.pattern.subscribe(&mut self.pipes, subscribe, topic);
         self.collect();
         result
     }
@@ -302,7 +311,12 @@ mod tests {
         let mut pull = SocketCore::new(SocketType::Pull).unwrap();
         assert_eq!(push.recv(), Err(RecvError::NotSupported));
         assert_eq!(pull.send(Msg::from("x")), Err(SendError::NotSupported(Msg::from("x"))));
-        assert!(SocketCore::new(SocketType::Pub).is_err(), "not built yet");
+        let mut publisher = SocketCore::new(SocketType::Pub).unwrap();
+        let mut sub = SocketCore::new(SocketType::Sub).unwrap();
+        assert_eq!(publisher.recv(), Err(RecvError::NotSupported), "PUB-05");
+        assert_eq!(sub.send(Msg::from("x")), Err(SendError::NotSupported(Msg::from("x"))));
+        assert!(matches!(push.subscribe(true, b"t"), Err(SendError::NotSupported(_))));
+        assert!(matches!(publisher.subscribe(true, b"t"), Err(SendError::NotSupported(_))));
     }
 
     /// PUSH-02: no peer: would block, message handed back.

@@ -48,6 +48,8 @@ const MORE: u8 = 1;
 /// A routing id travelling from a connection to its socket through the pipe (never on the
 /// wire, never handed to the application).
 const ROUTING_ID: u8 = 2;
+/// A subscription or cancellation on its way to a publisher (SUB-03).
+const SUBSCRIPTION: u8 = 4;
 
 impl Msg {
     /// The largest body stored inline, without a heap allocation.
@@ -136,6 +138,25 @@ impl Msg {
     #[inline]
     pub fn is_routing_id(&self) -> bool {
         self.flags & ROUTING_ID != 0
+    }
+
+    /// A subscription (`subscribe`) or a cancellation for `topic`, as a SUB or XSUB sends it
+    /// towards its publishers: the body is the message form, `01` or `00` followed by the
+    /// topic, which is what a publisher reads and what a ZMTP 3.0 peer gets; a connection to
+    /// a ZMTP 3.1 peer writes it as a SUBSCRIBE or CANCEL command instead (SUB-03).
+    pub fn subscription(subscribe: bool, topic: &[u8]) -> Self {
+        let mut body = Vec::with_capacity(1 + topic.len());
+        body.push(u8::from(subscribe));
+        body.extend_from_slice(topic);
+        let mut m = Msg::from(body);
+        m.flags = SUBSCRIPTION;
+        m
+    }
+
+    /// True for a [`Msg::subscription`].
+    #[inline]
+    pub fn is_subscription(&self) -> bool {
+        self.flags & SUBSCRIPTION != 0
     }
 
     /// The body as a `Bytes`: shared when large (no copy), copied when inline.

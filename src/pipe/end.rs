@@ -51,6 +51,10 @@ pub enum PipeCommand {
         /// The mark on what the receiving end reads.
         inbound: u64,
     },
+    /// The connection behind the other end broke and will be replaced, while the pipe stays
+    /// (a connect side reconnecting): what the owner told the peer, such as a SUB's
+    /// subscriptions, must be said again (libzmq's `hiccup`, SUB-07).
+    Hiccup,
 }
 
 /// Something the owner of an end must react to.
@@ -62,6 +66,8 @@ pub enum PipeEvent {
     WriteActivated,
     /// The termination handshake finished: drop this end.
     Terminated,
+    /// The other end's connection was replaced ([`PipeCommand::Hiccup`]).
+    Hiccuped,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -334,6 +340,19 @@ impl<T: PipeMsg> PipeEnd<T> {
             PipeCommand::Term => self.process_term(),
             PipeCommand::TermAck => self.process_term_ack(),
             PipeCommand::Hwms { out, inbound } => self.apply_hwms(out, inbound),
+            PipeCommand::Hiccup => {
+                if self.state == State::Active {
+                    self.events.push_back(PipeEvent::Hiccuped);
+                }
+            }
+        }
+    }
+
+    /// Tells the other end's owner that this end's connection was replaced
+    /// ([`PipeCommand::Hiccup`]).
+    pub fn hiccup(&mut self) {
+        if self.state == State::Active {
+            self.commands.push_back(PipeCommand::Hiccup);
         }
     }
 

@@ -589,6 +589,50 @@ impl Socket {
         Ok(())
     }
 
+    /// SUBSCRIBE: a SUB receives messages whose first frame starts with `topic` ("" takes
+    /// everything); every call adds one instance, and every publisher hears of it, including
+    /// those that connect later or reconnect (SUB-01, SUB-02, SUB-07). On an XPUB with
+    /// XPUB_MANUAL it subscribes the subscriber whose subscription was received last
+    /// (XPUB-06). Other types: [`Error::InvalidArgument`], as libzmq's EINVAL.
+    ///
+    /// ```
+    /// use ferromq::{Context, SocketType};
+    /// let ctx = Context::new()?;
+    /// let mut publisher = ctx.socket(SocketType::Pub)?;
+    /// publisher.bind("inproc://weather")?;
+    /// let mut sub = ctx.socket(SocketType::Sub)?;
+    /// sub.connect("inproc://weather")?;
+    /// sub.subscribe("10001 ")?;
+    /// # std::thread::sleep(std::time::Duration::from_millis(50));
+    /// publisher.send("20000 rain")?; // filtered out at the publisher
+    /// publisher.send("10001 sun")?;
+    /// assert_eq!(&sub.recv()?[..], b"10001 sun");
+    /// # Ok::<(), ferromq::Error>(())
+    /// ```
+    pub fn subscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
+        self.set_subscription(true, topic.as_ref())
+    }
+
+    /// UNSUBSCRIBE: removes one instance of `topic`; publishers hear of it when the last
+    /// instance goes (SUB-04). Unsubscribing from a topic not subscribed does nothing.
+    pub fn unsubscribe(&mut self, topic: impl AsRef<[u8]>) -> Result<()> {
+        self.set_subscription(false, topic.as_ref())
+    }
+
+    fn set_subscription(&mut self, subscribe: bool, topic: &[u8]) -> Result<()> {
+        self.process_commands()?;
+        let r = self.core().subscribe(subscribe, topic);
+        self.flush_commands();
+        self.sync_readiness();
+        r.map_err(|e| match e {
+            SendError::NotSupported(_) => Error::InvalidArgument(format!(
+                "{} takes no SUBSCRIBE/UNSUBSCRIBE (SUB does; XPUB with XPUB_MANUAL)",
+                self.socket_type()
+            )),
+            e => e.into(),
+        })
+    }
+
     /// Receives one message part; `more()` tells whether another part follows. With
     /// `dontwait`, or when RCVTIMEO runs out, gives [`Error::WouldBlock`].
     pub fn recv_msg(&mut self, dontwait: bool) -> Result<Msg> {

@@ -6,6 +6,9 @@
 //!   REP);
 //! * [`Routing`] keeps pipes by the routing id of their peer and fair-queues in from them
 //!   (ROUTER, REP);
+//! * [`Dist`] sends each message to a chosen set of pipes, dropping it for a full one (PUB,
+//!   XPUB, XSUB);
+//! * [`Trie`] and [`PipeTrie`] hold subscriptions, a subscriber's and a publisher's;
 //! * [`Pipes`] is a socket's pipe table, which the strategies work on.
 //!
 //! Both strategies keep an ordered list of pipe ids whose front part is the *active* pipes (those
@@ -18,15 +21,19 @@ use super::PipeId;
 use crate::Msg;
 use crate::pipe::PipeEnd;
 
+mod dist;
 mod fq;
 mod lb;
 mod pipes;
 mod routing;
+mod trie;
 
+pub use dist::Dist;
 pub use fq::Fq;
 pub use lb::Lb;
 pub use pipes::Pipes;
 pub use routing::Routing;
+pub use trie::{PipeTrie, Removed, Trie};
 
 #[derive(Debug, Default)]
 pub(crate) struct ActiveList {

@@ -22,6 +22,8 @@ mod req;
 mod router;
 #[cfg(test)]
 mod tests;
+mod xpub;
+mod xsub;
 
 pub(crate) use dealer::Dealer;
 pub(crate) use pair::Pair;
@@ -30,6 +32,8 @@ pub(crate) use push::Push;
 pub(crate) use rep::Rep;
 pub(crate) use req::Req;
 pub(crate) use router::Router;
+pub(crate) use xpub::Xpub;
+pub(crate) use xsub::Xsub;
 
 /// Why [`SocketCore::send`](super::SocketCore::send) did not take a message part. The part is
 /// handed back, except where the type's rule is to drop it (then `send` returns `Ok`).
@@ -163,6 +167,9 @@ pub(crate) trait Behaviour {
     fn read_activated(&mut self, _pipes: &mut Pipes, _id: PipeId) {}
     /// Pipe `id` can take messages again.
     fn write_activated(&mut self, _pipes: &mut Pipes, _id: PipeId) {}
+    /// The connection behind pipe `id` was replaced while the pipe stayed: say again what
+    /// the peer must know (a subscriber's subscriptions, SUB-07).
+    fn hiccuped(&mut self, _pipes: &mut Pipes, _id: PipeId) {}
     /// Pipe `id` is gone (its termination handshake finished).
     fn terminated(&mut self, id: PipeId);
     /// Sends one part. A part with MORE binds the next part to the same route.
@@ -172,6 +179,16 @@ pub(crate) trait Behaviour {
     fn last_pipe(&self) -> Option<PipeId> {
         None
     }
+    /// SUBSCRIBE (`subscribe`) or UNSUBSCRIBE `topic`: SUB, and XPUB with XPUB_MANUAL;
+    /// `NotSupported` for every other type.
+    fn subscribe(
+        &mut self,
+        _pipes: &mut Pipes,
+        _subscribe: bool,
+        topic: &[u8],
+    ) -> Result<(), SendError> {
+        Err(SendError::NotSupported(Msg::from(topic)))
+    }
     /// Receives one part.
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg, RecvError>;
     /// POLLIN: a part can be received now.
@@ -180,8 +197,8 @@ pub(crate) trait Behaviour {
     fn has_out(&mut self, pipes: &mut Pipes) -> bool;
 }
 
-/// Every socket type that exists so far. Adding one is a file here, a variant, and a line in
-/// [`Pattern::new`] and in the `dispatch!` macro.
+/// Every socket type. Adding one is a file here, a variant, and a line in [`Pattern::new`]
+/// and in the `dispatch!` macro.
 pub(crate) enum Pattern {
     Push(Push),
     Pull(Pull),
@@ -190,6 +207,10 @@ pub(crate) enum Pattern {
     Router(Router),
     Req(Req),
     Rep(Rep),
+    Pub(Xpub),
+    Sub(Xsub),
+    Xpub(Xpub),
+    Xsub(Xsub),
 }
 
 /// Calls the same method on whichever type `self` holds: static dispatch, one match.
@@ -203,12 +224,14 @@ macro_rules! dispatch {
             Pattern::Router($p) => $call,
             Pattern::Req($p) => $call,
             Pattern::Rep($p) => $call,
+            Pattern::Pub($p) | Pattern::Xpub($p) => $call,
+            Pattern::Sub($p) | Pattern::Xsub($p) => $call,
         }
     };
 }
 
 impl Pattern {
-    /// The type's behaviour, or `None` when that type is not built yet.
+    /// The type's behaviour (`None` is kept for draft types, which are not built).
     pub(crate) fn new(ty: SocketType) -> Option<Pattern> {
         Some(match ty {
             SocketType::Push => Pattern::Push(Push::default()),
@@ -218,7 +241,10 @@ impl Pattern {
             SocketType::Router => Pattern::Router(Router::default()),
             SocketType::Req => Pattern::Req(Req::default()),
             SocketType::Rep => Pattern::Rep(Rep::default()),
-            _ => return None,
+            SocketType::Pub => Pattern::Pub(Xpub::publisher()),
+            SocketType::Sub => Pattern::Sub(Xsub::subscriber()),
+            SocketType::Xpub => Pattern::Xpub(Xpub::default()),
+            SocketType::Xsub => Pattern::Xsub(Xsub::default()),
         })
     }
 }
@@ -272,5 +298,18 @@ impl Behaviour for Pattern {
 
     fn has_out(&mut self, pipes: &mut Pipes) -> bool {
         dispatch!(self, p => p.has_out(pipes))
+    }
+
+    fn hiccuped(&mut self, pipes: &mut Pipes, id: PipeId) {
+        dispatch!(self, p => p.hiccuped(pipes, id))
+    }
+
+    fn subscribe(
+        &mut self,
+        pipes: &mut Pipes,
+        subscribe: bool,
+        topic: &[u8],
+    ) -> Result<(), SendError> {
+        dispatch!(self, p => p.subscribe(pipes, subscribe, topic))
     }
 }

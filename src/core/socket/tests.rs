@@ -1,6 +1,6 @@
-//! Request-reply at the core: REQ, REP, DEALER and ROUTER socket cores joined by pipes, with
-//! the owners' command shuttling done by hand, and the routing-id item a connection would write
-//! for a ROUTER or REP peer written by the test.
+//! Request-reply and publish-subscribe at the core: socket cores joined by pipes, with the
+//! owners' command shuttling done by hand, and the routing-id item a connection would write for
+//! a ROUTER or REP peer written by the test.
 
 use crate::core::{PipeId, PipeInfo, RecvError, SendError, SocketCore};
 use crate::pipe::pipe_pair;
@@ -458,4 +458,241 @@ fn router07_probe_router_announces_the_peer() {
     n.configure(1, |o| o.probe_router = true);
     n.link(1, 0, 10, b"prober");
     assert_eq!(n.recv(0).unwrap(), v(&[b"prober", b""]));
+}
+
+// Publish-subscribe at the core: PUB, SUB, XPUB and XSUB joined by pipes. A pipe carries
+// subscriptions in their message form (`01`/`00` + topic), as a connection hands them over.
+
+use crate::pipe::PipeCommand;
+use SocketType::{Pub, Sub, Xpub, Xsub};
+
+impl Net {
+    fn subscribe(&mut self, s: usize, topic: &[u8]) {
+        self.socks[s].subscribe(true, topic).unwrap();
+        self.shuttle();
+    }
+
+    fn unsubscribe(&mut self, s: usize, topic: &[u8]) {
+        self.socks[s].subscribe(false, topic).unwrap();
+        self.shuttle();
+    }
+
+    /// Every whole message `s` can receive now.
+    fn drain(&mut self, s: usize) -> Vec<Vec<Vec<u8>>> {
+        std::iter::from_fn(|| self.recv(s).ok()).collect()
+    }
+
+    /// `s` receives exactly these single-part messages, then nothing.
+    fn got(&mut self, s: usize, want: &[&[u8]]) {
+        let got: Vec<Vec<u8>> = self.drain(s).into_iter().map(|mut m| m.remove(0)).collect();
+        assert_eq!(got, v(want), "socket {s}");
+    }
+}
+
+/// PUB-01, PUB-02, XSUB-03: the publisher filters (an XSUB, which filters nothing, sees only
+/// what matched at the publisher), "" takes everything, and a matching message comes whole.
+#[test]
+fn pub01_pub02_the_publisher_filters_by_prefix() {
+    let mut n = Net::new(&[Pub, Xsub, Xsub]);
+    n.link(1, 0, 10, b"");
+    n.link(2, 0, 10, b"");
+    n.send(1, &[b"\x01wea"]).unwrap();
+    n.send(2, &[b"\x01"]).unwrap();
+    n.send(0, &[b"weather", b"sunny"]).unwrap();
+    n.send(0, &[b"sport"]).unwrap();
+    n.send(0, &[b"we"]).unwrap();
+    assert_eq!(n.drain(1), vec![v(&[b"weather", b"sunny"])]);
+    assert_eq!(n.drain(2), vec![v(&[b"weather", b"sunny"]), v(&[b"sport"]), v(&[b"we"])]);
+}
+
+/// SUB-01, SUB-05, SUB-04, PUB-03: a new SUB gets nothing; its own filter applies too; two
+/// subscribes need two unsubscribes, and only the last one goes upstream.
+#[test]
+fn sub01_sub04_sub05_counted_subscriptions_and_local_filtering() {
+    let mut n = Net::new(&[Pub, Sub, Xpub, Sub]);
+    n.link(1, 0, 10, b"");
+    n.send(0, &[b"A1"]).unwrap();
+    n.got(1, &[]);
+    n.subscribe(1, b"A");
+    n.subscribe(1, b"A");
+    n.unsubscribe(1, b"A");
+    n.send(0, &[b"A2"]).unwrap();
+    n.got(1, &[b"A2"]);
+    n.unsubscribe(1, b"A");
+    n.send(0, &[b"A3"]).unwrap();
+    n.got(1, &[]);
+    // What reaches an XPUB (verboser: every subscribe and cancel it is sent): two
+    // subscribes, and a cancel only for the last unsubscribe.
+    n.configure(2, |o| o.xpub_verboser = true);
+    n.link(3, 2, 10, b"");
+    n.subscribe(3, b"B");
+    n.subscribe(3, b"B");
+    n.unsubscribe(3, b"B");
+    n.got(2, &[b"\x01B", b"\x01B"]);
+    n.unsubscribe(3, b"B");
+    n.got(2, &[b"\x00B"]);
+}
+
+/// SUB-05 alone: a publisher that inverts its matching sends the SUB exactly what it did not
+/// ask for, and the SUB's own filter drops it all.
+#[test]
+fn sub05_the_subscriber_filters_too() {
+    let mut n = Net::new(&[Xpub, Sub]);
+    n.configure(0, |o| o.invert_matching = true);
+    n.link(1, 0, 10, b"");
+    n.subscribe(1, b"a");
+    n.recv(0).unwrap();
+    n.send(0, &[b"apple"]).unwrap();
+    n.send(0, &[b"banana"]).unwrap();
+    n.got(1, &[]);
+}
+
+/// PUB-07: INVERT_MATCHING on both sides delivers what matches none of the topics.
+#[test]
+fn pub07_invert_matching() {
+    let mut n = Net::new(&[Pub, Sub]);
+    n.configure(0, |o| o.invert_matching = true);
+    n.configure(1, |o| o.invert_matching = true);
+    n.link(1, 0, 10, b"");
+    n.subscribe(1, b"a");
+    n.send(0, &[b"apple"]).unwrap();
+    n.send(0, &[b"banana"]).unwrap();
+    n.got(1, &[b"banana"]);
+}
+
+/// PUB-04: a full subscriber misses the message, the others get it, send never blocks.
+/// PUB-06: with XPUB_NODROP the send would block instead.
+#[test]
+fn pub04_pub06_a_full_subscriber_misses_out_or_nodrop_blocks() {
+    let mut n = Net::new(&[Pub, Sub, Sub]);
+    n.link(1, 0, 1, b"");
+    n.link(2, 0, 10, b"");
+    n.subscribe(1, b"");
+    n.subscribe(2, b"");
+    for m in [&b"1"[..], b"2", b"3"] {
+        n.send(0, &[m]).unwrap();
+    }
+    n.got(2, &[b"1", b"2", b"3"]);
+    n.got(1, &[b"1"]);
+    n.configure(0, |o| o.xpub_nodrop = true);
+    n.send(0, &[b"4"]).unwrap();
+    assert!(matches!(n.send(0, &[b"5"]), Err(SendError::WouldBlock(_))));
+    n.got(1, &[b"4"]);
+    n.send(0, &[b"5"]).unwrap();
+    n.got(1, &[b"5"]);
+    n.got(2, &[b"4", b"5"]);
+}
+
+/// PUB-05: PUB does not receive, and data a subscriber sends it is dropped.
+#[test]
+fn pub05_pub_drops_subscriber_data() {
+    let mut n = Net::new(&[Pub, Xsub]);
+    n.link(1, 0, 10, b"");
+    n.send(1, &[b"hello publisher"]).unwrap();
+    n.send(1, &[b"\x01"]).unwrap();
+    assert_eq!(n.socks[0].recv(), Err(RecvError::NotSupported));
+    n.send(0, &[b"news"]).unwrap();
+    n.got(1, &[b"news"]);
+}
+
+/// SUB-02, SUB-07, XSUB-04: a publisher that attaches later gets the subscriptions, and a
+/// pipe whose connection was replaced (hiccup) gets them again.
+#[test]
+fn sub02_sub07_subscriptions_replayed_to_late_publishers_and_on_hiccup() {
+    let mut n = Net::new(&[Sub, Xpub, Xsub, Xpub]);
+    n.configure(1, |o| o.xpub_verbose = true);
+    n.subscribe(0, b"x");
+    n.subscribe(0, b"y");
+    let p = n.link(0, 1, 10, b"");
+    n.got(1, &[b"\x01x", b"\x01y"]);
+    n.socks[0].handle_pipe_command(p, PipeCommand::Hiccup);
+    n.shuttle();
+    n.got(1, &[b"\x01x", b"\x01y"]);
+    // The same for an XSUB, whose subscriptions are messages.
+    n.send(2, &[b"\x01z"]).unwrap();
+    n.link(2, 3, 10, b"");
+    n.got(3, &[b"\x01z"]);
+}
+
+/// XPUB-01, XPUB-03, XPUB-04, XPUB-05: subscriptions reach the application deduplicated, a
+/// departing subscriber's topics are reported, and other messages are data.
+#[test]
+fn xpub01_xpub03_xpub04_xpub05_what_the_application_hears() {
+    let mut n = Net::new(&[Xpub, Xsub, Xsub]);
+    let a = n.link(1, 0, 10, b"");
+    n.link(2, 0, 10, b"");
+    n.send(1, &[b"\x01t"]).unwrap();
+    n.send(2, &[b"\x01t"]).unwrap();
+    n.send(2, &[b"\x01u"]).unwrap();
+    n.send(1, &[b"data", b"more"]).unwrap();
+    assert_eq!(n.drain(0), vec![v(&[b"\x01t"]), v(&[b"\x01u"]), v(&[b"data", b"more"])]);
+    // Subscriber 1 leaves: "t" is still wanted by 2, nothing to report.
+    n.socks[1].terminate_pipe(a);
+    n.shuttle();
+    n.got(0, &[]);
+    n.send(2, &[b"\x00t"]).unwrap();
+    n.got(0, &[b"\x00t"]);
+    n.send(0, &[b"u!"]).unwrap();
+    n.got(2, &[b"u!"]);
+}
+
+/// XPUB-04 with a subscriber that goes: its last topics are reported as cancels.
+#[test]
+fn xpub04_a_gone_subscriber_is_unsubscribed() {
+    let mut n = Net::new(&[Xpub, Sub]);
+    let p = n.link(1, 0, 10, b"");
+    n.subscribe(1, b"k");
+    n.got(0, &[b"\x01k"]);
+    n.socks[1].terminate_pipe(p);
+    n.shuttle();
+    n.got(0, &[b"\x00k"]);
+}
+
+/// XPUB-06: with XPUB_MANUAL subscriptions are reported, not applied, until the application
+/// applies one (to the subscriber it heard from last).
+#[test]
+fn xpub06_manual_subscriptions() {
+    let mut n = Net::new(&[Xpub, Sub, Sub]);
+    n.configure(0, |o| o.xpub_manual = true);
+    n.link(1, 0, 10, b"");
+    n.link(2, 0, 10, b"");
+    n.subscribe(1, b"");
+    n.send(0, &[b"before"]).unwrap();
+    n.got(1, &[]);
+    assert_eq!(n.recv(0).unwrap(), v(&[b"\x01"]));
+    n.socks[0].subscribe(true, b"").unwrap();
+    n.subscribe(2, b"");
+    n.send(0, &[b"after"]).unwrap();
+    n.got(1, &[b"after"]);
+    n.got(2, &[]);
+}
+
+/// XPUB-07: the welcome message goes to each subscriber as it attaches.
+#[test]
+fn xpub07_welcome_message() {
+    let mut n = Net::new(&[Xpub, Sub]);
+    n.configure(0, |o| o.xpub_welcome_msg = Some(Bytes::from_static(b"WELCOME")));
+    n.subscribe(1, b"WEL");
+    n.link(1, 0, 10, b"");
+    n.got(1, &[b"WELCOME"]);
+}
+
+/// XSUB-01, XSUB-02: subscriptions are messages on an XSUB, everything it sends goes to every
+/// publisher, and it can always send (a publisher reads what comes up at once, so its queue
+/// never holds the XSUB back).
+#[test]
+fn xsub01_xsub02_send_to_all_without_blocking() {
+    let mut n = Net::new(&[Xsub, Xpub, Xpub]);
+    n.link(0, 1, 1, b"");
+    n.link(0, 2, 10, b"");
+    n.send(0, &[b"\x01a"]).unwrap();
+    n.send(0, &[b"up 1"]).unwrap();
+    n.send(0, &[b"up 2"]).unwrap();
+    for p in [1, 2] {
+        assert_eq!(n.drain(p), vec![v(&[b"\x01a"]), v(&[b"up 1"]), v(&[b"up 2"])]);
+    }
+    assert!(n.socks[0].has_out());
+    // A cancel for a topic never subscribed is not news: nothing goes up.
+    n.send(0, &[b"\x00zz"]).unwrap();
+    n.got(1, &[]);
 }

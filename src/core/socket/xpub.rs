@@ -1,0 +1,198 @@
+//! XPUB and PUB (RFC 29 §The XPUB Socket Type, §The PUB Socket Type): a message goes to every
+//! subscriber with a matching subscription; subscriptions come from the subscribers.
+//!
+//! * a message goes, with all its parts, to each pipe subscribed to a prefix of its first
+//!   part ("" matches all), filtered here, so a message nobody wants never reaches a
+//!   connection (PUB-01, PUB-02); with INVERT_MATCHING to the pipes that match none (PUB-07);
+//! * a subscriber whose queue is full misses that message alone; sending never blocks
+//!   (PUB-04), unless XPUB_NODROP says wait (PUB-06);
+//! * a subscription is a message part starting with `01` (subscribe) or `00` (cancel), or a
+//!   SUBSCRIBE/CANCEL command, which the connection turns into that form (XPUB-02); a pipe's
+//!   subscriptions are a set, and a pipe that goes takes them with it;
+//! * XPUB hands them to the application as `01`/`00` + topic, a topic's first subscribe and
+//!   last cancel only, or every subscribe (XPUB_VERBOSE), or every subscribe and cancel
+//!   (XPUB_VERBOSER) (XPUB-01, XPUB-03), and reports the topics a departing subscriber held
+//!   (XPUB-04); other messages from subscribers are handed over as data (XPUB-05);
+//! * XPUB_MANUAL: subscriptions are reported, not applied; the application's
+//!   `subscribe`/`unsubscribe` apply to the pipe of the subscription it received last
+//!   (XPUB-06); XPUB_WELCOME_MSG goes to each new pipe first (XPUB-07);
+//! * PUB is an XPUB that keeps all that to itself: it cannot receive (PUB-05).
+
+use super::{Behaviour, PipeInfo, RecvError, SendError};
+use crate::core::PipeId;
+use crate::core::pattern::{Dist, PipeTrie, Pipes, Removed};
+use crate::{Msg, SocketOptions};
+use bytes::Bytes;
+use std::collections::VecDeque;
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct Xpub {
+    /// PUB: never surfaces subscriptions or data.
+    is_pub: bool,
+    dist: Dist,
+    subs: PipeTrie,
+    /// XPUB_MANUAL: what each pipe asked for, so that its departure can be reported.
+    asked: PipeTrie,
+    /// For the application: subscriptions (with the pipe they came from) and data.
+    pending: VecDeque<(Msg, Option<PipeId>)>,
+    /// XPUB_MANUAL: the pipe of the subscription the application received last.
+    last_pipe: Option<PipeId>,
+    verbose: bool,
+    verboser: bool,
+    manual: bool,
+    nodrop: bool,
+    invert: bool,
+    welcome: Option<Bytes>,
+}
+
+impl Xpub {
+    pub(crate) fn publisher() -> Self {
+        Xpub { is_pub: true, ..Xpub::default() }
+    }
+
+    /// Reads everything pipe `id` holds: subscriptions are applied (or, manual, reported),
+    /// anything else is data for an XPUB's application.
+    fn drain(&mut self, pipes: &mut Pipes, id: PipeId) {
+        let Some(pipe) = pipes.get_mut(&id) else { return };
+        while let Some(m) = pipe.read() {
+            match m.first() {
+                Some(&b) if b <= 1 => self.subscription(b == 1, &m[1..], id),
+                _ if !self.is_pub => self.pending.push_back((m, None)),
+                // PUB-05: a subscriber's data is dropped.
+                _ => {}
+            }
+        }
+    }
+
+    fn subscription(&mut self, subscribe: bool, topic: &[u8], id: PipeId) {
+        let notify = if self.manual {
+            if subscribe {
+                self.asked.add(topic, id);
+            } else {
+                self.asked.rm(topic, id);
+            }
+            true
+        } else if subscribe {
+            self.subs.add(topic, id) || self.verbose || self.verboser
+        } else {
+            let removed = self.subs.rm(topic, id);
+            removed != Removed::Remain || self.verboser
+        };
+        if notify && !self.is_pub {
+            self.pending.push_back((Msg::from(subscription_body(subscribe, topic)), Some(id)));
+        }
+    }
+}
+
+fn subscription_body(subscribe: bool, topic: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(1 + topic.len());
+    body.push(u8::from(subscribe));
+    body.extend_from_slice(topic);
+    body
+}
+
+impl Behaviour for Xpub {
+    fn configure(&mut self, o: &SocketOptions) {
+        self.verbose = o.xpub_verbose;
+        self.verboser = o.xpub_verboser;
+        self.manual = o.xpub_manual;
+        self.nodrop = o.xpub_nodrop;
+        self.invert = o.invert_matching;
+        self.welcome = o.xpub_welcome_msg.clone();
+    }
+
+    fn attach(&mut self, pipes: &mut Pipes, id: PipeId, _: &PipeInfo) -> bool {
+        self.dist.attach(id);
+        if let (Some(w), Some(pipe)) = (&self.welcome, pipes.get_mut(&id)) {
+            if pipe.write(Msg::from(w.clone())).is_ok() {
+                pipe.flush();
+            }
+        }
+        self.drain(pipes, id);
+        true
+    }
+
+    fn read_activated(&mut self, pipes: &mut Pipes, id: PipeId) {
+        self.drain(pipes, id);
+    }
+
+    fn terminated(&mut self, id: PipeId) {
+        self.dist.terminated(id);
+        let mut gone = Vec::new();
+        if self.manual {
+            self.asked.rm_pipe(id, |topic, last| gone.push((topic.to_vec(), last)));
+            self.subs.rm_pipe(id, |_, _| {});
+            if self.last_pipe == Some(id) {
+                self.last_pipe = None;
+            }
+        } else {
+            self.subs.rm_pipe(id, |topic, last| gone.push((topic.to_vec(), last)));
+        }
+        if self.is_pub {
+            return;
+        }
+        // XPUB-04: the topics nobody wants any more (every one it held, when verboser).
+        let every = self.verboser && !self.manual;
+        for (topic, last) in gone {
+            if last || every {
+                self.pending.push_back((Msg::from(subscription_body(false, &topic)), None));
+            }
+        }
+    }
+
+    fn send(&mut self, pipes: &mut Pipes, msg: Msg) -> Result<(), SendError> {
+        if !self.dist.in_message() {
+            let mut hit = Vec::new();
+            self.subs.matching(&msg, |p| hit.push(p));
+            if self.invert {
+                self.dist.select_all_but(hit);
+            } else {
+                self.dist.select(hit);
+            }
+            let nodrop = self.nodrop || self.is_pub && mutant!(PubBlocksAtHwm);
+            if nodrop && !self.dist.all_have_room(pipes) {
+                return Err(SendError::WouldBlock(msg));
+            }
+        }
+        self.dist.send(pipes, msg);
+        Ok(())
+    }
+
+    fn subscribe(&mut self, _: &mut Pipes, subscribe: bool, topic: &[u8]) -> Result<(), SendError> {
+        // XPUB-06: only a manual XPUB takes subscriptions from its application, for the
+        // subscriber it heard from last.
+        if !self.manual || self.is_pub {
+            return Err(SendError::NotSupported(Msg::from(topic)));
+        }
+        if let Some(id) = self.last_pipe {
+            if subscribe {
+                self.subs.add(topic, id);
+            } else {
+                self.subs.rm(topic, id);
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self, _: &mut Pipes) -> Result<Msg, RecvError> {
+        if self.is_pub {
+            return Err(RecvError::NotSupported);
+        }
+        let (m, from) = self.pending.pop_front().ok_or(RecvError::WouldBlock)?;
+        if from.is_some() {
+            self.last_pipe = from;
+        }
+        Ok(m)
+    }
+
+    fn has_in(&mut self, _: &mut Pipes) -> bool {
+        !self.is_pub && !self.pending.is_empty()
+    }
+
+    fn has_out(&mut self, _: &mut Pipes) -> bool {
+        // As libzmq: always, even under XPUB_NODROP, where a send to a full subscriber then
+        // says `WouldBlock`.
+        true
+    }
+}

@@ -26,6 +26,10 @@ cases=(
   "rep-wrong-envelope             reqrep::rep01_each_reply_goes_to_its_client"
   "router-reuses-ids              reqrep::router04_generated_ids_are_distinct"
   "router-drops-when-full         reqrep::router03_full_peer_drops_or_blocks"
+  "no-replay-after-reconnect      pubsub::sub07_resubscribes_after_the_publisher_restarts"
+  "cancel-on-first-unsubscribe    pubsub::sub04_two_subscribes_need_two_unsubscribes"
+  "prefix-match-off-by-one        pubsub::pub01_sub01_prefix_filtering_over_every_transport"
+  "pub-blocks-at-hwm              pubsub::pub04_a_stalled_subscriber_never_blocks_the_publisher"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

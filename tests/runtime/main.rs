@@ -7,13 +7,14 @@ mod close;
 mod hwm;
 mod lifecycle;
 mod options;
+mod pubsub;
 mod reqrep;
 mod transport;
 
 /// What the tests share: a context, a connected PULL/PUSH pair, a round trip of assorted
 /// sizes checked byte for byte.
 mod common {
-    pub(crate) use ferromq::{Context, Error, Msg, Multipart, SocketType};
+    pub(crate) use ferromq::{Context, Error, Msg, Multipart, Socket, SocketOptions, SocketType};
     pub(crate) use std::time::{Duration, Instant};
 
     pub(crate) const T: Option<Duration> = Some(Duration::from_secs(10));
@@ -28,6 +29,46 @@ mod common {
                 .unwrap_or_else(|| panic!("FERROMQ_MUTANT={name}: no such mutant"));
             ferromq::mutants::set(m, true);
         }
+    }
+
+    /// One endpoint per transport; `tag` keeps tests apart (ipc paths and inproc names are
+    /// process-wide).
+    pub(crate) fn endpoints(tag: &str) -> [String; 3] {
+        let ipc = std::env::temp_dir().join(format!("ferromq-{tag}-{}.sock", std::process::id()));
+        [
+            "tcp://127.0.0.1:*".to_owned(),
+            format!("ipc://{}", ipc.display()),
+            format!("inproc://{tag}"),
+        ]
+    }
+
+    /// A socket with 10 s timeouts both ways and the options `f` sets.
+    pub(crate) fn sock(
+        ctx: &Context,
+        ty: SocketType,
+        f: impl FnOnce(&mut SocketOptions),
+    ) -> Socket {
+        let mut s = ctx.socket(ty).unwrap();
+        let mut o = s.options().clone();
+        o.rcvtimeo = T;
+        o.sndtimeo = T;
+        f(&mut o);
+        s.set_options(o).unwrap();
+        s
+    }
+
+    /// Binds `s` to `ep` and gives the endpoint to connect to.
+    pub(crate) fn bind(s: &mut Socket, ep: &str) -> String {
+        s.bind(ep).unwrap();
+        s.last_endpoint().unwrap().to_owned()
+    }
+
+    pub(crate) fn parts(m: &Multipart) -> Vec<Vec<u8>> {
+        m.iter().map(|p| p.to_vec()).collect()
+    }
+
+    pub(crate) fn v(p: &[&[u8]]) -> Vec<Vec<u8>> {
+        p.iter().map(|x| x.to_vec()).collect()
     }
 
     pub(crate) fn ctx() -> Context {

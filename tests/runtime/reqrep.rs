@@ -2,43 +2,7 @@
 //! (REQ, REP, DEALER, ROUTER items; T-10 for inproc routing ids).
 
 use crate::common::*;
-use ferromq::{MonitorEvent, PollEvents, Socket, SocketOptions};
-
-/// One endpoint per transport; `tag` keeps tests apart (ipc paths and inproc names are
-/// process-wide).
-fn endpoints(tag: &str) -> [String; 3] {
-    let ipc = std::env::temp_dir().join(format!("ferromq-rr-{tag}-{}.sock", std::process::id()));
-    [
-        "tcp://127.0.0.1:*".to_owned(),
-        format!("ipc://{}", ipc.display()),
-        format!("inproc://rr-{tag}"),
-    ]
-}
-
-/// A socket with 10 s timeouts both ways and the options `f` sets.
-fn sock(ctx: &Context, ty: SocketType, f: impl FnOnce(&mut SocketOptions)) -> Socket {
-    let mut s = ctx.socket(ty).unwrap();
-    let mut o = s.options().clone();
-    o.rcvtimeo = T;
-    o.sndtimeo = T;
-    f(&mut o);
-    s.set_options(o).unwrap();
-    s
-}
-
-/// Binds `s` to `ep` and gives the endpoint to connect to.
-fn bind(s: &mut Socket, ep: &str) -> String {
-    s.bind(ep).unwrap();
-    s.last_endpoint().unwrap().to_owned()
-}
-
-fn parts(m: &Multipart) -> Vec<Vec<u8>> {
-    m.iter().map(|p| p.to_vec()).collect()
-}
-
-fn v(p: &[&[u8]]) -> Vec<Vec<u8>> {
-    p.iter().map(|x| x.to_vec()).collect()
-}
+use ferromq::{MonitorEvent, PollEvents, Socket};
 
 /// REQ-01, REQ-03, REP-01, REP-03 end to end: round trips of assorted sizes and a multipart
 /// request over every transport; out of turn is InvalidState (EFSM) on both sides.

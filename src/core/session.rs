@@ -79,6 +79,10 @@ pub struct SessionConfig {
     pub recv_routing_id: bool,
     /// CONNECT_ROUTING_ID: the routing id the socket gives this connect side's peer.
     pub connect_routing_id: Option<bytes::Bytes>,
+    /// The socket keeps per-peer subscriptions (PUB, XPUB): when this connect side's
+    /// connection is replaced, a [`Msg::peer_replaced`] item goes into the pipe, in order with
+    /// what the next peer sends, so that the old peer's subscriptions are forgotten.
+    pub peer_state: bool,
 }
 
 impl SessionConfig {
@@ -92,6 +96,7 @@ impl SessionConfig {
             linger: o.linger,
             recv_routing_id: false,
             connect_routing_id: o.connect_routing_id.clone().filter(|_| connect),
+            peer_state: false,
         }
     }
 }
@@ -593,8 +598,13 @@ impl Session {
         if let Some(p) = self.pipe.as_mut() {
             if keep_pipe {
                 // The next connection's peer knows nothing of this one: a subscriber must
-                // say its subscriptions again (SUB-07, as libzmq's `hiccup`).
+                // say its subscriptions again (SUB-07, as libzmq's `hiccup`), and a publisher
+                // must forget what the old peer subscribed to (libzmq keeps it). That one
+                // goes in band: a command could overtake the new peer's subscriptions.
                 p.hiccup();
+                if self.cfg.peer_state {
+                    self.pending = Some(Msg::peer_replaced());
+                }
             } else {
                 p.terminate(false);
             }

@@ -50,6 +50,8 @@ const MORE: u8 = 1;
 const ROUTING_ID: u8 = 2;
 /// A subscription or cancellation on its way to a publisher (SUB-03).
 const SUBSCRIPTION: u8 = 4;
+/// A connection's peer was replaced (never on the wire, never handed to the application).
+const PEER_REPLACED: u8 = 8;
 
 impl Msg {
     /// The largest body stored inline, without a heap allocation.
@@ -151,6 +153,20 @@ impl Msg {
         let mut m = Msg::from(body);
         m.flags = SUBSCRIPTION;
         m
+    }
+
+    /// A pipe item from a connect side whose connection was replaced: what the old peer
+    /// asked for (a publisher's subscriptions) no longer holds. Never sent on the wire.
+    pub fn peer_replaced() -> Self {
+        let mut m = Msg::new();
+        m.flags = PEER_REPLACED;
+        m
+    }
+
+    /// True for a [`Msg::peer_replaced`] item.
+    #[inline]
+    pub fn is_peer_replaced(&self) -> bool {
+        self.flags & PEER_REPLACED != 0
     }
 
     /// True for a [`Msg::subscription`].

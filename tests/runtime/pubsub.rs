@@ -35,6 +35,23 @@ fn sync(publisher: &mut Socket, sub: &mut Socket, probe: &[u8]) {
     sub.set_rcvtimeo(T);
 }
 
+/// What an XPUB hears next while the subscriber's application keeps calling in: a bound
+/// subscriber takes an accepted peer, and sends it its subscriptions, when its application
+/// calls into it, as in libzmq.
+fn hear(xpub: &mut Socket, sub: &mut Socket) -> Vec<u8> {
+    xpub.set_rcvtimeo(Some(Duration::from_millis(20)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let m = loop {
+        sub.events().unwrap();
+        if let Ok(m) = xpub.recv() {
+            break m.to_vec();
+        }
+        assert!(Instant::now() < deadline, "the XPUB heard nothing");
+    };
+    xpub.set_rcvtimeo(T);
+    m
+}
+
 fn recv_skipping(s: &mut Socket, probe: &[u8]) -> Multipart {
     loop {
         let m = s.recv_multipart().unwrap();
@@ -145,16 +162,8 @@ fn sub07_resubscribes_after_the_publisher_restarts() {
         }
     }
     // The SUB hears of the reconnect when its application calls into it, as in libzmq, where
-    // a subscriber is normally waiting in recv: poll it while the new XPUB listens.
-    again.set_rcvtimeo(Some(Duration::from_millis(20)));
-    let heard = loop {
-        sub.events().unwrap();
-        if let Ok(m) = again.recv() {
-            break m;
-        }
-        assert!(Instant::now() < deadline, "the subscription was not replayed");
-    };
-    assert_eq!(&heard[..], b"\x01t");
+    // a subscriber normally waits in recv.
+    assert_eq!(hear(&mut again, &mut sub), b"\x01t", "the subscription was not replayed");
     again.send("t: after the restart").unwrap();
     assert_eq!(recv_bytes(&mut sub), b"t: after the restart");
 }
@@ -297,4 +306,41 @@ fn pub05_sub06_unsupported_directions() {
     let mut o = push.options().clone();
     o.xpub_verbose = true;
     assert!(matches!(push.set_options(o), Err(Error::InvalidArgument(_))));
+}
+
+/// A connecting XPUB whose subscriber is replaced (it restarts on the same endpoint) forgets
+/// what the old one subscribed to and welcomes the new one: the newcomer, an XSUB that
+/// filters nothing, gets only what it asked for. (libzmq keeps the old subscriptions.)
+#[test]
+fn xpub04_xpub07_a_replaced_subscriber_does_not_inherit_subscriptions() {
+    let ctx = ctx();
+    let mut old = sock(&ctx, SocketType::Sub, |_| {});
+    let ep = bind(&mut old, "tcp://127.0.0.1:*");
+    let mut xpub = sock(&ctx, SocketType::Xpub, |o| {
+        o.xpub_welcome_msg = Some(bytes::Bytes::from_static(b"new: welcome"));
+    });
+    xpub.connect(&ep).unwrap();
+    old.subscribe("old").unwrap();
+    assert_eq!(hear(&mut xpub, &mut old), b"\x01old");
+    drop(old);
+    let mut new = sock(&ctx, SocketType::Xsub, |_| {});
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match new.bind(&ep) {
+            Ok(()) => break,
+            Err(Error::AddrInUse) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    new.send(b"\x01new".to_vec()).unwrap();
+    let mut heard = vec![hear(&mut xpub, &mut new), hear(&mut xpub, &mut new)];
+    heard.sort();
+    assert_eq!(heard, [b"\x00old".to_vec(), b"\x01new".to_vec()]);
+    assert_eq!(recv_bytes(&mut new), b"new: welcome");
+    xpub.send("old: for the old subscriber").unwrap();
+    xpub.send("new: for the new one").unwrap();
+    assert_eq!(recv_bytes(&mut new), b"new: for the new one");
+    quiet(&mut new);
 }

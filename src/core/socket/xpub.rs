@@ -15,12 +15,16 @@
 //!   (XPUB-04); other messages from subscribers are handed over as data (XPUB-05);
 //! * XPUB_MANUAL: subscriptions are reported, not applied; the application's
 //!   `subscribe`/`unsubscribe` apply to the pipe of the subscription it received last
-//!   (XPUB-06); XPUB_WELCOME_MSG goes to each new pipe first (XPUB-07);
+//!   (XPUB-06); XPUB_WELCOME_MSG goes to each new subscriber first (XPUB-07);
+//! * a connect side's pipe outlives its connection: when the peer behind it is replaced, the
+//!   old peer's subscriptions are dropped (libzmq keeps them, so a new subscriber there would
+//!   get what its predecessor asked for) and the new one is welcomed;
 //! * PUB is an XPUB that keeps all that to itself: it cannot receive (PUB-05).
 
 use super::{Behaviour, PipeInfo, RecvError, SendError};
 use crate::core::PipeId;
 use crate::core::pattern::{Dist, PipeTrie, Pipes, Removed};
+use crate::pipe::PipeEnd;
 use crate::{Msg, SocketOptions};
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -56,6 +60,13 @@ impl Xpub {
     fn drain(&mut self, pipes: &mut Pipes, id: PipeId) {
         let Some(pipe) = pipes.get_mut(&id) else { return };
         while let Some(m) = pipe.read() {
+            if m.is_peer_replaced() {
+                // A new peer behind the same pipe: it will say what it wants, and is welcomed
+                // as any new subscriber (XPUB-07).
+                self.forget(id);
+                self.welcome(pipe);
+                continue;
+            }
             match m.first() {
                 Some(&b) if b <= 1 => self.subscription(b == 1, &m[1..], id),
                 _ if !self.is_pub => self.pending.push_back((m, None)),
@@ -83,42 +94,18 @@ impl Xpub {
             self.pending.push_back((Msg::from(subscription_body(subscribe, topic)), Some(id)));
         }
     }
-}
 
-fn subscription_body(subscribe: bool, topic: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(1 + topic.len());
-    body.push(u8::from(subscribe));
-    body.extend_from_slice(topic);
-    body
-}
-
-impl Behaviour for Xpub {
-    fn configure(&mut self, o: &SocketOptions) {
-        self.verbose = o.xpub_verbose;
-        self.verboser = o.xpub_verboser;
-        self.manual = o.xpub_manual;
-        self.nodrop = o.xpub_nodrop;
-        self.invert = o.invert_matching;
-        self.welcome = o.xpub_welcome_msg.clone();
-    }
-
-    fn attach(&mut self, pipes: &mut Pipes, id: PipeId, _: &PipeInfo) -> bool {
-        self.dist.attach(id);
-        if let (Some(w), Some(pipe)) = (&self.welcome, pipes.get_mut(&id)) {
+    fn welcome(&self, pipe: &mut PipeEnd<Msg>) {
+        if let Some(w) = &self.welcome {
             if pipe.write(Msg::from(w.clone())).is_ok() {
                 pipe.flush();
             }
         }
-        self.drain(pipes, id);
-        true
     }
 
-    fn read_activated(&mut self, pipes: &mut Pipes, id: PipeId) {
-        self.drain(pipes, id);
-    }
-
-    fn terminated(&mut self, id: PipeId) {
-        self.dist.terminated(id);
+    /// Drops every subscription of pipe `id` (it went, or its peer was replaced), reporting
+    /// the topics nobody wants any more (XPUB-04; every one it held, when verboser).
+    fn forget(&mut self, id: PipeId) {
         let mut gone = Vec::new();
         if self.manual {
             self.asked.rm_pipe(id, |topic, last| gone.push((topic.to_vec(), last)));
@@ -140,7 +127,42 @@ impl Behaviour for Xpub {
             }
         }
     }
+}
 
+fn subscription_body(subscribe: bool, topic: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(1 + topic.len());
+    body.push(u8::from(subscribe));
+    body.extend_from_slice(topic);
+    body
+}
+
+impl Behaviour for Xpub {
+    fn configure(&mut self, o: &SocketOptions) {
+        self.verbose = o.xpub_verbose;
+        self.verboser = o.xpub_verboser;
+        self.manual = o.xpub_manual;
+        self.nodrop = o.xpub_nodrop;
+        self.invert = o.invert_matching;
+        self.welcome = o.xpub_welcome_msg.clone();
+    }
+
+    fn attach(&mut self, pipes: &mut Pipes, id: PipeId, _: &PipeInfo) -> bool {
+        self.dist.attach(id);
+        if let Some(pipe) = pipes.get_mut(&id) {
+            self.welcome(pipe);
+        }
+        self.drain(pipes, id);
+        true
+    }
+
+    fn read_activated(&mut self, pipes: &mut Pipes, id: PipeId) {
+        self.drain(pipes, id);
+    }
+
+    fn terminated(&mut self, id: PipeId) {
+        self.dist.terminated(id);
+        self.forget(id);
+    }
     fn send(&mut self, pipes: &mut Pipes, msg: Msg) -> Result<(), SendError> {
         if !self.dist.in_message() {
             let mut hit = Vec::new();

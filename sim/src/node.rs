@@ -674,8 +674,9 @@ impl SimSocket {
             actor.core_ref().last_pipe().and_then(|p| actor.route(p).copied())
         };
         let to = envelope.first().map(|e| &e[..]).filter(|_| self.routes());
+        let topic = envelope.first().map(|e| &e[..]).filter(|_| self.publishes());
         let mut w = self.ctx.world.get();
-        w.check.emit(Event::Sent { id, key, to, re });
+        w.check.emit(Event::Sent { id, key, to, re, topic });
         w.stats.sent += 1;
         let host = self.ctx.name();
         match re {
@@ -690,7 +691,48 @@ impl SimSocket {
 
     /// A ROUTER: the first frame of what it sends names the peer.
     fn routes(&self) -> bool {
-        self.ctx.node.borrow().sockets[self.idx].ty == SocketType::Router
+        self.ty() == SocketType::Router
+    }
+
+    /// A PUB or XPUB: the first frame of what it sends is the topic.
+    fn publishes(&self) -> bool {
+        matches!(self.ty(), SocketType::Pub | SocketType::Xpub)
+    }
+
+    fn ty(&self) -> SocketType {
+        self.ctx.node.borrow().sockets[self.idx].ty
+    }
+
+    /// Subscribes to `topic`: SUBSCRIBE on a SUB, a `01`+topic message on an XSUB.
+    pub fn subscribe(&self, topic: &[u8]) {
+        self.subscription(true, topic);
+    }
+
+    /// Unsubscribes from `topic` (one instance): UNSUBSCRIBE on a SUB, `00`+topic on an XSUB.
+    pub fn unsubscribe(&self, topic: &[u8]) {
+        self.subscription(false, topic);
+    }
+
+    fn subscription(&self, subscribe: bool, topic: &[u8]) {
+        let r = match self.ty() {
+            SocketType::Xsub => {
+                let body = [&[u8::from(subscribe)][..], topic].concat();
+                self.op(|core| core.send(Msg::from(body)))
+            }
+            _ => self.op(|core| core.subscribe(subscribe, topic)),
+        };
+        if let Err(e) = r {
+            panic!("subscription refused: {e}");
+        }
+        let mut w = self.ctx.world.get();
+        w.check.emit(Event::Subscription { sock: self.id, subscribe, topic });
+        let what = if subscribe { "subscribed to" } else { "unsubscribed from" };
+        let host = self.ctx.name();
+        w.trace_line(format_args!(
+            "{host} s{} {what} {:?}",
+            self.id,
+            Bytes::copy_from_slice(topic)
+        ));
     }
 
     /// Receives one whole message, waiting up to `timeout`; the checker verifies it.
@@ -718,6 +760,22 @@ impl SimSocket {
                         }
                         let mut parts = std::mem::take(partial);
                         drop(n);
+                        if let Some((subscribe, topic)) = self.notification(&parts) {
+                            let mut w = self.ctx.world.get();
+                            w.check.emit(Event::Notified { sock: self.id, subscribe, topic });
+                            let what = if subscribe {
+                                "heard a subscription to"
+                            } else {
+                                "heard a cancel of"
+                            };
+                            let host = self.ctx.name();
+                            w.trace_line(format_args!(
+                                "{host} s{} {what} {:?}",
+                                self.id,
+                                Bytes::copy_from_slice(topic)
+                            ));
+                            continue;
+                        }
                         // The envelope: the frames before the first simulator part.
                         let at = parts
                             .iter()
@@ -750,6 +808,16 @@ impl SimSocket {
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return None;
             }
+        }
+    }
+
+    /// An XPUB's subscription report: one part, `01` or `00` and the topic.
+    fn notification<'m>(&self, parts: &'m [Msg]) -> Option<(bool, &'m [u8])> {
+        match parts {
+            [m] if self.ty() == SocketType::Xpub && m.first().is_some_and(|&b| b <= 1) => {
+                Some((m[0] == 1, &m[1..]))
+            }
+            _ => None,
         }
     }
 

@@ -15,6 +15,15 @@ const MAX_ENVELOPE_FRAME: usize = 255;
 pub enum WireEvent {
     /// A whole message arrived.
     Message(MsgId),
+    /// An envelope frame before a message's first part (a routing id, a delimiter, a topic).
+    Envelope(Vec<u8>),
+    /// A SUBSCRIBE (`subscribe`) or CANCEL command.
+    Subscription {
+        /// SUBSCRIBE, or CANCEL.
+        subscribe: bool,
+        /// The topic.
+        topic: Vec<u8>,
+    },
     /// The stream broke the rules the checker relies on.
     Broken(String),
 }
@@ -63,8 +72,9 @@ impl WireReader {
             }
             let body = &avail[head..head + size];
             let command = flags & 0x04 != 0;
-            // Commands (READY, PING, PONG, ...) are skipped.
+            // SUBSCRIBE and CANCEL are reported; other commands (READY, PING, ...) skipped.
             let r = if command {
+                Self::command(body, out);
                 Ok(())
             } else {
                 Self::part(&mut self.parts, body, flags & 1 != 0, out)
@@ -85,6 +95,17 @@ impl WireReader {
         }
     }
 
+    fn command(body: &[u8], out: &mut Vec<WireEvent>) {
+        let Some((&n, rest)) = body.split_first() else { return };
+        let Some((name, topic)) = rest.split_at_checked(usize::from(n)) else { return };
+        let subscribe = match name {
+            b"SUBSCRIBE" => true,
+            b"CANCEL" => false,
+            _ => return,
+        };
+        out.push(WireEvent::Subscription { subscribe, topic: topic.to_vec() });
+    }
+
     fn part(
         parts: &mut Vec<PartHeader>,
         body: &[u8],
@@ -93,7 +114,10 @@ impl WireReader {
     ) -> Result<(), String> {
         let h = match payload::parse_header(body) {
             Ok(h) => h,
-            Err(_) if parts.is_empty() && more && body.len() <= MAX_ENVELOPE_FRAME => return Ok(()),
+            Err(_) if parts.is_empty() && more && body.len() <= MAX_ENVELOPE_FRAME => {
+                out.push(WireEvent::Envelope(body.to_vec()));
+                return Ok(());
+            }
             Err(e) => return Err(format!("bad part on the wire: {e}")),
         };
         let expected = parts.len() as u16;
@@ -173,10 +197,21 @@ mod tests {
         for p in build(a, 2, 10) {
             stream.extend(frame(u8::from(p.more()), &p));
         }
+        stream.extend(frame(0x04, b"\x09SUBSCRIBEtopic"));
+        stream.extend(frame(0x04, b"\x06CANCEL"));
         let mut r = WireReader::default();
         let mut out = Vec::new();
         r.feed(&stream, &mut out);
-        assert_eq!(out, vec![WireEvent::Message(a)]);
+        assert_eq!(
+            out,
+            vec![
+                WireEvent::Envelope(b"\x00\x00\x00\x00\x2a".to_vec()),
+                WireEvent::Envelope(Vec::new()),
+                WireEvent::Message(a),
+                WireEvent::Subscription { subscribe: true, topic: b"topic".to_vec() },
+                WireEvent::Subscription { subscribe: false, topic: Vec::new() },
+            ]
+        );
         // Inside a message, a frame that is not a part breaks the stream's rules.
         let mut stream = vec![0u8; GREETING];
         let parts = build(a, 2, 10);

@@ -212,6 +212,21 @@ impl<T: PipeMsg> PipeEnd<T> {
         Ok(())
     }
 
+    /// Writes one whole single-part message past the high-water mark: for control traffic a
+    /// pattern must not lose, such as a subscriber's subscriptions, which libzmq drops at the
+    /// mark (then a SUB that changed its subscriptions while disconnected never gets what it
+    /// asked for). It counts towards the mark, so data waits until the reader catches up.
+    /// Refused only by a pipe that is terminating.
+    pub fn write_past_hwm(&mut self, msg: T) -> Result<(), T> {
+        if self.state != State::Active || msg.more() {
+            return Err(msg);
+        }
+        let Some(out) = self.out.as_mut() else { return Err(msg) };
+        out.write(Item::Msg(msg), false);
+        self.msgs_written += 1;
+        Ok(())
+    }
+
     /// Publishes the complete messages written so far; if the reader was asleep, queues the
     /// one [`PipeCommand::ActivateRead`] that wakes it.
     pub fn flush(&mut self) {

@@ -344,3 +344,37 @@ fn xpub04_xpub07_a_replaced_subscriber_does_not_inherit_subscriptions() {
     assert_eq!(recv_bytes(&mut new), b"new: for the new one");
     quiet(&mut new);
 }
+
+/// SUB-02, SUB-04: subscriptions are never dropped at the high-water mark. A SUB with SNDHWM 1
+/// that changes its subscriptions while no publisher is there yet still gets every one of them
+/// to the publisher that comes (libzmq drops those beyond the mark, and the replay too).
+#[test]
+fn sub02_subscriptions_made_while_disconnected_survive_the_hwm() {
+    // ipc and inproc: the endpoint must be known before anything listens on it.
+    for ep in endpoints("ps-sub-hwm").into_iter().skip(1) {
+        let ctx = ctx();
+        let mut sub = sock(&ctx, SocketType::Sub, |o| o.sndhwm = 1);
+        sub.connect(&ep).unwrap();
+        for t in ["a", "b", "c", "d", "e"] {
+            sub.subscribe(t).unwrap();
+        }
+        sub.unsubscribe("c").unwrap();
+        let mut xpub = sock(&ctx, SocketType::Xpub, |_| {});
+        xpub.bind(&ep).unwrap();
+        // Over ipc the queued subscriptions arrive as made; over inproc the pipe is made at
+        // the bind and the SUB gives it what it holds then. Either way the XPUB ends up
+        // knowing exactly what the SUB holds.
+        let want: std::collections::BTreeSet<Vec<u8>> =
+            ["a", "b", "d", "e"].iter().map(|t| t.as_bytes().to_vec()).collect();
+        let mut known = std::collections::BTreeSet::new();
+        while known != want {
+            let m = hear(&mut xpub, &mut sub);
+            match m[0] {
+                1 => known.insert(m[1..].to_vec()),
+                _ => known.remove(&m[1..]),
+            };
+        }
+        xpub.send("e: at last").unwrap();
+        assert_eq!(recv_bytes(&mut sub), b"e: at last", "{ep}");
+    }
+}

@@ -40,6 +40,8 @@ impl Oracle for HwmBound {
                     w.1 = w.1.max(pipes(m, sock));
                 }
             }
+            // A publisher drops what no subscriber can take: the pub-sub oracle judges it.
+            Event::Sent { id, .. } if super::fans_out(m.sock(id.sender).ty) => {}
             Event::Sent { id, key, .. } => {
                 // A ROUTER's or REP's drop queues nothing (the delivery oracle judges it).
                 let routed = matches!(m.sock(id.sender).ty, SocketType::Router | SocketType::Rep);

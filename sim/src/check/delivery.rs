@@ -77,6 +77,7 @@ impl Delivery {
         for e in events.drain(..) {
             match e {
                 WireEvent::Broken(what) => out.push(format!("stream c{conn}: {what}")),
+                WireEvent::Envelope(_) | WireEvent::Subscription { .. } => {}
                 WireEvent::Message(id) => {
                     let w = self.incoming.get_mut(&conn).expect("just inserted");
                     let pos = w.msgs;
@@ -473,7 +474,11 @@ impl Oracle for Delivery {
 
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
-            Event::Sent { id, key, to, re } => {
+            Event::Sent { id, .. } if super::fans_out(m.sock(id.sender).ty) => {}
+            Event::Received { sock, .. } if super::fans_out(m.sock(sock).ty) => {}
+            Event::WireIn { conn, .. } | Event::WireOut { conn, .. }
+                if m.conns.get(&conn).is_some_and(|c| super::fans_out(m.sock(c.sock).ty)) => {}
+            Event::Sent { id, key, to, re, .. } => {
                 let routes = matches!(m.sock(id.sender).ty, SocketType::Router | SocketType::Rep);
                 let dropped = if routes && key.is_none() {
                     match self.judge_drop(m, id, to, re) {

@@ -13,7 +13,10 @@
 //!   with a peer up make progress;
 //! * [`pair`] — PAIR-02: a second peer is refused, and nothing it sent is delivered;
 //! * [`reqrep`] — replies reach who asked, once, and match the REQ's newest request; ROUTER
-//!   ids name one peer each; requests in the quiet phase are answered within a bound.
+//!   ids name one peer each; requests in the quiet phase are answered within a bound;
+//! * [`pubsub`] — a subscriber gets only what matched subscriptions its publisher had heard
+//!   of, in order per stream, once; after the faults, everything that matches; a PUB never
+//!   blocks; an XPUB's reports agree with what its subscribers hold.
 //!
 //! A socket family adds its oracles here; none trusts the stack under test.
 
@@ -22,6 +25,7 @@ pub mod bounds;
 pub mod delivery;
 pub mod liveness;
 pub mod pair;
+pub mod pubsub;
 pub mod reqrep;
 
 use crate::node::SockOpts;
@@ -71,6 +75,27 @@ pub enum Event<'a> {
         to: Option<&'a [u8]>,
         /// The request it answers.
         re: Option<MsgId>,
+        /// A publisher's topic: the first frame, before the message's parts.
+        topic: Option<&'a [u8]>,
+    },
+    /// A subscriber's application subscribed (or unsubscribed): SUBSCRIBE/UNSUBSCRIBE on a
+    /// SUB, a `01`/`00` message on an XSUB.
+    Subscription {
+        /// The socket.
+        sock: u32,
+        /// Subscribe, or unsubscribe.
+        subscribe: bool,
+        /// The topic.
+        topic: &'a [u8],
+    },
+    /// An XPUB's application received a subscription (`01`) or cancellation (`00`).
+    Notified {
+        /// The XPUB.
+        sock: u32,
+        /// Subscribe, or cancel.
+        subscribe: bool,
+        /// The topic.
+        topic: &'a [u8],
     },
     /// A send waited out its timeout and was not taken.
     SendTimedOut {
@@ -251,6 +276,8 @@ impl Event<'_> {
             Event::CloseFinished { .. } => 20,
             Event::HostCrashed { .. } => 21,
             Event::Tick => 22,
+            Event::Subscription { .. } => 23,
+            Event::Notified { .. } => 24,
         }
     }
 }
@@ -271,6 +298,8 @@ pub mod kinds {
     pub const DIAL_SUCCEEDED: u32 = 1 << 7;
     /// DialFailed.
     pub const DIAL_FAILED: u32 = 1 << 8;
+    /// StreamUp.
+    pub const STREAM_UP: u32 = 1 << 9;
     /// WireIn.
     pub const WIRE_IN: u32 = 1 << 10;
     /// WireOut.
@@ -289,6 +318,17 @@ pub mod kinds {
     pub const TICK: u32 = 1 << 22;
     /// SocketOpened.
     pub const SOCKET_OPENED: u32 = 1 << 0;
+    /// Subscription.
+    pub const SUBSCRIPTION: u32 = 1 << 23;
+    /// Notified.
+    pub const NOTIFIED: u32 = 1 << 24;
+}
+
+/// A socket type that sends each message to many peers, or receives from them by
+/// subscription (PUB, XPUB, SUB, XSUB): the [`pubsub`] oracle judges its messages, the
+/// one-to-one oracles ([`delivery`], [`liveness`], the HWM bound) leave them alone.
+pub fn fans_out(ty: SocketType) -> bool {
+    matches!(ty, SocketType::Pub | SocketType::Xpub | SocketType::Sub | SocketType::Xsub)
 }
 
 /// What the model knows about a socket.
@@ -646,6 +686,7 @@ impl Checker {
             Box::new(liveness::NoFalseDeath),
             Box::new(pair::PairExclusive::default()),
             Box::new(reqrep::Replies::default()),
+            Box::new(pubsub::Subscriptions::default()),
         ]
     }
 

@@ -2,6 +2,7 @@
 //! in [`all`].
 
 mod pair;
+mod pub_sub;
 mod push_pull;
 mod req_rep;
 mod router_dealer;
@@ -10,6 +11,7 @@ mod slow_consumer;
 use crate::run::Scenario;
 
 pub use pair::Pair;
+pub use pub_sub::PubSub;
 pub use push_pull::PushPull;
 pub use req_rep::ReqRep;
 pub use router_dealer::RouterDealer;
@@ -17,7 +19,7 @@ pub use slow_consumer::SlowConsumer;
 
 /// Every built-in scenario, in the default sweep's order.
 pub fn all() -> &'static [&'static dyn Scenario] {
-    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer]
+    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer, &PubSub]
 }
 
 /// The scenario called `name`.

@@ -68,6 +68,20 @@ impl Dist {
         self.matching.iter().all(|id| pipes.get_mut(id).is_some_and(|p| p.check_write()))
     }
 
+    /// Sends a single-part control message (a subscription) to every pipe, past their
+    /// high-water marks ([`PipeEnd::write_past_hwm`](crate::pipe::PipeEnd::write_past_hwm)):
+    /// it is never dropped for a full pipe. Not between the parts of a message.
+    pub fn send_control(&mut self, pipes: &mut Pipes, msg: Msg) {
+        debug_assert!(!self.more && !msg.more());
+        for id in &self.pipes {
+            if let Some(pipe) = pipes.get_mut(id) {
+                if pipe.write_past_hwm(msg.clone()).is_ok() {
+                    pipe.flush();
+                }
+            }
+        }
+    }
+
     /// Sends one part to the chosen pipes. At the first part a pipe without room is left out
     /// of the whole message (its copy is dropped); returns how many pipes took the part.
     pub fn send(&mut self, pipes: &mut Pipes, msg: Msg) -> usize {

@@ -50,8 +50,8 @@ impl Xsub {
             self.subs.rm(topic) || mutant!(CancelOnFirstUnsubscribe)
         };
         if forward {
-            self.dist.select_all();
-            self.dist.send(pipes, Msg::subscription(subscribe, topic));
+            // Never dropped for a full pipe, unlike libzmq's: the publisher must know.
+            self.dist.send_control(pipes, Msg::subscription(subscribe, topic));
         }
     }
 
@@ -63,9 +63,9 @@ impl Xsub {
         }
         let Some(pipe) = pipes.get_mut(&id) else { return };
         for topic in self.subs.topics() {
-            // A publisher's inbound queue that is full of subscriptions loses this one, as
-            // in libzmq; it is the only traffic in that direction for a SUB.
-            let _ = pipe.write(Msg::subscription(true, &topic));
+            // Past the mark, as every subscription: libzmq drops a replay that finds the pipe
+            // full, and the publisher then never learns of the topic.
+            let _ = pipe.write_past_hwm(Msg::subscription(true, &topic));
         }
         pipe.flush();
     }

@@ -74,7 +74,7 @@ pub use msg::{Msg, Multipart};
 pub use options::{SocketOptions, SocketType};
 pub use runtime::{
     Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Monitor, MonitorEvent, PollEvents, PollItem,
-    ReadinessFd, Socket, poll,
+    ProxyStats, ReadinessFd, Socket, poll, proxy, proxy_steerable,
 };
 
 /// Compiles and runs the README's Rust examples as doc tests.

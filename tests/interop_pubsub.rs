@@ -291,3 +291,41 @@ fn sub07_resubscription_after_the_publisher_restarts_both_ways() {
         sync(&mut *again, &mut *sub, b"t-sync");
     }
 }
+
+/// API-11 against libzmq: a ferromq XSUB/XPUB proxy between a libzmq PUB and libzmq SUBs
+/// forwards their subscriptions up (a late subscriber's too) and only matching messages down.
+#[test]
+fn our_forwarder_between_libzmq_publisher_and_subscribers() {
+    let z = zmq::Context::new();
+    let publisher = z.socket(zmq::PUB).unwrap();
+    publisher.bind("tcp://127.0.0.1:*").unwrap();
+    let up = publisher.get_last_endpoint().unwrap().unwrap();
+    let pctx = Context::new().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let c = pctx.clone();
+    let proxy = std::thread::spawn(move || {
+        let mut front = c.socket(SocketType::Xsub).unwrap();
+        front.connect(&up).unwrap();
+        let mut back = c.socket(SocketType::Xpub).unwrap();
+        back.bind("tcp://127.0.0.1:*").unwrap();
+        tx.send(back.last_endpoint().unwrap().to_owned()).unwrap();
+        drop(c);
+        ferromq::proxy(&mut front, &mut back, None)
+    });
+    let down = rx.recv().unwrap();
+    let mut p = Theirs(publisher, SocketType::Pub);
+    for (i, topic) in [&b"a"[..], b"b"].into_iter().enumerate() {
+        let mut s = Theirs(z.socket(zmq::SUB).unwrap(), SocketType::Sub);
+        s.connect(&down);
+        s.subscribe(topic);
+        let probe = [topic, b"-sync"].concat();
+        sync(&mut p, &mut s, &probe);
+        p.send(&[b"c: nobody's"]);
+        let wanted = [topic, b": yours"].concat();
+        p.send(&[&wanted]);
+        assert_eq!(next(&mut s, &probe, LONG), Some(vec![wanted]), "subscriber {i}");
+        assert_eq!(next(&mut s, &probe, SHORT * 10), None, "subscriber {i}");
+    }
+    pctx.term();
+    assert!(matches!(proxy.join().unwrap(), Err(Error::Terminated)));
+}

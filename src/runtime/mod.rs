@@ -8,6 +8,7 @@ mod inproc;
 mod io_thread;
 mod monitor;
 mod poll;
+mod proxy;
 mod signal;
 mod socket;
 mod stream;
@@ -15,6 +16,7 @@ mod stream;
 pub use context::{Context, ContextBuilder, DEFAULT_MAX_SOCKETS};
 pub use monitor::{Monitor, MonitorEvent};
 pub use poll::{PollEvents, PollItem, ReadinessFd, poll};
+pub use proxy::{ProxyStats, proxy, proxy_steerable};
 pub use socket::Socket;
 
 use crate::core::{PipeId, SocketActor, SocketInput};

@@ -7,6 +7,7 @@ mod close;
 mod hwm;
 mod lifecycle;
 mod options;
+mod proxy;
 mod pubsub;
 mod reqrep;
 mod transport;

@@ -112,6 +112,9 @@ pub struct Session {
     closed_engine: Option<Engine>,
     /// An inbound part the pipe had no room for.
     pending: Option<Msg>,
+    /// The connection was replaced: tell the socket once the next one is up, so that a
+    /// subscriber says its subscriptions again then (and owes nothing while disconnected).
+    hiccup_due: bool,
     /// Inbound: the last part written to the pipe had MORE.
     in_mid_message: bool,
     /// Outbound: the last part given to the engine had MORE.
@@ -146,6 +149,7 @@ impl Session {
             engine: None,
             closed_engine: None,
             pending: None,
+            hiccup_due: false,
             in_mid_message: false,
             out_mid_message: false,
             terminating: false,
@@ -371,6 +375,10 @@ impl Session {
         }
         if let Some(p) = self.pipe.as_mut() {
             if self.engine.is_none() && p.is_terminating() {
+                // A closing subscriber owes nobody its subscriptions: with no connection,
+                // they would hold the close up for linger (forever, by default) waiting for
+                // a publisher to take them.
+                p.skip_while(Msg::is_subscription);
                 // With no connection nothing reads the pipe, so a delimiter with no message
                 // before it would wait for linger: look for it (libzmq does the same).
                 p.check_read();
@@ -422,6 +430,11 @@ impl Session {
                 Event::Ready(peer) => {
                     if self.pipe.is_none() && !self.terminating {
                         self.create_pipe();
+                    }
+                    if std::mem::take(&mut self.hiccup_due) {
+                        if let Some(p) = self.pipe.as_mut() {
+                            p.hiccup();
+                        }
                     }
                     if self.cfg.recv_routing_id {
                         // Who is at the other end comes first, before anything it sends.
@@ -598,10 +611,11 @@ impl Session {
         if let Some(p) = self.pipe.as_mut() {
             if keep_pipe {
                 // The next connection's peer knows nothing of this one: a subscriber must
-                // say its subscriptions again (SUB-07, as libzmq's `hiccup`), and a publisher
-                // must forget what the old peer subscribed to (libzmq keeps it). That one
-                // goes in band: a command could overtake the new peer's subscriptions.
-                p.hiccup();
+                // say its subscriptions again (SUB-07, as libzmq's `hiccup`), once that
+                // connection is up, and a publisher must forget what the old peer subscribed
+                // to (libzmq keeps it). That one goes in band: a command could overtake the
+                // new peer's subscriptions.
+                self.hiccup_due = true;
                 if self.cfg.peer_state {
                     self.pending = Some(Msg::peer_replaced());
                 }

@@ -300,6 +300,23 @@ impl<T: PipeMsg> PipeEnd<T> {
         }
     }
 
+    /// Reads and drops the messages at the head of the pipe for which `pred` holds (a closing
+    /// subscriber's subscriptions, owed to nobody once it is gone); stops at the first one
+    /// for which it does not, or at the end. True if it dropped any.
+    pub fn skip_while(&mut self, mut pred: impl FnMut(&T) -> bool) -> bool {
+        let mut skipped = false;
+        while self.check_read() {
+            match self.inp.peek() {
+                Some(Item::Msg(m)) if pred(m) => {
+                    let _ = self.read();
+                    skipped = true;
+                }
+                _ => break,
+            }
+        }
+        skipped
+    }
+
     /// Never waits to read what the peer sent before acknowledging its termination: for an
     /// owner that never reads (PUSH, PUB), which would otherwise hold a terminating pipe for
     /// good (libzmq's `set_nodelay`).

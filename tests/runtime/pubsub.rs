@@ -378,3 +378,32 @@ fn sub02_subscriptions_made_while_disconnected_survive_the_hwm() {
         assert_eq!(recv_bytes(&mut sub), b"e: at last", "{ep}");
     }
 }
+
+/// L-07 for subscribers: a SUB closed while its publisher is gone owes nobody the
+/// subscriptions it made meanwhile, so `term` with the default (infinite) linger returns
+/// instead of waiting for a publisher to take them.
+#[test]
+fn l07_a_closing_subscriber_owes_no_subscriptions() {
+    plant();
+    let pub_ctx = Context::new().unwrap();
+    let mut xpub = pub_ctx.socket(SocketType::Xpub).unwrap();
+    xpub.set_rcvtimeo(T);
+    let ep = bind(&mut xpub, "tcp://127.0.0.1:*");
+    let sub_ctx = Context::new().unwrap();
+    let mut sub = sub_ctx.socket(SocketType::Sub).unwrap();
+    sub.connect(&ep).unwrap();
+    sub.subscribe("a").unwrap();
+    assert_eq!(recv_bytes(&mut xpub), b"\x01a");
+    drop(xpub);
+    pub_ctx.term();
+    // Made while the publisher is gone: queued for a connection that never comes back.
+    sub.unsubscribe("a").unwrap();
+    sub.subscribe("b").unwrap();
+    drop(sub);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        sub_ctx.term();
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok(), "term waited on subscriptions");
+}

@@ -329,3 +329,17 @@ fn our_forwarder_between_libzmq_publisher_and_subscribers() {
     pctx.term();
     assert!(matches!(proxy.join().unwrap(), Err(Error::Terminated)));
 }
+
+/// O-05, verified against libzmq: a new SUB and a new XSUB start with LINGER 0 in libzmq,
+/// whatever its documentation says, and in ferromq.
+#[test]
+fn o05_subscribers_start_with_linger_zero() {
+    let z = zmq::Context::new();
+    let ctx = Context::new().unwrap();
+    for (zt, t) in [(zmq::SUB, SocketType::Sub), (zmq::XSUB, SocketType::Xsub)] {
+        assert_eq!(z.socket(zt).unwrap().get_linger().unwrap(), 0, "libzmq's {t}");
+        assert_eq!(ctx.socket(t).unwrap().options().linger, Some(Duration::ZERO), "our {t}");
+    }
+    assert_eq!(z.socket(zmq::PUB).unwrap().get_linger().unwrap(), -1);
+    assert_eq!(ctx.socket(SocketType::Pub).unwrap().options().linger, None);
+}

@@ -142,7 +142,8 @@ impl ContextBuilder {
         self
     }
 
-    /// LINGER for new sockets (default `None`: forever, as libzmq's −1). `Some(ZERO)` is
+    /// LINGER for new sockets but SUB and XSUB, which start at 0 as in libzmq (O-05) (default
+    /// `None`: forever, as libzmq's −1). `Some(ZERO)` is
     /// libzmq's BLOCKY=false: closing drops unsent messages so term cannot hang (L-09).
     pub fn default_linger(mut self, linger: Option<Duration>) -> Self {
         self.default_linger = linger;

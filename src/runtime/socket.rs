@@ -85,7 +85,13 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, ty: SocketType) -> Result<Socket> {
-        let opts = SocketOptions { linger: ctx.default_linger, ..SocketOptions::default() };
+        // O-05: libzmq's XSUB (and so SUB) starts with LINGER 0, whatever its documentation
+        // says: a subscriber's queue holds subscriptions, which nobody is owed at close.
+        let linger = match ty {
+            SocketType::Sub | SocketType::Xsub => Some(Duration::ZERO),
+            _ => ctx.default_linger,
+        };
+        let opts = SocketOptions { linger, ..SocketOptions::default() };
         // libzmq starts a ROUTER's generated ids, and a REQ's request ids, at random.
         let actor = SocketActor::with_options(ty, &opts, ctx.random_seed())?;
         let signal = Arc::new(Signal::default());

@@ -61,9 +61,9 @@ fn recv_skipping(s: &mut Socket, probe: &[u8]) -> Multipart {
     }
 }
 
-/// PUB-01, SUB-01, SUB-05, XPUB-01, XPUB-03 over every transport: each subscriber gets what
-/// matches its prefixes ("" everything; a message equal to the topic matches), whole; the
-/// XPUB hears each topic once.
+/// PUB-01, SUB-01, SUB-05, XPUB-01, XPUB-03, XPUB-08 over every transport: each subscriber
+/// gets what matches its prefixes ("" everything; a message equal to the topic matches),
+/// whole, from an XPUB sending by the PUB rules; the XPUB hears each topic once.
 #[test]
 fn pub01_sub01_prefix_filtering_over_every_transport() {
     for ep in endpoints("ps-prefix") {
@@ -380,8 +380,8 @@ fn sub02_subscriptions_made_while_disconnected_survive_the_hwm() {
 }
 
 /// L-07 for subscribers: a SUB closed while its publisher is gone owes nobody the
-/// subscriptions it made meanwhile, so `term` with the default (infinite) linger returns
-/// instead of waiting for a publisher to take them.
+/// subscriptions it made meanwhile, so `term` returns even with an infinite linger instead of
+/// waiting for a publisher to take them.
 #[test]
 fn l07_a_closing_subscriber_owes_no_subscriptions() {
     plant();
@@ -391,6 +391,8 @@ fn l07_a_closing_subscriber_owes_no_subscriptions() {
     let ep = bind(&mut xpub, "tcp://127.0.0.1:*");
     let sub_ctx = Context::new().unwrap();
     let mut sub = sub_ctx.socket(SocketType::Sub).unwrap();
+    // A SUB starts with LINGER 0 (O-05); this one lingers for ever.
+    sub.set_linger(None);
     sub.connect(&ep).unwrap();
     sub.subscribe("a").unwrap();
     assert_eq!(recv_bytes(&mut xpub), b"\x01a");
@@ -406,4 +408,24 @@ fn l07_a_closing_subscriber_owes_no_subscriptions() {
         let _ = tx.send(());
     });
     assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok(), "term waited on subscriptions");
+}
+
+/// PUB-08, the slow joiner: what is published before a subscription reaches the publisher is
+/// never delivered to that subscriber, even once it has arrived.
+#[test]
+fn pub08_messages_before_the_subscription_arrived_are_not_delivered() {
+    for ep in endpoints("ps-joiner") {
+        let ctx = ctx();
+        let mut xpub = sock(&ctx, SocketType::Xpub, |_| {});
+        let ep = bind(&mut xpub, &ep);
+        let mut sub = sock(&ctx, SocketType::Sub, |_| {});
+        sub.connect(&ep).unwrap();
+        // Published while nobody has subscribed: dropped at the publisher.
+        xpub.send("a: too early").unwrap();
+        sub.subscribe("a").unwrap();
+        assert_eq!(hear(&mut xpub, &mut sub), b"\x01a", "{ep}");
+        xpub.send("a: in time").unwrap();
+        assert_eq!(recv_bytes(&mut sub), b"a: in time", "{ep}");
+        quiet(&mut sub);
+    }
 }

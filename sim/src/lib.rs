@@ -15,11 +15,12 @@
 //! rules; and, in the quiet phase, that delivery and replies keep coming within a bound.
 //!
 //! The built-in scenarios (`ferromq-sim list`) cover PUSH/PULL, PAIR, a slow consumer,
-//! REQ/REP directly and through a ROUTER–DEALER broker, and ROUTER/DEALER with named and
-//! anonymous peers, HANDOVER and MANDATORY. A scenario of your own uses
-//! [`SimSocket::send`]/[`SimSocket::recv`], or for request-reply
+//! REQ/REP directly and through a ROUTER–DEALER broker, ROUTER/DEALER with named and
+//! anonymous peers, HANDOVER and MANDATORY, and PUB/SUB with changing subscriptions. A
+//! scenario of your own uses [`SimSocket::send`]/[`SimSocket::recv`]; for request-reply
 //! [`SimSocket::send_with`]/[`SimSocket::recv_with`], which carry envelopes and say which
-//! request a reply answers.
+//! request a reply answers; for publish-subscribe `send_with` with the topic as the envelope,
+//! and [`SimSocket::subscribe`]/[`SimSocket::unsubscribe`].
 //!
 //! The same seed gives the same run, byte for byte: every trace line is hashed, and a failure
 //! prints its seed, the command that replays it and the last lines of the trace.

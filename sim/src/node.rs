@@ -644,6 +644,35 @@ impl SimSocket {
             .iter()
             .map(|e| Msg::from(e.clone()).with_more(true))
             .chain(payload::build_reply(id, re, parts, size));
+        self.push_frames(frames, deadline).await?;
+        let key = {
+            let n = self.ctx.node.borrow();
+            let actor = &n.sockets[self.idx].actor;
+            actor.core_ref().last_pipe().and_then(|p| actor.route(p).copied())
+        };
+        let to = envelope.first().map(|e| &e[..]).filter(|_| self.routes());
+        let topic = envelope.first().map(|e| &e[..]).filter(|_| self.publishes());
+        let mut w = self.ctx.world.get();
+        w.check.emit(Event::Sent { id, key, to, re, topic });
+        w.stats.sent += 1;
+        let host = self.ctx.name();
+        match re {
+            Some(q) => w.trace_line(format_args!(
+                "{host} s{} sent {id} ({parts}x{size} B) in reply to {q}",
+                self.id
+            )),
+            None => w.trace_line(format_args!("{host} s{} sent {id} ({parts}x{size} B)", self.id)),
+        }
+        Ok(id)
+    }
+
+    /// Hands `frames` to the socket one by one, waiting while it would block; gives up if the
+    /// first is not taken by `deadline` (later parts always are: a message is atomic).
+    async fn push_frames(
+        &self,
+        frames: impl Iterator<Item = Msg>,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), Refused> {
         for (i, mut part) in frames.enumerate() {
             loop {
                 let notify = self.ctx.node.borrow().sockets[self.idx].notify.clone();
@@ -668,25 +697,33 @@ impl SimSocket {
                 }
             }
         }
-        let key = {
-            let n = self.ctx.node.borrow();
-            let actor = &n.sockets[self.idx].actor;
-            actor.core_ref().last_pipe().and_then(|p| actor.route(p).copied())
+        Ok(())
+    }
+
+    /// Sends on a message received elsewhere, parts as they are (a forwarder's hop): the
+    /// checker follows the same message on. Waits up to `timeout` for the first part.
+    pub async fn forward(&self, parts: Vec<Msg>, timeout: Duration) -> Result<(), Refused> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let turn = self.ctx.node.borrow().sockets[self.idx].sending.clone();
+        let Ok(_turn) = tokio::time::timeout_at(deadline, turn.lock()).await else {
+            return Err(Refused::TimedOut);
         };
-        let to = envelope.first().map(|e| &e[..]).filter(|_| self.routes());
-        let topic = envelope.first().map(|e| &e[..]).filter(|_| self.publishes());
-        let mut w = self.ctx.world.get();
-        w.check.emit(Event::Sent { id, key, to, re, topic });
-        w.stats.sent += 1;
-        let host = self.ctx.name();
-        match re {
-            Some(q) => w.trace_line(format_args!(
-                "{host} s{} sent {id} ({parts}x{size} B) in reply to {q}",
-                self.id
-            )),
-            None => w.trace_line(format_args!("{host} s{} sent {id} ({parts}x{size} B)", self.id)),
+        let at = parts.iter().position(|p| payload::parse_header(p).is_ok());
+        let id = at.and_then(|i| payload::parse_header(&parts[i]).ok()).map(|h| h.id);
+        let topic = match at {
+            Some(i) if i > 0 => parts[0].to_bytes(),
+            _ => Bytes::new(),
+        };
+        let n = parts.len();
+        let frames = parts.into_iter().enumerate().map(|(i, p)| p.with_more(i + 1 < n));
+        self.push_frames(frames, deadline).await?;
+        if let Some(id) = id {
+            let mut w = self.ctx.world.get();
+            w.check.emit(Event::Forwarded { by: self.id, id, topic: &topic });
+            let host = self.ctx.name();
+            w.trace_line(format_args!("{host} s{} forwarded {id}", self.id));
         }
-        Ok(id)
+        Ok(())
     }
 
     /// A ROUTER: the first frame of what it sends names the peer.
@@ -714,6 +751,9 @@ impl SimSocket {
     }
 
     fn subscription(&self, subscribe: bool, topic: &[u8]) {
+        if self.is_closing() {
+            return;
+        }
         let r = match self.ty() {
             SocketType::Xsub => {
                 let body = [&[u8::from(subscribe)][..], topic].concat();
@@ -742,6 +782,23 @@ impl SimSocket {
 
     /// Receives one whole message with its envelope, waiting up to `timeout`.
     pub async fn recv_with(&self, timeout: Duration) -> Option<Got> {
+        let (envelope, body) = self.recv_parts(timeout, false).await?;
+        let head = body.first().and_then(|p| payload::parse_header(p).ok())?;
+        let envelope = envelope.into_iter().map(|m| m.to_bytes()).collect();
+        Some(Got { id: head.id, re: head.re, envelope })
+    }
+
+    /// Receives one whole message as it came, every part (for a forwarder to pass on); on an
+    /// XPUB, subscription reports too (one part, `01`/`00` and the topic).
+    pub async fn recv_raw(&self, timeout: Duration) -> Option<Vec<Msg>> {
+        let (mut envelope, body) = self.recv_parts(timeout, true).await?;
+        envelope.extend(body);
+        Some(envelope)
+    }
+
+    /// Receives one whole message, split into its envelope and its simulator parts, and tells
+    /// the checker; an XPUB's subscription reports are told, and skipped unless `reports`.
+    async fn recv_parts(&self, timeout: Duration, reports: bool) -> Option<(Vec<Msg>, Vec<Msg>)> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notify = self.ctx.node.borrow().sockets[self.idx].notify.clone();
@@ -774,6 +831,10 @@ impl SimSocket {
                                 self.id,
                                 Bytes::copy_from_slice(topic)
                             ));
+                            if reports {
+                                drop(w);
+                                return Some((parts, Vec::new()));
+                            }
                             continue;
                         }
                         // The envelope: the frames before the first simulator part.
@@ -798,8 +859,8 @@ impl SimSocket {
                             }
                             None => w.trace_line(format_args!("{host} s{} got garbage", self.id)),
                         }
-                        let envelope = envelope.into_iter().map(|m| m.to_bytes()).collect();
-                        return head.map(|h| Got { id: h.id, re: h.re, envelope });
+                        drop(w);
+                        return Some((envelope, body));
                     }
                     Err(RecvError::WouldBlock) => break,
                     Err(e) => panic!("recv on a socket that cannot receive: {e}"),

@@ -88,6 +88,16 @@ pub enum Event<'a> {
         /// The topic.
         topic: &'a [u8],
     },
+    /// A forwarder's application sent on a message it had received (the same message, parts
+    /// as they were), over a socket of its own.
+    Forwarded {
+        /// The socket that sent it on.
+        by: u32,
+        /// The message.
+        id: MsgId,
+        /// Its topic: its first frame, before its parts.
+        topic: &'a [u8],
+    },
     /// An XPUB's application received a subscription (`01`) or cancellation (`00`).
     Notified {
         /// The XPUB.
@@ -278,6 +288,7 @@ impl Event<'_> {
             Event::Tick => 22,
             Event::Subscription { .. } => 23,
             Event::Notified { .. } => 24,
+            Event::Forwarded { .. } => 25,
         }
     }
 }
@@ -322,6 +333,8 @@ pub mod kinds {
     pub const SUBSCRIPTION: u32 = 1 << 23;
     /// Notified.
     pub const NOTIFIED: u32 = 1 << 24;
+    /// Forwarded.
+    pub const FORWARDED: u32 = 1 << 25;
 }
 
 /// A socket type that sends each message to many peers, or receives from them by

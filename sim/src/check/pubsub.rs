@@ -2,6 +2,9 @@
 //! SUBSCRIBE and CANCEL commands each stream carried to its publisher, the messages (with
 //! their topic frame) each stream carried to its subscriber, and what the applications got.
 //!
+//! A forwarder (an XSUB/XPUB proxy) passes messages on as they are, so the rules hold per
+//! hop: its XSUB is a subscriber of the publishers, its XPUB a publisher of its subscribers.
+//!
 //! * **Filtered at the publisher** (PUB-01, PUB-02): a message crosses a stream to a
 //!   subscriber only if a SUBSCRIBE to a prefix of its topic had reached the publisher over
 //!   that connection before the message was sent: over that very stream, or, for a message
@@ -35,6 +38,8 @@ pub const SETTLE: Duration = Duration::from_millis(1500);
 
 #[derive(Debug)]
 struct Published {
+    /// The socket that sent it: its publisher, or a forwarder's XPUB passing it on.
+    by: u32,
     event: u64,
     at: Duration,
     topic: Vec<u8>,
@@ -53,7 +58,8 @@ fn matches(held: &Held, topic: &[u8]) -> bool {
 /// See the module docs.
 #[derive(Debug, Default)]
 pub struct Subscriptions {
-    published: BTreeMap<MsgId, Published>,
+    /// Each message's sends: by its publisher, then by each forwarder that passed it on.
+    published: BTreeMap<MsgId, Vec<Published>>,
     held: BTreeMap<u32, Held>,
     /// When each subscriber's subscriptions last changed.
     changed: BTreeMap<u32, Duration>,
@@ -141,7 +147,17 @@ impl Subscriptions {
         if self.crossed.insert((sock, id), (conn, here)).is_some() {
             out.push(format!("{id} reached {} twice", m.describe(sock)));
         }
-        let Some(p) = self.published.get(&id) else { return };
+        // The publisher's end of the stream, and every stream of that connection.
+        let Some(far) = m.far(conn) else { return };
+        let Some(fc) = m.conns.get(&far) else { return };
+        let by = fc.sock;
+        let Some(p) = self.published.get(&id).and_then(|v| v.iter().rev().find(|p| p.by == by))
+        else {
+            return out.push(format!(
+                "{id} crossed c{conn} from {}, which never sent it",
+                m.describe(by)
+            ));
+        };
         if p.topic != topic {
             out.push(format!(
                 "{id} crossed c{conn} with topic {} but was published with {}",
@@ -149,9 +165,6 @@ impl Subscriptions {
                 show(&p.topic)
             ));
         }
-        // The publisher's end of the stream, and every stream of that connection.
-        let Some(far) = m.far(conn) else { return };
-        let Some(fc) = m.conns.get(&far) else { return };
         let streams = m.sock(fc.sock).keys.get(&fc.key).map(|k| k.streams.clone());
         let up = |s: u64| self.stream_up.get(&s).copied().unwrap_or(0);
         let asked = streams.unwrap_or_default().iter().any(|&s| {
@@ -165,7 +178,7 @@ impl Subscriptions {
             out.push(format!(
                 "{} sent {id} (topic {}) over c{far} to {}, whose subscriptions it had heard \
                  over that connection match none of it (PUB-01)",
-                m.describe(id.sender),
+                m.describe(by),
                 show(&p.topic),
                 m.describe(sock)
             ));
@@ -296,6 +309,7 @@ impl Oracle for Subscriptions {
             | kinds::DOWN
             | kinds::SUBSCRIPTION
             | kinds::NOTIFIED
+            | kinds::FORWARDED
             | kinds::TICK
     }
 
@@ -308,7 +322,12 @@ impl Oracle for Subscriptions {
             }
             Event::Sent { id, topic, .. } if publishes(m.sock(id.sender).ty) => {
                 let topic = topic.unwrap_or_default().to_vec();
-                self.published.insert(id, Published { event: m.event, at: m.now, topic });
+                let p = Published { by: id.sender, event: m.event, at: m.now, topic };
+                self.published.entry(id).or_default().push(p);
+            }
+            Event::Forwarded { by, id, topic } if publishes(m.sock(by).ty) => {
+                let p = Published { by, event: m.event, at: m.now, topic: topic.to_vec() };
+                self.published.entry(id).or_default().push(p);
             }
             Event::SendTimedOut { sock }
                 if publishes(m.sock(sock).ty) && !m.sock(sock).opts.xpub_nodrop =>
@@ -364,11 +383,11 @@ impl Oracle for Subscriptions {
         let Some(t) = m.timeline else { return };
         let quiet_from = t.faults_end + SETTLE;
         let mut missed = Vec::new();
-        for (&id, p) in &self.published {
+        for (&id, p) in self.published.iter().flat_map(|(id, v)| v.iter().map(move |p| (id, p))) {
             if p.at < quiet_from || p.at >= t.send_end {
                 continue;
             }
-            let publisher = m.sock(id.sender);
+            let publisher = m.sock(p.by);
             if publisher.died.is_some() {
                 continue;
             }
@@ -380,22 +399,22 @@ impl Oracle for Subscriptions {
                 if !steady || !open || !allowed || !matches(held, &p.topic) {
                     continue;
                 }
-                if !self.connected_throughout(m, sub, id.sender, p.at - SETTLE, t.send_end) {
+                if !self.connected_throughout(m, sub, p.by, p.at - SETTLE, t.send_end) {
                     continue;
                 }
                 if !self.got.contains(&(sub, id)) {
-                    missed.push((id, sub, p.at, p.topic.clone()));
+                    missed.push((id, p.by, sub, p.at, p.topic.clone()));
                 }
             }
         }
         let total = missed.len();
-        for (id, sub, at, topic) in missed.into_iter().take(5) {
+        for (id, by, sub, at, topic) in missed.into_iter().take(5) {
             out.push(format!(
                 "{id} (topic {}) from {}, published in the quiet phase at {} ms, never reached \
                  {}, which had held a matching subscription and a connection to it since {} ms \
                  before ({total} such in all)",
                 show(&topic),
-                m.describe(id.sender),
+                m.describe(by),
                 at.as_millis(),
                 m.describe(sub),
                 SETTLE.as_millis()

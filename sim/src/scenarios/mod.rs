@@ -7,6 +7,7 @@ mod push_pull;
 mod req_rep;
 mod router_dealer;
 mod slow_consumer;
+mod xpub_xsub_proxy;
 
 use crate::run::Scenario;
 
@@ -16,10 +17,11 @@ pub use push_pull::PushPull;
 pub use req_rep::ReqRep;
 pub use router_dealer::RouterDealer;
 pub use slow_consumer::SlowConsumer;
+pub use xpub_xsub_proxy::XpubXsubProxy;
 
 /// Every built-in scenario, in the default sweep's order.
 pub fn all() -> &'static [&'static dyn Scenario] {
-    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer, &PubSub]
+    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer, &PubSub, &XpubXsubProxy]
 }
 
 /// The scenario called `name`.

@@ -13,7 +13,7 @@ use ferromq::SocketType;
 use std::rc::Rc;
 use std::time::Duration;
 
-const PORT: u16 = 5800;
+pub(crate) const PORT: u16 = 5800;
 /// What subscribers subscribe to: nested prefixes, and the empty topic now and then.
 const SUB_TOPICS: [&str; 5] = ["t", "t1", "t12", "t2", "x"];
 /// What publishers publish under: some exactly a subscribed topic, some longer, some unwanted.
@@ -47,22 +47,24 @@ impl Scenario for PubSub {
             hwm: [5, 50, 1000][s.random(0, 2) as usize],
         });
         s.allow("publisher", "subscriber");
-        let mut crashable = Vec::new();
-        for i in 0..cfg.publishers {
-            let c = cfg.clone();
+        let pubs: Vec<String> = (0..cfg.publishers).map(|i| format!("pub{i}")).collect();
+        let subs: Vec<String> = (0..cfg.subscribers).map(|i| format!("sub{i}")).collect();
+        let (to_pubs, to_subs) = if cfg.publishers_bind {
+            (Rc::new(Vec::new()), Rc::new(pubs.clone()))
+        } else {
+            (Rc::new(subs.clone()), Rc::new(Vec::new()))
+        };
+        for name in &pubs {
             let ty = if s.random(0, 1) == 1 { SocketType::Xpub } else { SocketType::Pub };
-            let name = format!("pub{i}");
-            s.host(&name, move |h| publisher(h, c.clone(), ty));
-            crashable.push(name);
+            let (hwm, peers) = (cfg.hwm, to_pubs.clone());
+            s.host(name, move |h| publisher(h, hwm, ty, peers.clone()));
         }
-        for i in 0..cfg.subscribers {
-            let c = cfg.clone();
+        for name in &subs {
             let ty = if s.random(0, 2) == 0 { SocketType::Xsub } else { SocketType::Sub };
-            let name = format!("sub{i}");
-            s.host(&name, move |h| subscriber(h, c.clone(), ty));
-            crashable.push(name);
+            let (hwm, peers) = (cfg.hwm, to_subs.clone());
+            s.host(name, move |h| subscriber(h, hwm, ty, peers.clone()));
         }
-        s.faults().crashable = crashable;
+        s.faults().crashable = pubs.into_iter().chain(subs).collect();
     }
 }
 
@@ -70,19 +72,24 @@ fn pick<'a>(h: &HostCtx, from: &[&'a str]) -> &'a str {
     from[h.random(0, from.len() as u64 - 1) as usize]
 }
 
-async fn publisher(h: HostCtx, cfg: Rc<Cfg>, ty: SocketType) {
+/// Connects to every host in `peers` (on [`PORT`]), or binds when there is none.
+fn attach(sock: &SimSocket, peers: &[String]) {
+    if peers.is_empty() {
+        sock.bind(PORT);
+    }
+    for p in peers {
+        sock.connect(p, PORT);
+    }
+}
+
+/// A PUB or XPUB publishing under random topics until sending stops.
+pub(crate) async fn publisher(h: HostCtx, hwm: u64, ty: SocketType, peers: Rc<Vec<String>>) {
     let mut o = SockOpts::new(ty);
-    o.sndhwm = cfg.hwm;
-    o.rcvhwm = cfg.hwm;
+    o.sndhwm = hwm;
+    o.rcvhwm = hwm;
     o.closes_with_senders = true;
     let sock = Rc::new(h.socket(ty, "publisher", o));
-    if cfg.publishers_bind {
-        sock.bind(PORT);
-    } else {
-        for j in 0..cfg.subscribers {
-            sock.connect(&format!("sub{j}"), PORT);
-        }
-    }
+    attach(&sock, &peers);
     if ty == SocketType::Xpub {
         // Its application hears of subscriptions, as a forwarder's does.
         let (h2, sock) = (h.clone(), sock.clone());
@@ -112,12 +119,14 @@ async fn listen(h: HostCtx, sock: Rc<SimSocket>) {
     }
 }
 
-async fn subscriber(h: HostCtx, cfg: Rc<Cfg>, ty: SocketType) {
+/// A SUB or XSUB with a few overlapping subscriptions that change while the faults last,
+/// sometimes slow, sometimes leaving and coming back as a new socket.
+pub(crate) async fn subscriber(h: HostCtx, hwm: u64, ty: SocketType, peers: Rc<Vec<String>>) {
     let end = h.world().get().timeline.close_receivers;
     while h.world().get().now < end {
         let mut o = SockOpts::new(ty);
-        o.rcvhwm = cfg.hwm;
-        o.sndhwm = cfg.hwm;
+        o.rcvhwm = hwm;
+        o.sndhwm = hwm;
         let sock = h.socket(ty, "subscriber", o);
         // Subscribing before connecting (replayed at attach) or after (sent at once).
         let early = h.chance(0.5);
@@ -133,13 +142,7 @@ async fn subscriber(h: HostCtx, cfg: Rc<Cfg>, ty: SocketType) {
                 subscribe(&sock, &mut held);
             }
         }
-        if cfg.publishers_bind {
-            for i in 0..cfg.publishers {
-                sock.connect(&format!("pub{i}"), PORT);
-            }
-        } else {
-            sock.bind(PORT);
-        }
+        attach(&sock, &peers);
         if !early {
             for _ in 0..first {
                 subscribe(&sock, &mut held);

@@ -152,6 +152,11 @@ fn pull01_our_pull_fair_queues_two_libzmq_pushers() {
     }
     let ctx = Context::new().unwrap();
     let mut pull = ours(&ctx, SocketType::Pull);
+    // A shallow queue per pusher: each connection refills its pipe as we read, so both pipes
+    // are backlogged whenever one is, however late the second stream's bytes arrive (with the
+    // default 1000, a loaded machine could deliver the first stream whole before the second
+    // began, leaving nothing to alternate with).
+    pull.set_rcvhwm(10);
     let monitor = pull.monitor();
     pull.bind(&ep).unwrap();
     // Their reconnect timers bring the two pushers at different moments: start reading once

@@ -108,7 +108,7 @@ impl Oracle for MemoryBound {
 /// Once the faults stop, every connect side of a live socket is back within its backoff bound.
 #[derive(Debug, Default)]
 pub struct Reconnected {
-    checked: BTreeSet<u32>,
+    reported: BTreeSet<(u32, u64)>,
 }
 
 impl Oracle for Reconnected {
@@ -120,20 +120,35 @@ impl Oracle for Reconnected {
         if !matches!(e, Event::Tick) {
             return;
         }
+        // Until peers start closing for good; each connect side is judged from its own last
+        // loss (a peer may close and come back in the quiet phase, as a batch job does), or
+        // from the end of the faults.
+        let (faults_end, until) = (m.faults_end(), m.timeline.map(|t| t.close_senders));
+        if until.is_some_and(|u| m.now >= u) {
+            return;
+        }
         for (i, s) in m.socks.iter().enumerate() {
-            let bound = s.opts.reconnect_bound();
-            if m.now < m.faults_end() + bound || !self.checked.insert(i as u32) {
-                continue;
-            }
             if s.closed.is_some() || s.died.is_some() {
                 continue;
             }
-            if let Some((key, _)) = s.keys.iter().find(|(_, k)| k.connect && !k.finished && !k.up) {
-                out.push(format!(
-                    "{} has connect side k{key} still down {} ms after the faults stopped",
-                    m.describe(i as u32),
-                    bound.as_millis()
-                ));
+            let bound = s.opts.reconnect_bound();
+            for (&key, k) in &s.keys {
+                if !k.connect || k.finished || k.up {
+                    continue;
+                }
+                let since = k.last_lost_at.map_or(faults_end, |t| t.max(faults_end));
+                if m.now >= since + bound && self.reported.insert((i as u32, key)) {
+                    out.push(format!(
+                        "{} has connect side k{key} still down {} ms after {}",
+                        m.describe(i as u32),
+                        (m.now - since).as_millis(),
+                        if since == faults_end {
+                            "the faults stopped".to_owned()
+                        } else {
+                            format!("it was lost at {} ms", since.as_millis())
+                        }
+                    ));
+                }
             }
         }
     }

@@ -383,6 +383,8 @@ pub struct KeyInfo {
     /// When (event number) one of its streams was last lost: down for any reason but this
     /// side's own close.
     pub last_lost: Option<u64>,
+    /// When (simulated time) that was.
+    pub last_lost_at: Option<Duration>,
     /// It gave the socket a pipe that has not terminated yet.
     pub pipe: bool,
     /// Finished for good.
@@ -534,10 +536,11 @@ impl Model {
                 self.socks[sock as usize].up += 1;
             }
             Event::Down { sock, key, reason } => {
-                let ev = self.event;
+                let (ev, now) = (self.event, self.now);
                 let k = self.key(sock, key);
                 if *reason != CloseReason::Local {
                     k.last_lost = Some(ev);
+                    k.last_lost_at = Some(now);
                 }
                 let was_up = std::mem::take(&mut k.up);
                 let conn = k.conn;

@@ -75,7 +75,8 @@ impl SockOpts {
         let hb =
             self.heartbeat_ivl.unwrap_or_default() + self.heartbeat_timeout.unwrap_or_default();
         let ivl = self.reconnect_ivl.unwrap_or_default();
-        let wait = self.reconnect_ivl_max.filter(|m| !m.is_zero()).unwrap_or(ivl * 2);
+        // The stack's own backoff says how long it may wait; the seed does not matter here.
+        let wait = ferromq::core::Backoff::new(ivl, self.reconnect_ivl_max, 0).longest_wait();
         hb + self.connect_timeout.unwrap_or_default()
             + ferromq::core::ERROR_FLUSH
             + wait * 3 / 2

@@ -164,6 +164,12 @@ impl Backoff {
         }
     }
 
+    /// The longest wait this backoff can give: RECONNECT_IVL_MAX when set, otherwise just
+    /// under twice RECONNECT_IVL (the interval plus its jitter).
+    pub fn longest_wait(&self) -> Duration {
+        self.max.unwrap_or(self.ivl * 2)
+    }
+
     /// A connect succeeded: the next failure starts from RECONNECT_IVL again.
     pub fn reset(&mut self) {
         self.current = None;

@@ -76,11 +76,16 @@ pub enum Mutant {
     /// A PUB blocks at a subscriber's high-water mark instead of dropping that subscriber's
     /// copy (PUB-04).
     PubBlocksAtHwm,
+    /// A conflating pipe's close replaces the message not yet read, as libzmq's delimiter
+    /// does: the last message sent before a close is lost.
+    ConflateCloseDropsLast,
+    /// A conflating pipe keeps the oldest unread message instead of the newest.
+    ConflateKeepsOldest,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 22] = [
+    pub const ALL: [Mutant; 24] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -103,6 +108,8 @@ impl Mutant {
         Mutant::CancelOnFirstUnsubscribe,
         Mutant::PrefixMatchOffByOne,
         Mutant::PubBlocksAtHwm,
+        Mutant::ConflateCloseDropsLast,
+        Mutant::ConflateKeepsOldest,
     ];
 
     /// Its command-line name (kebab case).
@@ -130,6 +137,8 @@ impl Mutant {
             Mutant::CancelOnFirstUnsubscribe => "cancel-on-first-unsubscribe",
             Mutant::PrefixMatchOffByOne => "prefix-match-off-by-one",
             Mutant::PubBlocksAtHwm => "pub-blocks-at-hwm",
+            Mutant::ConflateCloseDropsLast => "conflate-close-drops-last",
+            Mutant::ConflateKeepsOldest => "conflate-keeps-oldest",
         }
     }
 

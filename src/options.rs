@@ -201,6 +201,12 @@ pub struct SocketOptions {
     /// INVERT_MATCHING (PUB, XPUB, SUB): a message goes to (is accepted by) the subscribers
     /// none of whose topics match it (PUB-07).
     pub invert_matching: bool,
+    /// CONFLATE (PUSH, PULL, PUB, SUB, DEALER): each pipe keeps only the newest message in
+    /// the direction the socket's messages flow — out for PUSH and PUB, in for PULL and SUB,
+    /// both for DEALER — with no high-water mark there. A multipart message is kept or
+    /// replaced whole (libzmq keeps one part). Subscriptions, which flow the other way, are
+    /// never conflated. Applies to pipes made after it is set.
+    pub conflate: bool,
 }
 
 impl Default for SocketOptions {
@@ -239,6 +245,7 @@ impl Default for SocketOptions {
             xpub_nodrop: false,
             xpub_welcome_msg: None,
             invert_matching: false,
+            conflate: false,
         }
     }
 }
@@ -270,7 +277,21 @@ impl SocketOptions {
         only(self.xpub_manual, "XPUB_MANUAL", &[Xpub])?;
         only(self.xpub_nodrop, "XPUB_NODROP", &[Pub, Xpub])?;
         only(self.xpub_welcome_msg.is_some(), "XPUB_WELCOME_MSG", &[Xpub])?;
-        only(self.invert_matching, "INVERT_MATCHING", &[Pub, Xpub, Sub])
+        only(self.invert_matching, "INVERT_MATCHING", &[Pub, Xpub, Sub])?;
+        only(self.conflate, "CONFLATE", &[Push, Pull, Pub, Sub, Dealer])
+    }
+
+    /// How a pipe of a socket of type `ty` queues in each direction, `(out, in)`: by the
+    /// high-water marks, or conflated (CONFLATE) in the direction the type's messages flow.
+    pub fn flows(&self, ty: SocketType) -> (crate::pipe::Flow, crate::pipe::Flow) {
+        use crate::pipe::Flow;
+        use SocketType::*;
+        let out = self.conflate && matches!(ty, Push | Pub | Dealer);
+        let inb = self.conflate && matches!(ty, Pull | Sub | Dealer);
+        (
+            if out { Flow::Conflate } else { Flow::Queue(self.sndhwm) },
+            if inb { Flow::Conflate } else { Flow::Queue(self.rcvhwm) },
+        )
     }
 
     /// Checks values libzmq would refuse with EINVAL whatever the socket type (O-03, O-04,

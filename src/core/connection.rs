@@ -111,6 +111,7 @@ impl PeerConfig {
         let mut session = SessionConfig::from_options(o, connect);
         session.recv_routing_id = matches!(ty, SocketType::Router | SocketType::Rep);
         session.peer_state = matches!(ty, SocketType::Pub | SocketType::Xpub);
+        session.flows = o.flows(ty);
         PeerConfig {
             engine: EngineConfig::from_options(ty, o),
             session,

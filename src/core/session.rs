@@ -20,7 +20,7 @@
 
 use super::{PipeId, PipeInfo};
 use crate::Msg;
-use crate::pipe::{PipeCommand, PipeEnd, PipeEvent, pipe_pair};
+use crate::pipe::{Flow, PipeCommand, PipeEnd, PipeEvent, pipe_pair_with};
 use crate::proto::{CloseReason, Engine, Event, PeerInfo};
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -67,10 +67,6 @@ pub struct SessionConfig {
     pub connect: bool,
     /// IMMEDIATE: even on the connect side, the pipe exists only while connected.
     pub immediate: bool,
-    /// Messages the socket may queue toward this peer (SNDHWM; 0: no limit).
-    pub sndhwm: u64,
-    /// Messages this peer may queue toward the socket (RCVHWM; 0: no limit).
-    pub rcvhwm: u64,
     /// LINGER: once the socket closes (or disconnects) this session, how long queued messages
     /// may still drain to the peer (`None`: forever).
     pub linger: Option<Duration>,
@@ -83,6 +79,9 @@ pub struct SessionConfig {
     /// connection is replaced, a [`Msg::peer_replaced`] item goes into the pipe, in order with
     /// what the next peer sends, so that the old peer's subscriptions are forgotten.
     pub peer_state: bool,
+    /// How the pipe queues `(toward the peer, toward the socket)`: SNDHWM and RCVHWM in
+    /// messages (0: no limit), or conflated (CONFLATE).
+    pub flows: (Flow, Flow),
 }
 
 impl SessionConfig {
@@ -91,12 +90,11 @@ impl SessionConfig {
         SessionConfig {
             connect,
             immediate: o.immediate,
-            sndhwm: o.sndhwm,
-            rcvhwm: o.rcvhwm,
             linger: o.linger,
             recv_routing_id: false,
             connect_routing_id: o.connect_routing_id.clone().filter(|_| connect),
             peer_state: false,
+            flows: (Flow::Queue(o.sndhwm), Flow::Queue(o.rcvhwm)),
         }
     }
 }
@@ -171,7 +169,8 @@ impl Session {
     }
 
     fn create_pipe(&mut self) {
-        let (ours, theirs) = pipe_pair(self.cfg.rcvhwm, self.cfg.sndhwm);
+        let (out, inb) = self.cfg.flows;
+        let (ours, theirs) = pipe_pair_with(inb, out);
         self.pipe = Some(ours);
         let info =
             PipeInfo::new(self.cfg.connect).with_routing_id(self.cfg.connect_routing_id.clone());

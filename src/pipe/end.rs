@@ -6,6 +6,7 @@
 //! owner of the peer end (by mailbox) who feeds it to [`PipeEnd::handle_command`]. What the
 //! owner itself must react to comes out of [`PipeEnd::poll_event`].
 
+use super::latest;
 use super::spsc::{self, Consumer, Producer};
 use crate::Msg;
 use std::collections::VecDeque;
@@ -27,6 +28,109 @@ pub(crate) enum Item<T> {
     Msg(T),
     /// Written after the last message when an end terminates.
     Delimiter,
+}
+
+/// How one direction of a pipe queues what its writer sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// In order, at most this many unread messages (0: no limit).
+    Queue(u64),
+    /// Only the newest message is kept (CONFLATE, Q-10); there is no high-water mark.
+    Conflate,
+}
+
+/// The writing side of one direction.
+enum Tx<T> {
+    Queue(Producer<Item<T>>),
+    Latest(latest::Producer<T>),
+}
+
+impl<T> Tx<T> {
+    fn write(&mut self, item: Item<T>, incomplete: bool) {
+        match (self, item) {
+            (Tx::Queue(q), item) => q.write(item, incomplete),
+            (Tx::Latest(l), Item::Msg(m)) => l.write(m, incomplete),
+            (Tx::Latest(l), Item::Delimiter) => l.close(),
+        }
+    }
+
+    /// False when the reader was asleep and must be woken.
+    fn flush(&mut self) -> bool {
+        match self {
+            Tx::Queue(q) => q.flush(),
+            Tx::Latest(l) => l.flush(),
+        }
+    }
+
+    fn unwrite(&mut self) -> Option<()> {
+        match self {
+            Tx::Queue(q) => q.unwrite().map(drop),
+            Tx::Latest(l) => l.unwrite().map(drop),
+        }
+    }
+}
+
+/// What the reading side sees next.
+enum Next<'a, T> {
+    Empty,
+    Msg(&'a T),
+    Delimiter,
+}
+
+/// The reading side of one direction.
+enum Rx<T> {
+    Queue(Consumer<Item<T>>),
+    Latest(latest::Consumer<T>),
+}
+
+impl<T> Rx<T> {
+    fn peek(&mut self) -> Next<'_, T> {
+        match self {
+            Rx::Queue(q) => match q.peek() {
+                None => Next::Empty,
+                Some(Item::Msg(m)) => Next::Msg(m),
+                Some(Item::Delimiter) => Next::Delimiter,
+            },
+            Rx::Latest(l) => match l.peek() {
+                latest::Peek::Empty => Next::Empty,
+                latest::Peek::Item(m) => Next::Msg(m),
+                latest::Peek::Closed => Next::Delimiter,
+            },
+        }
+    }
+
+    fn read(&mut self) -> Option<Item<T>> {
+        match self {
+            Rx::Queue(q) => q.read(),
+            Rx::Latest(l) => match l.read() {
+                Some(m) => Some(Item::Msg(m)),
+                None => l.take_close().then_some(Item::Delimiter),
+            },
+        }
+    }
+}
+
+fn direction<T>(flow: Flow) -> (Tx<T>, Rx<T>) {
+    match flow {
+        Flow::Queue(_) => {
+            let (tx, rx) = spsc::channel();
+            (Tx::Queue(tx), Rx::Queue(rx))
+        }
+        Flow::Conflate => {
+            let (tx, rx) = latest::channel();
+            (Tx::Latest(tx), Rx::Latest(rx))
+        }
+    }
+}
+
+impl Flow {
+    /// The high-water mark in messages (0: none).
+    fn hwm(self) -> u64 {
+        match self {
+            Flow::Queue(hwm) => hwm,
+            Flow::Conflate => 0,
+        }
+    }
 }
 
 /// A command from one end to the other, carried by the owners.
@@ -94,8 +198,10 @@ pub fn compute_lwm(hwm: u64) -> u64 {
 
 /// One end of a pipe.
 pub struct PipeEnd<T> {
-    out: Option<Producer<Item<T>>>,
-    inp: Consumer<Item<T>>,
+    out: Option<Tx<T>>,
+    inp: Rx<T>,
+    /// What this end writes is conflated: it has no high-water mark, whatever is set.
+    conflate_out: bool,
     state: State,
     /// Outbound high-water mark in messages (0: none).
     hwm: u64,
@@ -144,19 +250,41 @@ impl<T> std::fmt::Debug for PipeEnd<T> {
 /// # }
 /// ```
 pub fn pipe_pair<T: PipeMsg>(hwm_a_to_b: u64, hwm_b_to_a: u64) -> (PipeEnd<T>, PipeEnd<T>) {
-    let (a_tx, b_rx) = spsc::channel();
-    let (b_tx, a_rx) = spsc::channel();
+    pipe_pair_with(Flow::Queue(hwm_a_to_b), Flow::Queue(hwm_b_to_a))
+}
+
+/// Creates a pipe whose two directions queue as `a_to_b` and `b_to_a` say: a conflating
+/// direction keeps only its writer's newest message (CONFLATE).
+///
+/// ```
+/// # #[cfg(not(loom))] {
+/// use ferromq::pipe::{Flow, pipe_pair_with};
+/// use ferromq::Msg;
+/// let (mut a, mut b) = pipe_pair_with::<Msg>(Flow::Conflate, Flow::Queue(0));
+/// for price in ["10", "11", "12"] {
+///     a.write(Msg::from(price)).unwrap(); // never refused: no high-water mark
+///     a.flush();
+/// }
+/// assert_eq!(&b.read().unwrap()[..], b"12");
+/// assert!(b.read().is_none());
+/// # }
+/// ```
+pub fn pipe_pair_with<T: PipeMsg>(a_to_b: Flow, b_to_a: Flow) -> (PipeEnd<T>, PipeEnd<T>) {
+    let (a_tx, b_rx) = direction(a_to_b);
+    let (b_tx, a_rx) = direction(b_to_a);
     (
-        PipeEnd::new(a_tx, a_rx, hwm_a_to_b, compute_lwm(hwm_b_to_a)),
-        PipeEnd::new(b_tx, b_rx, hwm_b_to_a, compute_lwm(hwm_a_to_b)),
+        PipeEnd::new(a_tx, a_rx, a_to_b, compute_lwm(b_to_a.hwm())),
+        PipeEnd::new(b_tx, b_rx, b_to_a, compute_lwm(a_to_b.hwm())),
     )
 }
 
 impl<T: PipeMsg> PipeEnd<T> {
-    fn new(out: Producer<Item<T>>, inp: Consumer<Item<T>>, hwm: u64, lwm: u64) -> Self {
+    fn new(out: Tx<T>, inp: Rx<T>, flow: Flow, lwm: u64) -> Self {
+        let hwm = flow.hwm();
         PipeEnd {
             out: Some(out),
             inp,
+            conflate_out: flow == Flow::Conflate,
             state: State::Active,
             hwm,
             lwm,
@@ -175,12 +303,18 @@ impl<T: PipeMsg> PipeEnd<T> {
     /// The mark as stored: the planted `HwmOffByOne` bug lives here, where a mark is set, not
     /// on the write path.
     fn with_hwm(mut self, hwm: u64) -> Self {
-        self.hwm = Self::stored_hwm(hwm);
+        self.hwm = self.stored_hwm(hwm);
         self
     }
 
-    fn stored_hwm(hwm: u64) -> u64 {
-        if hwm > 0 && mutant!(HwmOffByOne) { hwm + 1 } else { hwm }
+    fn stored_hwm(&self, hwm: u64) -> u64 {
+        if self.conflate_out {
+            0
+        } else if hwm > 0 && mutant!(HwmOffByOne) {
+            hwm + 1
+        } else {
+            hwm
+        }
     }
 
     /// Whether a message may be written now: the pipe is active and below its high-water
@@ -259,16 +393,16 @@ impl<T: PipeMsg> PipeEnd<T> {
             return false;
         }
         match self.inp.peek() {
-            None => {
+            Next::Empty => {
                 self.in_active = false;
                 false
             }
-            Some(Item::Delimiter) => {
+            Next::Delimiter => {
                 let _ = self.inp.read();
                 self.process_delimiter();
                 false
             }
-            Some(Item::Msg(_)) => true,
+            Next::Msg(_) => true,
         }
     }
 
@@ -307,7 +441,7 @@ impl<T: PipeMsg> PipeEnd<T> {
         let mut skipped = false;
         while self.check_read() {
             match self.inp.peek() {
-                Some(Item::Msg(m)) if pred(m) => {
+                Next::Msg(m) if pred(m) => {
                     let _ = self.read();
                     skipped = true;
                 }
@@ -471,7 +605,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Changes the outbound high-water mark; applies at once (Q-09).
     pub fn set_hwm(&mut self, hwm: u64) {
-        self.hwm = Self::stored_hwm(hwm);
+        self.hwm = self.stored_hwm(hwm);
         let hwm = self.hwm;
         if !self.out_active && self.state == State::Active {
             let full = hwm > 0 && self.msgs_written - self.peers_msgs_read >= hwm;
@@ -730,5 +864,52 @@ mod tests {
         assert!(drain(&mut b).is_empty(), "only the delimiter was sent");
         shuttle(&mut a, &mut b);
         assert!(a.is_terminated() && b.is_terminated());
+    }
+
+    fn texts(end: &mut PipeEnd<Msg>) -> Vec<Vec<u8>> {
+        drain(end).iter().map(|m| m.to_vec()).collect()
+    }
+
+    /// Q-10: a conflating direction takes every write (no mark, however low it is set), keeps
+    /// the newest message, and hands it over before the termination that follows it.
+    #[test]
+    fn q10_conflation_keeps_the_newest_and_it_outlives_the_close() {
+        let (mut a, mut b) = pipe_pair_with::<Msg>(Flow::Conflate, Flow::Queue(1));
+        a.set_hwms(1, 1);
+        shuttle(&mut a, &mut b);
+        for i in 0..100u32 {
+            a.write(Msg::from(i.to_be_bytes())).unwrap();
+            a.flush();
+        }
+        a.write(Msg::from("x").with_more(true)).unwrap();
+        a.write(Msg::from("y")).unwrap();
+        a.flush();
+        a.terminate(true);
+        shuttle(&mut a, &mut b);
+        assert_eq!(texts(&mut b), [b"x".to_vec(), b"y".to_vec()], "the newest whole message");
+        shuttle(&mut a, &mut b);
+        assert!(a.is_terminated() && b.is_terminated());
+        // The other direction still queues by its mark.
+        let (mut a, mut b) = pipe_pair_with::<Msg>(Flow::Conflate, Flow::Queue(1));
+        b.write(Msg::from("1")).unwrap();
+        assert!(b.write(Msg::from("2")).is_err());
+        b.flush();
+        assert_eq!(texts(&mut a), [b"1".to_vec()]);
+    }
+
+    /// A conflating reader asleep is woken by exactly one command, as a queue's is.
+    #[test]
+    fn q10_a_sleeping_conflating_reader_is_woken_once() {
+        let (mut a, mut b) = pipe_pair_with::<Msg>(Flow::Conflate, Flow::Conflate);
+        assert!(b.read().is_none());
+        a.write(Msg::from("1")).unwrap();
+        a.flush();
+        a.write(Msg::from("2")).unwrap();
+        a.flush();
+        assert_eq!(a.poll_command(), Some(PipeCommand::ActivateRead));
+        assert_eq!(a.poll_command(), None);
+        b.handle_command(PipeCommand::ActivateRead);
+        assert_eq!(b.poll_event(), Some(PipeEvent::ReadActivated));
+        assert_eq!(texts(&mut b), [b"2".to_vec()]);
     }
 }

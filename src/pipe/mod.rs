@@ -3,6 +3,8 @@
 //! * [`spsc`] — a single-producer single-consumer queue in chunks (libzmq's ypipe): batched
 //!   publication with one swap per batch, and a consumer that sleeps through one
 //!   compare-and-swap the producer's next flush sees;
+//! * [`latest`] — the conflating variant (CONFLATE): a triple buffer that keeps only the
+//!   newest message, with the same sleep and wake-up protocol;
 //! * [`PipeEnd`] — two queues back to back, with whole-message high-water marks, low-water
 //!   mark credit and the termination handshake;
 //! * [`Mailbox`] — an actor's command queue with a driver-supplied wake-up hook.
@@ -11,8 +13,11 @@
 //! and every atomic and cell it uses comes from `crate::sync`.
 
 mod end;
+pub mod latest;
 mod mailbox;
 pub mod spsc;
 
-pub use end::{PipeCommand, PipeEnd, PipeEvent, PipeMsg, compute_lwm, pipe_pair};
+pub use end::{
+    Flow, PipeCommand, PipeEnd, PipeEvent, PipeMsg, compute_lwm, pipe_pair, pipe_pair_with,
+};
 pub use mailbox::{Mailbox, Sender, Wake};

@@ -6,7 +6,7 @@
 use super::{Route, SocketCmd};
 use crate::core::{PipeId, PipeInfo, SocketInput};
 use crate::msg::Msg;
-use crate::pipe::{PipeCommand, PipeEnd, Sender, pipe_pair};
+use crate::pipe::{Flow, PipeCommand, PipeEnd, Sender, pipe_pair_with};
 use crate::{Error, Result, SocketType};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -26,7 +26,13 @@ pub(crate) struct Pending {
 }
 
 enum Entry {
-    Bound { socket: Sender<SocketCmd>, socket_id: u64, routing_id: Bytes, sndhwm: u64, rcvhwm: u64 },
+    Bound {
+        socket: Sender<SocketCmd>,
+        socket_id: u64,
+        routing_id: Bytes,
+        /// The binder's `(out, in)` flows.
+        flows: (Flow, Flow),
+    },
     Pending(Vec<Pending>),
 }
 
@@ -42,8 +48,8 @@ pub(crate) struct Me<'a> {
     pub(crate) routing_id: &'a Bytes,
     /// CONNECT_ROUTING_ID, for a connect.
     pub(crate) connect_routing_id: Option<&'a Bytes>,
-    pub(crate) sndhwm: u64,
-    pub(crate) rcvhwm: u64,
+    /// `(out, in)`: SNDHWM and RCVHWM, or CONFLATE ([`crate::SocketOptions::flows`]).
+    pub(crate) flows: (Flow, Flow),
 }
 
 /// Whether a socket of type `ty` routes by identity, so wants to know its peers' ids.
@@ -52,9 +58,14 @@ fn routes(ty: SocketType) -> bool {
 }
 
 /// a pipe's capacity is the sender's SNDHWM plus the receiver's RCVHWM; 0 on either side
-/// means no limit.
-fn capacity(sndhwm: u64, rcvhwm: u64) -> u64 {
-    if sndhwm == 0 || rcvhwm == 0 { 0 } else { sndhwm + rcvhwm }
+/// means no limit. A direction conflates when its writer conflates what it sends or its
+/// reader what it receives.
+fn capacity(send: Flow, recv: Flow) -> Flow {
+    match (send, recv) {
+        (Flow::Queue(0), Flow::Queue(_)) | (Flow::Queue(_), Flow::Queue(0)) => Flow::Queue(0),
+        (Flow::Queue(sndhwm), Flow::Queue(rcvhwm)) => Flow::Queue(sndhwm + rcvhwm),
+        _ => Flow::Conflate,
+    }
 }
 
 impl Names {
@@ -81,8 +92,7 @@ impl Names {
                 socket: me.tx.clone(),
                 socket_id: me.socket_id,
                 routing_id: me.routing_id.clone(),
-                sndhwm: me.sndhwm,
-                rcvhwm: me.rcvhwm,
+                flows: me.flows,
             },
         );
         drop(names);
@@ -113,9 +123,9 @@ impl Names {
     pub(crate) fn connect(&self, name: &str, id: PipeId, me: &Me<'_>) -> SocketInput<Route> {
         let mut names = self.lock();
         match names.get_mut(name) {
-            Some(Entry::Bound { socket, routing_id, sndhwm, rcvhwm, .. }) => {
+            Some(Entry::Bound { socket, routing_id, flows, .. }) => {
                 let (ours, theirs) =
-                    pipe_pair(capacity(me.sndhwm, *rcvhwm), capacity(*sndhwm, me.rcvhwm));
+                    pipe_pair_with(capacity(me.flows.0, flows.1), capacity(flows.0, me.flows.1));
                 // T-10: each side knows the other's ROUTING_ID at once (CONNECT_ROUTING_ID
                 // wins on the connecting side).
                 let info = PipeInfo::new(false).with_routing_id(Some(me.routing_id.clone()));
@@ -127,7 +137,7 @@ impl Names {
                 SocketInput::Attach { id, end: ours, info, route }
             }
             other => {
-                let (ours, theirs) = pipe_pair(me.sndhwm, me.rcvhwm);
+                let (ours, theirs) = pipe_pair_with(me.flows.0, me.flows.1);
                 let connector_routes = routes(me.ty) && me.connect_routing_id.is_none();
                 let pending = Pending {
                     id,

@@ -331,8 +331,7 @@ impl Socket {
             ty: self.socket_type(),
             routing_id: &self.opts.routing_id,
             connect_routing_id: self.opts.connect_routing_id.as_ref(),
-            sndhwm: self.opts.sndhwm,
-            rcvhwm: self.opts.rcvhwm,
+            flows: self.opts.flows(self.socket_type()),
         }
     }
 

@@ -4,6 +4,7 @@
 #[path = "../common/blocked.rs"]
 mod blocked;
 mod close;
+mod conflate;
 mod hwm;
 mod lifecycle;
 mod options;

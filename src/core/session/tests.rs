@@ -234,7 +234,7 @@ fn w11_outbound_message_split_at_a_reconnect_is_not_resent_in_part() {
 #[test]
 fn full_pipe_stops_input_until_the_socket_reads() {
     let mut cfg = Rig::cfg(true);
-    cfg.rcvhwm = 10;
+    cfg.flows.1 = crate::pipe::Flow::Queue(10);
     let mut r = Rig::new(SocketType::Pull, cfg);
     r.connect(SocketType::Pull, SocketType::Push);
     for i in 0..100u8 {

@@ -186,7 +186,7 @@ pub enum Action {
         /// The pipe.
         id: PipeId,
         /// The socket's end.
-        end: PipeEnd<Msg>,
+        end: Box<PipeEnd<Msg>>,
         /// What the socket type is told about it.
         info: PipeInfo,
     },

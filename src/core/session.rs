@@ -40,7 +40,7 @@ pub enum SessionAction {
         /// The pipe.
         id: PipeId,
         /// The socket's end of it.
-        end: PipeEnd<Msg>,
+        end: Box<PipeEnd<Msg>>,
         /// What the socket type is told about it.
         info: PipeInfo,
     },
@@ -174,7 +174,11 @@ impl Session {
         self.pipe = Some(ours);
         let info =
             PipeInfo::new(self.cfg.connect).with_routing_id(self.cfg.connect_routing_id.clone());
-        self.actions.push_back(SessionAction::AttachPipe { id: self.pipe_id, end: theirs, info });
+        self.actions.push_back(SessionAction::AttachPipe {
+            id: self.pipe_id,
+            end: Box::new(theirs),
+            info,
+        });
     }
 
     /// The id of this session's pipe.

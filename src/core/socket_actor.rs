@@ -18,8 +18,9 @@ pub enum SocketInput<R> {
     Attach {
         /// The pipe.
         id: PipeId,
-        /// The socket's end of it.
-        end: PipeEnd<Msg>,
+        /// The socket's end of it, boxed: every command in a socket's mailbox is as large as
+        /// this enum's largest variant, and attaching is rare.
+        end: Box<PipeEnd<Msg>>,
         /// What the socket type is told about it.
         info: PipeInfo,
         /// Where commands about it go.

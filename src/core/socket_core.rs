@@ -92,7 +92,8 @@ impl SocketCore {
 
     /// Adds a pipe (a new peer). The type may refuse it (PAIR takes one only): a refused pipe,
     /// like one attached while closing, is terminated at once.
-    pub fn attach_pipe(&mut self, id: PipeId, mut end: PipeEnd<Msg>, info: PipeInfo) {
+    pub fn attach_pipe(&mut self, id: PipeId, end: impl Into<Box<PipeEnd<Msg>>>, info: PipeInfo) {
+        let mut end = *end.into();
         if !self.pattern.reads() {
             end.set_nodelay();
         }

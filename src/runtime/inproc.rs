@@ -106,7 +106,7 @@ impl Names {
             }
             inputs.push(SocketInput::Attach {
                 id: p.id,
-                end: p.end,
+                end: Box::new(p.end),
                 info: PipeInfo::new(false).with_routing_id(Some(p.routing_id)),
                 route,
             });
@@ -130,11 +130,16 @@ impl Names {
                 // wins on the connecting side).
                 let info = PipeInfo::new(false).with_routing_id(Some(me.routing_id.clone()));
                 let route = Route::Socket(me.tx.clone());
-                socket.send(SocketCmd::Input(SocketInput::Attach { id, end: theirs, info, route }));
+                socket.send(SocketCmd::Input(SocketInput::Attach {
+                    id,
+                    end: Box::new(theirs),
+                    info,
+                    route,
+                }));
                 let route = Route::Socket(socket.clone());
                 let theirs = me.connect_routing_id.unwrap_or(routing_id).clone();
                 let info = PipeInfo::new(true).with_routing_id(Some(theirs));
-                SocketInput::Attach { id, end: ours, info, route }
+                SocketInput::Attach { id, end: Box::new(ours), info, route }
             }
             other => {
                 let (ours, theirs) = pipe_pair_with(me.flows.0, me.flows.1);
@@ -155,7 +160,7 @@ impl Names {
                 }
                 let route = Route::InprocPending(name.to_owned());
                 let info = PipeInfo::new(true).with_routing_id(me.connect_routing_id.cloned());
-                SocketInput::Attach { id, end: ours, info, route }
+                SocketInput::Attach { id, end: Box::new(ours), info, route }
             }
         }
     }

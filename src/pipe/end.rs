@@ -103,8 +103,9 @@ impl<T> Rx<T> {
         match self {
             Rx::Queue(q) => q.read(),
             Rx::Latest(l) => match l.read() {
-                Some(m) => Some(Item::Msg(m)),
-                None => l.take_close().then_some(Item::Delimiter),
+                latest::Read::Item(m) => Some(Item::Msg(m)),
+                latest::Read::Closed => Some(Item::Delimiter),
+                latest::Read::Empty => None,
             },
         }
     }

@@ -82,7 +82,7 @@ pub enum Peek<'a, T> {
 /// assert!(tx.flush());
 /// tx.write(3, false);
 /// assert!(tx.flush()); // replaces 2, which the consumer had not taken
-/// assert_eq!(rx.read(), Some(3));
+/// assert_eq!(rx.read(), latest::Read::Item(3));
 /// assert!(matches!(rx.peek(), Peek::Empty)); // the consumer sleeps...
 /// tx.write(4, false);
 /// assert!(!tx.flush()); // ...and this flush says so: its owner must wake it
@@ -174,47 +174,58 @@ impl<T> Producer<T> {
     }
 }
 
+/// What a look at the shared word found.
+enum Fill {
+    /// A fresh message is now in the front buffer.
+    Taken,
+    /// No message is left and the producer closed: final, since it writes nothing after.
+    Closed,
+    /// Nothing: the consumer sleeps (or already slept) until the producer reports it.
+    Empty,
+}
+
 impl<T> Consumer<T> {
     fn front(&mut self) -> &mut VecDeque<T> {
         // SAFETY: the front buffer is ours alone, and `&mut self` keeps the borrow unique.
         self.shared.buffers[self.front].with_mut(|b| unsafe { &mut *b })
     }
 
-    /// Takes the middle buffer if it holds a fresh message; otherwise goes to sleep (unless
-    /// the producer closed). True when the front buffer now holds a message.
-    fn refresh(&mut self) -> bool {
+    /// Takes the middle buffer if it holds a fresh message; otherwise learns of the close or
+    /// goes to sleep. The decision comes from one snapshot of the word, so a close never
+    /// overtakes the message published before it.
+    fn refresh(&mut self) -> Fill {
         let state = &self.shared.state;
         let mut old = state.load(Ordering::Acquire);
         loop {
-            if old & FRESH != 0 {
-                let new = self.front as u64 | (old & CLOSED);
-                match state.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => {
-                        self.front = (old & INDEX) as usize;
-                        return true;
-                    }
-                    Err(now) => old = now,
-                }
-            } else if old & (CLOSED | ASLEEP) != 0 {
-                return false;
+            let (new, found) = if old & FRESH != 0 {
+                (self.front as u64 | (old & CLOSED), Fill::Taken)
+            } else if old & CLOSED != 0 {
+                return if self.closed { Fill::Empty } else { Fill::Closed };
+            } else if old & ASLEEP != 0 {
+                return Fill::Empty;
             } else {
-                match state.compare_exchange(old, old | ASLEEP, Ordering::AcqRel, Ordering::Acquire)
-                {
-                    Ok(_) => return false,
-                    Err(now) => old = now,
+                (old | ASLEEP, Fill::Empty)
+            };
+            match state.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    if let Fill::Taken = found {
+                        self.front = (old & INDEX) as usize;
+                    }
+                    return found;
                 }
+                Err(now) => old = now,
             }
         }
     }
 
-    fn closed_now(&self) -> bool {
-        !self.closed && self.shared.state.load(Ordering::Acquire) & CLOSED != 0
-    }
-
     /// The next part without taking it.
     pub fn peek(&mut self) -> Peek<'_, T> {
-        if self.front().is_empty() && !self.refresh() {
-            return if self.closed_now() { Peek::Closed } else { Peek::Empty };
+        if self.front().is_empty() {
+            match self.refresh() {
+                Fill::Taken => {}
+                Fill::Closed => return Peek::Closed,
+                Fill::Empty => return Peek::Empty,
+            }
         }
         match self.front().front() {
             Some(v) => Peek::Item(v),
@@ -222,23 +233,35 @@ impl<T> Consumer<T> {
         }
     }
 
-    /// Takes the next part; `None` when there is none (the consumer then sleeps) or after the
-    /// close, which [`Consumer::take_close`] reports.
-    pub fn read(&mut self) -> Option<T> {
-        if self.front().is_empty() && !self.refresh() {
-            return None;
+    /// Takes the next part, or the close (reported once), or finds nothing (the consumer
+    /// then sleeps until the producer's next flush reports it).
+    pub fn read(&mut self) -> Read<T> {
+        if self.front().is_empty() {
+            match self.refresh() {
+                Fill::Taken => {}
+                Fill::Closed => {
+                    self.closed = true;
+                    return Read::Closed;
+                }
+                Fill::Empty => return Read::Empty,
+            }
         }
-        self.front().pop_front()
+        match self.front().pop_front() {
+            Some(v) => Read::Item(v),
+            None => Read::Empty,
+        }
     }
+}
 
-    /// True, once, when the producer has closed and nothing before the close is left.
-    pub fn take_close(&mut self) -> bool {
-        if self.front().is_empty() && !self.refresh() && self.closed_now() {
-            self.closed = true;
-            return true;
-        }
-        false
-    }
+/// What [`Consumer::read`] took.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read<T> {
+    /// Nothing.
+    Empty,
+    /// A part of the newest message.
+    Item(T),
+    /// The producer closed; reported once.
+    Closed,
 }
 
 #[cfg(all(test, not(loom)))]
@@ -255,12 +278,12 @@ mod tests {
         tx.write(4, false);
         tx.write(5, false);
         assert!(tx.flush());
-        assert_eq!(rx.read(), Some(5)); // 1,2 and 3,4 were conflated away
-        assert_eq!(rx.read(), None);
+        assert_eq!(rx.read(), Read::Item(5)); // 1,2 and 3,4 were conflated away
+        assert_eq!(rx.read(), Read::Empty);
         tx.write(6, true);
         tx.write(7, false);
         assert!(!tx.flush());
-        assert_eq!((rx.read(), rx.read(), rx.read()), (Some(6), Some(7), None));
+        assert_eq!((rx.read(), rx.read(), rx.read()), (Read::Item(6), Read::Item(7), Read::Empty));
     }
 
     #[test]
@@ -273,7 +296,7 @@ mod tests {
         assert_eq!(tx.unwrite(), Some(2));
         assert_eq!(tx.unwrite(), None);
         tx.flush();
-        assert_eq!(rx.read(), Some(1));
+        assert_eq!(rx.read(), Read::Item(1));
     }
 
     #[test]
@@ -282,22 +305,21 @@ mod tests {
         tx.write(1, false);
         tx.close();
         assert!(tx.flush());
-        assert!(!rx.take_close());
         assert!(matches!(rx.peek(), Peek::Item(1)));
-        assert_eq!(rx.read(), Some(1));
+        assert_eq!(rx.read(), Read::Item(1));
         assert!(matches!(rx.peek(), Peek::Closed));
-        assert!(rx.take_close());
-        assert!(!rx.take_close());
-        assert_eq!(rx.read(), None);
+        assert_eq!(rx.read(), Read::Closed);
+        assert_eq!(rx.read(), Read::Empty);
+        assert!(matches!(rx.peek(), Peek::Empty));
     }
 
     #[test]
     fn a_close_wakes_a_sleeping_consumer_once() {
         let (mut tx, mut rx) = channel::<u32>();
-        assert_eq!(rx.read(), None);
+        assert_eq!(rx.read(), Read::Empty);
         tx.close();
         assert!(!tx.flush());
-        assert!(rx.take_close());
+        assert_eq!(rx.read(), Read::Closed);
     }
 
     #[test]
@@ -308,8 +330,8 @@ mod tests {
             tx.write(vec![round], false);
             tx.flush();
             if round % 3 == 0 {
-                assert_eq!(rx.read(), Some(vec![round]));
-                assert_eq!(rx.read(), Some(vec![round]));
+                assert_eq!(rx.read(), Read::Item(vec![round]));
+                assert_eq!(rx.read(), Read::Item(vec![round]));
             }
         }
         // SAFETY: both ends are here and idle.

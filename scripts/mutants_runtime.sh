@@ -30,6 +30,8 @@ cases=(
   "cancel-on-first-unsubscribe    pubsub::sub04_two_subscribes_need_two_unsubscribes"
   "prefix-match-off-by-one        pubsub::pub01_sub01_prefix_filtering_over_every_transport"
   "pub-blocks-at-hwm              pubsub::pub04_a_stalled_subscriber_never_blocks_the_publisher"
+  "conflate-close-drops-last      conflate::q10_the_last_message_before_close_is_delivered"
+  "conflate-keeps-oldest          conflate::q10_a_conflating_sender_hands_a_late_peer_the_newest"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

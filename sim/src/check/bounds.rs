@@ -41,7 +41,7 @@ impl Oracle for HwmBound {
                 }
             }
             // A publisher drops what no subscriber can take: the pub-sub oracle judges it.
-            Event::Sent { id, .. } if super::fans_out(m.sock(id.sender).ty) => {}
+            Event::Sent { id, .. } if super::judged_apart(m.sock(id.sender)) => {}
             Event::Sent { id, key, .. } => {
                 // A ROUTER's or REP's drop queues nothing (the delivery oracle judges it).
                 let routed = matches!(m.sock(id.sender).ty, SocketType::Router | SocketType::Rep);

@@ -474,10 +474,10 @@ impl Oracle for Delivery {
 
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
-            Event::Sent { id, .. } if super::fans_out(m.sock(id.sender).ty) => {}
-            Event::Received { sock, .. } if super::fans_out(m.sock(sock).ty) => {}
+            Event::Sent { id, .. } if super::judged_apart(m.sock(id.sender)) => {}
+            Event::Received { sock, .. } if super::judged_apart(m.sock(sock)) => {}
             Event::WireIn { conn, .. } | Event::WireOut { conn, .. }
-                if m.conns.get(&conn).is_some_and(|c| super::fans_out(m.sock(c.sock).ty)) => {}
+                if m.conns.get(&conn).is_some_and(|c| super::judged_apart(m.sock(c.sock))) => {}
             Event::Sent { id, key, to, re, .. } => {
                 let routes = matches!(m.sock(id.sender).ty, SocketType::Router | SocketType::Rep);
                 let dropped = if routes && key.is_none() {

@@ -57,8 +57,8 @@ impl Oracle for Liveness {
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         match *e {
             // Publish-subscribe has its own oracle.
-            Event::Sent { id, .. } if super::fans_out(m.sock(id.sender).ty) => {}
-            Event::SendTimedOut { sock } if super::fans_out(m.sock(sock).ty) => {}
+            Event::Sent { id, .. } if super::judged_apart(m.sock(id.sender)) => {}
+            Event::SendTimedOut { sock } if super::judged_apart(m.sock(sock)) => {}
             Event::Sent { id, key, re, .. } => {
                 let s = self.senders.entry(id.sender).or_default();
                 s.last_accepted = Some(m.now);

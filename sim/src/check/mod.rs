@@ -14,6 +14,8 @@
 //! * [`pair`] — PAIR-02: a second peer is refused, and nothing it sent is delivered;
 //! * [`reqrep`] — replies reach who asked, once, and match the REQ's newest request; ROUTER
 //!   ids name one peer each; requests in the quiet phase are answered within a bound;
+//! * [`conflate`] — CONFLATE: each receiver gets a rising run of each sender's messages,
+//!   whole, and every sender's newest message in the quiet phase arrives;
 //! * [`pubsub`] — a subscriber gets only what matched subscriptions its publisher had heard
 //!   of, in order per stream, once; after the faults, everything that matches; a PUB never
 //!   blocks; an XPUB's reports agree with what its subscribers hold.
@@ -22,6 +24,7 @@
 
 pub mod backoff;
 pub mod bounds;
+pub mod conflate;
 pub mod delivery;
 pub mod liveness;
 pub mod pair;
@@ -342,6 +345,12 @@ pub mod kinds {
 /// one-to-one oracles ([`delivery`], [`liveness`], the HWM bound) leave them alone.
 pub fn fans_out(ty: SocketType) -> bool {
     matches!(ty, SocketType::Pub | SocketType::Xpub | SocketType::Sub | SocketType::Xsub)
+}
+
+/// A socket whose messages an oracle of its own judges: one that fans out ([`pubsub`]) or
+/// conflates ([`conflate`]); the one-to-one oracles leave it alone.
+pub fn judged_apart(s: &SockInfo) -> bool {
+    fans_out(s.ty) || s.opts.conflate
 }
 
 /// What the model knows about a socket.
@@ -703,6 +712,7 @@ impl Checker {
             Box::new(pair::PairExclusive::default()),
             Box::new(reqrep::Replies::default()),
             Box::new(pubsub::Subscriptions::default()),
+            Box::new(conflate::Newest::default()),
         ]
     }
 

@@ -1,6 +1,7 @@
 //! The built-in scenarios. Adding one for a new socket type is a small file here and a line
 //! in [`all`].
 
+mod conflate;
 mod pair;
 mod pub_sub;
 mod push_pull;
@@ -11,6 +12,7 @@ mod xpub_xsub_proxy;
 
 use crate::run::Scenario;
 
+pub use conflate::Conflate;
 pub use pair::Pair;
 pub use pub_sub::PubSub;
 pub use push_pull::PushPull;
@@ -21,7 +23,7 @@ pub use xpub_xsub_proxy::XpubXsubProxy;
 
 /// Every built-in scenario, in the default sweep's order.
 pub fn all() -> &'static [&'static dyn Scenario] {
-    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer, &PubSub, &XpubXsubProxy]
+    &[&PushPull, &Pair, &SlowConsumer, &ReqRep, &RouterDealer, &PubSub, &XpubXsubProxy, &Conflate]
 }
 
 /// The scenario called `name`.

@@ -13,6 +13,7 @@ use crate::plan::ConnChaos;
 use crate::rng::Rng;
 use crate::world::{Phase, World};
 use bytes::Bytes;
+use ferromq::core::proxy::{ProxySocket, Refused as ProxyRefused};
 use ferromq::core::{
     Action, Connection, MonitorEvent, PeerConfig, PipeId, RecvError, SendError, SocketActor,
     SocketCore, SocketInput,
@@ -553,6 +554,12 @@ impl SimSocket {
         self.id
     }
 
+    /// Notified when the socket may have become readable or writable (arm a `notified()`
+    /// with `enable` before looking, so that a change in between is not missed).
+    pub fn notifier(&self) -> Rc<Notify> {
+        self.ctx.node.borrow().sockets[self.idx].notify.clone()
+    }
+
     /// True once [`close`](Self::close) was called.
     pub fn is_closing(&self) -> bool {
         self.ctx.node.borrow().sockets[self.idx].closing
@@ -709,22 +716,43 @@ impl SimSocket {
         let Ok(_turn) = tokio::time::timeout_at(deadline, turn.lock()).await else {
             return Err(Refused::TimedOut);
         };
+        let n = parts.len();
+        let frames = parts.iter().cloned().enumerate().map(|(i, p)| p.with_more(i + 1 < n));
+        self.push_frames(frames, deadline).await?;
+        self.forwarded(&parts);
+        Ok(())
+    }
+
+    /// Tells the checker that this socket sent on, whole, a message received elsewhere: a
+    /// simulator message (its topic is the frame before its parts), or, from an XSUB, a
+    /// subscription (`01`/`00` and the topic).
+    fn forwarded(&self, parts: &[Msg]) {
+        if let [m] = parts
+            && self.ty() == SocketType::Xsub
+            && m.first().is_some_and(|&b| b <= 1)
+        {
+            return self.report_subscription(m[0] == 1, &m[1..]);
+        }
         let at = parts.iter().position(|p| payload::parse_header(p).is_ok());
-        let id = at.and_then(|i| payload::parse_header(&parts[i]).ok()).map(|h| h.id);
+        let Some(id) = at.and_then(|i| payload::parse_header(&parts[i]).ok()).map(|h| h.id) else {
+            return;
+        };
         let topic = match at {
             Some(i) if i > 0 => parts[0].to_bytes(),
             _ => Bytes::new(),
         };
-        let n = parts.len();
-        let frames = parts.into_iter().enumerate().map(|(i, p)| p.with_more(i + 1 < n));
-        self.push_frames(frames, deadline).await?;
-        if let Some(id) = id {
-            let mut w = self.ctx.world.get();
-            w.check.emit(Event::Forwarded { by: self.id, id, topic: &topic });
-            let host = self.ctx.name();
-            w.trace_line(format_args!("{host} s{} forwarded {id}", self.id));
-        }
-        Ok(())
+        let mut w = self.ctx.world.get();
+        w.check.emit(Event::Forwarded { by: self.id, id, topic: &topic });
+        let host = self.ctx.name();
+        w.trace_line(format_args!("{host} s{} forwarded {id}", self.id));
+    }
+
+    /// This socket as a [`ProxySocket`], for a forwarder host that runs ferromq's own proxy
+    /// core: its operations never wait, and the checker hears of each whole message it
+    /// receives or sends on, as it does from [`SimSocket::recv_raw`] and
+    /// [`SimSocket::forward`].
+    pub fn proxy_side(&self) -> ProxySide<'_> {
+        ProxySide { sock: self, out: Vec::new() }
     }
 
     /// A ROUTER: the first frame of what it sends names the peer.
@@ -765,6 +793,10 @@ impl SimSocket {
         if let Err(e) = r {
             panic!("subscription refused: {e}");
         }
+        self.report_subscription(subscribe, topic);
+    }
+
+    fn report_subscription(&self, subscribe: bool, topic: &[u8]) {
         let mut w = self.ctx.world.get();
         w.check.emit(Event::Subscription { sock: self.id, subscribe, topic });
         let what = if subscribe { "subscribed to" } else { "unsubscribed from" };
@@ -816,52 +848,15 @@ impl SimSocket {
                         if more {
                             continue;
                         }
-                        let mut parts = std::mem::take(partial);
+                        let parts = std::mem::take(partial);
                         drop(n);
-                        if let Some((subscribe, topic)) = self.notification(&parts) {
-                            let mut w = self.ctx.world.get();
-                            w.check.emit(Event::Notified { sock: self.id, subscribe, topic });
-                            let what = if subscribe {
-                                "heard a subscription to"
-                            } else {
-                                "heard a cancel of"
-                            };
-                            let host = self.ctx.name();
-                            w.trace_line(format_args!(
-                                "{host} s{} {what} {:?}",
-                                self.id,
-                                Bytes::copy_from_slice(topic)
-                            ));
-                            if reports {
-                                drop(w);
+                        match self.took(parts) {
+                            Took::Notification(parts) if reports => {
                                 return Some((parts, Vec::new()));
                             }
-                            continue;
+                            Took::Notification(_) => continue,
+                            Took::Message(envelope, body) => return Some((envelope, body)),
                         }
-                        // The envelope: the frames before the first simulator part.
-                        let at = parts
-                            .iter()
-                            .position(|p| payload::parse_header(p).is_ok())
-                            .unwrap_or(parts.len());
-                        let body = parts.split_off(at);
-                        let envelope = parts;
-                        let head = body.first().and_then(|p| payload::parse_header(p).ok());
-                        let mut w = self.ctx.world.get();
-                        w.check.emit(Event::Received {
-                            sock: self.id,
-                            envelope: &envelope,
-                            parts: &body,
-                        });
-                        w.stats.received += 1;
-                        let host = self.ctx.name();
-                        match head {
-                            Some(h) => {
-                                w.trace_line(format_args!("{host} s{} got {}", self.id, h.id))
-                            }
-                            None => w.trace_line(format_args!("{host} s{} got garbage", self.id)),
-                        }
-                        drop(w);
-                        return Some((envelope, body));
                     }
                     Err(RecvError::WouldBlock) => break,
                     Err(e) => panic!("recv on a socket that cannot receive: {e}"),
@@ -871,6 +866,39 @@ impl SimSocket {
                 return None;
             }
         }
+    }
+
+    /// Tells the checker of a whole message received: an XPUB's subscription report, or a
+    /// message split into its envelope and its simulator parts.
+    fn took(&self, mut parts: Vec<Msg>) -> Took {
+        if let Some((subscribe, topic)) = self.notification(&parts) {
+            let mut w = self.ctx.world.get();
+            w.check.emit(Event::Notified { sock: self.id, subscribe, topic });
+            let what = if subscribe { "heard a subscription to" } else { "heard a cancel of" };
+            let host = self.ctx.name();
+            w.trace_line(format_args!(
+                "{host} s{} {what} {:?}",
+                self.id,
+                Bytes::copy_from_slice(topic)
+            ));
+            drop(w);
+            return Took::Notification(parts);
+        }
+        // The envelope: the frames before the first simulator part.
+        let at = parts.iter().position(|p| payload::parse_header(p).is_ok()).unwrap_or(parts.len());
+        let body = parts.split_off(at);
+        let envelope = parts;
+        let head = body.first().and_then(|p| payload::parse_header(p).ok());
+        let mut w = self.ctx.world.get();
+        w.check.emit(Event::Received { sock: self.id, envelope: &envelope, parts: &body });
+        w.stats.received += 1;
+        let host = self.ctx.name();
+        match head {
+            Some(h) => w.trace_line(format_args!("{host} s{} got {}", self.id, h.id)),
+            None => w.trace_line(format_args!("{host} s{} got garbage", self.id)),
+        }
+        drop(w);
+        Took::Message(envelope, body)
     }
 
     /// An XPUB's subscription report: one part, `01` or `00` and the topic.
@@ -973,4 +1001,61 @@ fn chaos_stream(
         },
     );
     (conn, chaos)
+}
+
+/// A whole message a [`SimSocket`] received, as the checker was told of it.
+enum Took {
+    /// An XPUB's subscription report.
+    Notification(Vec<Msg>),
+    /// A message: its envelope and its simulator parts.
+    Message(Vec<Msg>, Vec<Msg>),
+}
+
+/// A [`SimSocket`] driven by ferromq's proxy core ([`SimSocket::proxy_side`]).
+pub struct ProxySide<'a> {
+    sock: &'a SimSocket,
+    /// The parts of the message being sent on, for the checker.
+    out: Vec<Msg>,
+}
+
+impl ProxySocket for ProxySide<'_> {
+    fn socket_type(&self) -> SocketType {
+        self.sock.ty()
+    }
+
+    fn can_recv(&mut self) -> ferromq::Result<bool> {
+        Ok(self.sock.op(SocketCore::has_in))
+    }
+
+    fn can_send(&mut self) -> ferromq::Result<bool> {
+        Ok(!self.sock.is_closing() && self.sock.op(SocketCore::has_out))
+    }
+
+    fn recv(&mut self) -> ferromq::Result<Msg> {
+        let part = self.sock.op(SocketCore::recv)?;
+        let mut n = self.sock.ctx.node.borrow_mut();
+        let partial = &mut n.sockets[self.sock.idx].partial;
+        partial.push(part.clone());
+        if !part.more() {
+            let parts = std::mem::take(partial);
+            drop(n);
+            self.sock.took(parts);
+        }
+        Ok(part)
+    }
+
+    fn send(&mut self, part: Msg) -> Result<(), ProxyRefused> {
+        let more = part.more();
+        match self.sock.op(|core| core.send(part.clone())) {
+            Ok(()) => {}
+            Err(SendError::WouldBlock(p)) => return Err(ProxyRefused::Full(p)),
+            Err(e) => return Err(ProxyRefused::Failed(e.into())),
+        }
+        self.out.push(part);
+        if !more {
+            let parts = std::mem::take(&mut self.out);
+            self.sock.forwarded(&parts);
+        }
+        Ok(())
+    }
 }

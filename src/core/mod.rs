@@ -9,6 +9,8 @@
 //!   [`Session`], the glue between one stream's engine and the socket's pipe;
 //! * `socket/` — the socket types, one file each, and [`pattern`] — the strategies they are
 //!   made of (load-balance, fair-queue);
+//! * [`proxy`] — `zmq_proxy`'s rules (which way a message may move, whole; capture; the
+//!   steering commands and counts), for the runtime's `proxy` and the simulator's forwarder;
 //! * [`PeerConfig`] — how a socket's options become the engine's, session's and connection's
 //!   settings, in one place.
 //!
@@ -21,6 +23,7 @@
 mod connection;
 mod monitor;
 pub mod pattern;
+pub mod proxy;
 mod session;
 mod socket;
 mod socket_actor;

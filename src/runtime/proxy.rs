@@ -1,30 +1,14 @@
 //! `proxy` and `proxy_steerable`, as libzmq's `zmq_proxy` and `zmq_proxy_steerable` (API-10 …
-//! API-12): whole messages moved both ways between two sockets, a copy of each to a capture
-//! socket, and, for the steerable one, PAUSE / RESUME / TERMINATE / STATISTICS on a control
-//! socket.
-//!
-//! A message is read from one side only when the other side can take it (POLLOUT), so a
-//! backend with no peer yet holds requests back at the frontend instead of dropping them or
-//! blocking the other direction; while it cannot, the proxy waits for it to become writable
-//! rather than spinning. Parts are moved as they are: a large body is shared, never copied.
+//! API-12), over real sockets: the rules are [`crate::core::proxy`]'s (the simulator's
+//! forwarder runs the same core); this driver waits with [`poll`] for what the core wants,
+//! and gives the capture socket blocking sends, as libzmq does.
 
 use super::poll::{PollEvents, PollItem, poll};
 use super::socket::Socket;
+use crate::core::proxy::{ProxyCore, ProxySocket, Refused, Steered, Want};
 use crate::{Error, Msg, Result, SocketType};
 
-/// Per-socket counts, as `zmq_proxy_steerable`'s STATISTICS reports them: every part counts as
-/// one message.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProxyStats {
-    /// Parts received on the socket.
-    pub msgs_in: u64,
-    /// Bytes received on the socket.
-    pub bytes_in: u64,
-    /// Parts sent on the socket.
-    pub msgs_out: u64,
-    /// Bytes sent on the socket.
-    pub bytes_out: u64,
-}
+pub use crate::core::proxy::ProxyStats;
 
 /// Runs a proxy between `frontend` and `backend` until the context terminates, which it
 /// reports as [`Error::Terminated`] (libzmq's ETERM); any other error of a socket ends it
@@ -48,7 +32,7 @@ pub fn proxy(
     backend: &mut Socket,
     capture: Option<&mut Socket>,
 ) -> Result<()> {
-    Proxy { frontend, backend, capture, stats: [ProxyStats::default(); 2] }.run(None)
+    run(frontend, backend, capture, None)
 }
 
 /// [`proxy`], steered by commands on `control` (a REP or PAIR; API-12): `PAUSE` stops moving
@@ -63,122 +47,81 @@ pub fn proxy_steerable(
     capture: Option<&mut Socket>,
     control: &mut Socket,
 ) -> Result<()> {
-    Proxy { frontend, backend, capture, stats: [ProxyStats::default(); 2] }.run(Some(control))
+    run(frontend, backend, capture, Some(control))
 }
 
-struct Proxy<'a> {
-    frontend: &'a mut Socket,
-    backend: &'a mut Socket,
-    capture: Option<&'a mut Socket>,
-    /// Frontend, backend.
-    stats: [ProxyStats; 2],
+/// A socket as the core sees it. Sends to the frontend and backend come only after
+/// POLLOUT, and a message counts once against the high-water mark, so they do not wait; the
+/// capture's may, as in libzmq.
+struct Side<'a> {
+    socket: &'a mut Socket,
+    dontwait: bool,
 }
 
-enum Steer {
-    Go,
-    Pause,
-    Stop,
-}
-
-impl Proxy<'_> {
-    fn run(&mut self, mut control: Option<&mut Socket>) -> Result<()> {
-        let mut paused = false;
-        loop {
-            // Per direction: wait for the source to have a message if the destination can
-            // take one, else for the destination to make room.
-            let (f, b) = (self.frontend.events()?, self.backend.events()?);
-            let mut want = [PollEvents::NONE; 2];
-            if !paused {
-                for (src, dst, dst_ev) in [(0, 1, b), (1, 0, f)] {
-                    if dst_ev.contains(PollEvents::OUT) {
-                        want[src] = want[src] | PollEvents::IN;
-                    } else {
-                        want[dst] = want[dst] | PollEvents::OUT;
-                    }
-                }
-            }
-            let mut items =
-                vec![PollItem::new(self.frontend, want[0]), PollItem::new(self.backend, want[1])];
-            if let Some(c) = control.as_deref_mut() {
-                items.push(PollItem::new(c, PollEvents::IN));
-            }
-            poll(&mut items, None)?;
-            drop(items);
-            if let Some(c) = control.as_deref_mut() {
-                while c.events()?.contains(PollEvents::IN) {
-                    match self.steer(c)? {
-                        Some(Steer::Go) => paused = false,
-                        Some(Steer::Pause) => paused = true,
-                        Some(Steer::Stop) => return Ok(()),
-                        None => {}
-                    }
-                }
-            }
-            if paused {
-                continue;
-            }
-            for (src, dst) in [(0, 1), (1, 0)] {
-                let ready = self.side(src).events()?.contains(PollEvents::IN)
-                    && self.side(dst).events()?.contains(PollEvents::OUT);
-                if ready {
-                    self.forward(src, dst)?;
-                }
-            }
+impl ProxySocket for Side<'_> {
+    fn socket_type(&self) -> SocketType {
+        self.socket.socket_type()
+    }
+    fn can_recv(&mut self) -> Result<bool> {
+        Ok(self.socket.events()?.contains(PollEvents::IN))
+    }
+    fn can_send(&mut self) -> Result<bool> {
+        Ok(self.socket.events()?.contains(PollEvents::OUT))
+    }
+    fn recv(&mut self) -> Result<Msg> {
+        self.socket.recv_msg(true)
+    }
+    fn send(&mut self, part: Msg) -> std::result::Result<(), Refused> {
+        // The part is kept (a reference, not its bytes) until the socket took it.
+        match self.socket.send_msg(part.clone(), self.dontwait) {
+            Ok(()) => Ok(()),
+            Err(Error::WouldBlock) => Err(Refused::Full(part)),
+            Err(e) => Err(Refused::Failed(e)),
         }
     }
+}
 
-    fn side(&mut self, i: usize) -> &mut Socket {
-        if i == 0 { self.frontend } else { self.backend }
+fn events(w: Want) -> PollEvents {
+    let mut e = PollEvents::NONE;
+    if w.recv {
+        e = e | PollEvents::IN;
     }
+    if w.send {
+        e = e | PollEvents::OUT;
+    }
+    e
+}
 
-    /// Moves one whole message from side `src` to side `dst`, a copy of each part to capture.
-    fn forward(&mut self, src: usize, dst: usize) -> Result<()> {
-        loop {
-            let msg = match self.side(src).recv_msg(true) {
-                Ok(m) => m,
-                // Readiness said yes, but a SUB may have filtered the message out.
-                Err(Error::WouldBlock) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            let (more, len) = (msg.more(), msg.len() as u64);
-            self.stats[src].msgs_in += 1;
-            self.stats[src].bytes_in += len;
-            if let Some(c) = self.capture.as_deref_mut() {
-                c.send_msg(msg.clone(), false)?;
-            }
-            self.side(dst).send_msg(msg, false)?;
-            self.stats[dst].msgs_out += 1;
-            self.stats[dst].bytes_out += len;
-            if !more {
+fn run(
+    frontend: &mut Socket,
+    backend: &mut Socket,
+    capture: Option<&mut Socket>,
+    mut control: Option<&mut Socket>,
+) -> Result<()> {
+    let mut core = ProxyCore::default();
+    let mut front = Side { socket: frontend, dontwait: true };
+    let mut back = Side { socket: backend, dontwait: true };
+    let mut capture = capture.map(|socket| Side { socket, dontwait: false });
+    loop {
+        if let Some(c) = control.as_deref_mut() {
+            let mut c = Side { socket: c, dontwait: false };
+            if core.steer(&mut c)? == Steered::Terminated {
                 return Ok(());
             }
         }
-    }
-
-    /// One command from `control`; `None` leaves the state as it is.
-    fn steer(&mut self, control: &mut Socket) -> Result<Option<Steer>> {
-        let cmd = control.recv_multipart()?;
-        let rep = control.socket_type() == SocketType::Rep;
-        let word = cmd.iter().next().map(|m| m.to_vec()).unwrap_or_default();
-        let steer = match &word[..] {
-            b"PAUSE" => Some(Steer::Pause),
-            b"RESUME" => Some(Steer::Go),
-            b"TERMINATE" => Some(Steer::Stop),
-            b"STATISTICS" => {
-                let [f, b] = self.stats;
-                let frames: Vec<Msg> = [f, b]
-                    .iter()
-                    .flat_map(|s| [s.msgs_in, s.bytes_in, s.msgs_out, s.bytes_out])
-                    .map(|n| Msg::copy_from_slice(&n.to_ne_bytes()))
-                    .collect();
-                control.send_multipart(frames)?;
-                return Ok(None);
-            }
-            _ => None,
-        };
-        if rep {
-            control.send(Msg::new())?;
+        let moved = core
+            .pump([&mut front, &mut back], capture.as_mut().map(|c| c as &mut dyn ProxySocket))?;
+        if moved {
+            continue;
         }
-        Ok(steer)
+        let want = core.want([&mut front, &mut back])?;
+        let mut items = vec![
+            PollItem::new(front.socket, events(want[0])),
+            PollItem::new(back.socket, events(want[1])),
+        ];
+        if let Some(c) = control.as_deref_mut() {
+            items.push(PollItem::new(c, PollEvents::IN));
+        }
+        poll(&mut items, None)?;
     }
 }

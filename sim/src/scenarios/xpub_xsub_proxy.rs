@@ -1,14 +1,16 @@
 //! A forwarder between publishers and subscribers: one or two publishers (PUB or XPUB) that
 //! bind, a proxy host whose XSUB connects to them and whose XPUB the subscribers (SUB or XSUB,
-//! two or three) connect to, and the proxy's loop of `zmq_proxy`: every message from the XSUB
-//! goes out of the XPUB as it is, every subscription the XPUB reports goes up through the XSUB.
+//! two or three) connect to, and ferromq's own proxy core (`ferromq::core::proxy`, what
+//! `ferromq::proxy` runs): every message from the XSUB goes out of the XPUB as it is, every
+//! subscription the XPUB reports goes up through the XSUB.
 //! Subscriptions change during the faults, subscribers come and go, and every host, the proxy
 //! too, may crash. The checker follows each message over both hops.
 
 use super::pub_sub::{PORT, publisher, subscriber};
-use crate::node::{HostCtx, SimSocket, SockOpts};
+use crate::node::{HostCtx, SockOpts};
 use crate::run::{Scenario, Setup};
 use ferromq::SocketType;
+use ferromq::core::proxy::ProxyCore;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -57,39 +59,31 @@ async fn forwarder(h: HostCtx, hwm: u64, upstream: Rc<Vec<String>>) {
         o.rcvhwm = hwm;
         o
     };
-    let frontend = Rc::new(h.socket(SocketType::Xsub, "forwarder", opts(SocketType::Xsub)));
+    let frontend = h.socket(SocketType::Xsub, "forwarder", opts(SocketType::Xsub));
     for p in upstream.iter() {
         frontend.connect(p, PORT);
     }
-    let backend = Rc::new(h.socket(SocketType::Xpub, "forwarder", opts(SocketType::Xpub)));
+    let backend = h.socket(SocketType::Xpub, "forwarder", opts(SocketType::Xpub));
     backend.bind(PORT);
     let end = h.world().get().timeline.close_receivers;
-    // Subscriptions up: what the XPUB reports, sent as they are through the XSUB.
-    {
-        let (h2, frontend, backend) = (h.clone(), frontend.clone(), backend.clone());
-        h.spawn(async move { subscriptions_up(h2, frontend, backend, end).await });
-    }
-    // Messages down, parts as they are.
+    let mut core = ProxyCore::default();
+    let (mut front, mut back) = (frontend.proxy_side(), backend.proxy_side());
+    let (na, nb) = (frontend.notifier(), backend.notifier());
     while h.world().get().now < end {
-        let Some(parts) = frontend.recv_raw(Duration::from_millis(50)).await else { continue };
-        let _ = backend.forward(parts, Duration::from_millis(100)).await;
-    }
-}
-
-async fn subscriptions_up(
-    h: HostCtx,
-    frontend: Rc<SimSocket>,
-    backend: Rc<SimSocket>,
-    end: Duration,
-) {
-    while h.world().get().now < end {
-        let Some(parts) = backend.recv_raw(Duration::from_millis(50)).await else { continue };
-        if let [m] = &parts[..] {
-            match m.first() {
-                Some(1) => frontend.subscribe(&m[1..]),
-                Some(0) => frontend.unsubscribe(&m[1..]),
-                _ => {}
+        // Armed before the pump, so that a change during it is not missed.
+        let (a, b) = (na.notified(), nb.notified());
+        tokio::pin!(a, b);
+        a.as_mut().enable();
+        b.as_mut().enable();
+        match core.pump([&mut front, &mut back], None) {
+            Ok(true) => tokio::task::yield_now().await,
+            Ok(false) => {
+                let either = async {
+                    tokio::select! { _ = a => {}, _ = b => {} }
+                };
+                let _ = tokio::time::timeout(Duration::from_millis(50), either).await;
             }
+            Err(e) => panic!("the proxy failed: {e}"),
         }
     }
 }

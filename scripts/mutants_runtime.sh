@@ -32,6 +32,7 @@ cases=(
   "pub-blocks-at-hwm              pubsub::pub04_a_stalled_subscriber_never_blocks_the_publisher"
   "conflate-close-drops-last      conflate::q10_the_last_message_before_close_is_delivered"
   "conflate-keeps-oldest          conflate::q10_a_conflating_sender_hands_a_late_peer_the_newest"
+  "proxy-ignores-room             proxy::api11_a_broker_holds_requests_until_a_worker_comes"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

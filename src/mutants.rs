@@ -81,11 +81,14 @@ pub enum Mutant {
     ConflateCloseDropsLast,
     /// A conflating pipe keeps the oldest unread message instead of the newest.
     ConflateKeepsOldest,
+    /// A proxy reads a message whatever room its destination has, and drops it when the
+    /// destination refuses it (a broker with no worker yet loses the requests).
+    ProxyIgnoresRoom,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 24] = [
+    pub const ALL: [Mutant; 25] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -110,6 +113,7 @@ impl Mutant {
         Mutant::PubBlocksAtHwm,
         Mutant::ConflateCloseDropsLast,
         Mutant::ConflateKeepsOldest,
+        Mutant::ProxyIgnoresRoom,
     ];
 
     /// Its command-line name (kebab case).
@@ -139,6 +143,7 @@ impl Mutant {
             Mutant::PubBlocksAtHwm => "pub-blocks-at-hwm",
             Mutant::ConflateCloseDropsLast => "conflate-close-drops-last",
             Mutant::ConflateKeepsOldest => "conflate-keeps-oldest",
+            Mutant::ProxyIgnoresRoom => "proxy-ignores-room",
         }
     }
 

@@ -249,11 +249,23 @@ fn report_failure(o: &Outcome) {
     }
 }
 
+/// Planted bugs no scenario can reach, with why; `scripts/mutants_runtime.sh` catches each over
+/// real sockets. Kept short and explicit: every other bug must fail the sweep.
+#[cfg(feature = "mutants")]
+const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[(
+    ferromq::mutants::Mutant::ProxyIgnoresRoom,
+    "the forwarder scenario's destinations (an XPUB, an XSUB) never refuse a message",
+)];
+
 #[cfg(feature = "mutants")]
 fn check_mutants(seeds: u64, jobs: usize) -> ExitCode {
     use ferromq::mutants::{self, Mutant};
     let mut ok = true;
     for m in Mutant::ALL {
+        if let Some((_, why)) = OUT_OF_REACH.iter().find(|(x, _)| *x == m) {
+            println!("{:<32} not swept: {why} (a runtime test catches it)", m.name());
+            continue;
+        }
         mutants::set(m, true);
         let started = std::time::Instant::now();
         let s = ferromq_sim::sweep(scenarios::all(), 0..seeds, jobs, true, &|_| {});

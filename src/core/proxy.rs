@@ -104,7 +104,7 @@ impl ProxyCore {
             return Ok(want);
         }
         for (src, dst) in [(0, 1), (1, 0)] {
-            if sides[dst].can_send()? {
+            if room(sides[dst])? {
                 want[src].recv = true;
             } else {
                 want[dst].send = true;
@@ -136,7 +136,7 @@ impl ProxyCore {
             }
         }
         for (src, dst) in [(0, 1), (1, 0)] {
-            if sides[src].can_recv()? && sides[dst].can_send()? {
+            if sides[src].can_recv()? && room(sides[dst])? {
                 moved |= self.move_message(&mut sides, src, dst, &mut capture)?;
                 if self.waiting.is_some() {
                     break;
@@ -155,6 +155,7 @@ impl ProxyCore {
                 self.stats[dst].bytes_out += len;
                 Ok(true)
             }
+            Err(Refused::Full(_)) if mutant!(ProxyIgnoresRoom) => Ok(true),
             Err(Refused::Full(part)) => {
                 self.waiting = Some((dst, part));
                 Ok(false)
@@ -238,6 +239,11 @@ impl ProxyCore {
         }
         Ok(Steered::Running)
     }
+}
+
+/// Whether `dst` can take a message: the rule the planted `ProxyIgnoresRoom` breaks.
+fn room(dst: &mut dyn ProxySocket) -> Result<bool> {
+    Ok(mutant!(ProxyIgnoresRoom) || dst.can_send()?)
 }
 
 fn send_now(s: &mut dyn ProxySocket, part: Msg) -> Result<()> {

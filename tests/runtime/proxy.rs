@@ -121,6 +121,43 @@ fn api11_broker_and_forwarder() {
     assert!(matches!(forwarder.join().unwrap(), Err(Error::Terminated)));
 }
 
+/// API-11: requests that reach a broker before any worker is connected wait at its frontend
+/// (the backend cannot take them), and are answered once a worker comes.
+#[test]
+fn api11_a_broker_holds_requests_until_a_worker_comes() {
+    let ctx = ctx();
+    let (eps_tx, eps_rx) = std::sync::mpsc::channel();
+    let (broker_ctx, broker) = spawn_proxy(move |c| {
+        let mut front = sock(c, SocketType::Router, |_| {});
+        let mut back = sock(c, SocketType::Dealer, |_| {});
+        eps_tx.send((tcp(&mut front), tcp(&mut back))).unwrap();
+        (front, back, None)
+    });
+    let (front, back) = eps_rx.recv().unwrap();
+    let mut clients: Vec<Socket> = (0..3)
+        .map(|i| {
+            let mut s = sock(&ctx, SocketType::Req, |_| {});
+            s.connect(&front).unwrap();
+            s.send(format!("early {i}")).unwrap();
+            s
+        })
+        .collect();
+    // Time for a broker that reads regardless of room to read the requests and lose them.
+    // (It does not make the test timing-dependent: a correct broker passes at any delay.)
+    std::thread::sleep(Duration::from_millis(300));
+    let mut worker = sock(&ctx, SocketType::Rep, |_| {});
+    worker.connect(&back).unwrap();
+    for _ in 0..3 {
+        let q = worker.recv().unwrap();
+        worker.send([b"re ", &q[..]].concat()).unwrap();
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        assert_eq!(c.recv().unwrap().to_vec(), format!("re early {i}").into_bytes());
+    }
+    broker_ctx.term();
+    assert!(matches!(broker.join().unwrap(), Err(Error::Terminated)));
+}
+
 /// API-12: PAUSE holds messages back, RESUME lets them through, STATISTICS counts every part
 /// both ways for each side, TERMINATE ends the proxy with `Ok`.
 #[test]

@@ -82,6 +82,8 @@ fn q10_a_conflating_sub_tells_libzmq_xpub_everything() {
     let z = zmq::Context::new();
     let xpub = z.socket(zmq::XPUB).unwrap();
     xpub.set_rcvtimeo(10_000).unwrap();
+    // No mark: an XPUB drops at its SNDHWM, which could take the last message.
+    xpub.set_sndhwm(0).unwrap();
     xpub.bind("tcp://127.0.0.1:*").unwrap();
     let ep = xpub.get_last_endpoint().unwrap().unwrap();
     let ctx = Context::new().unwrap();

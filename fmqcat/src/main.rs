@@ -3,7 +3,8 @@
 //!
 //! Exit status: 0 on success (and when interrupted, or when stdout is closed); 1 on a runtime
 //! failure (a timeout, an address in use, a host that does not resolve, a file that cannot be
-//! read); 2 on bad usage, with a one-line message on stderr.
+//! read, a peer that refuses the connection); 2 on bad usage, with a one-line message on
+//! stderr.
 
 mod format;
 
@@ -31,7 +32,8 @@ Examples (the README shows these sessions with their output):
   fmqcat --dealer --connect tcp://127.0.0.1:5557 --identity d1 --data 'hi router'
 
 Exit status: 0 success (also on SIGINT/SIGTERM, or a closed stdout); 1 runtime failure
-(timeout, address in use, host that does not resolve, unreadable file); 2 bad usage.";
+(timeout, address in use, host that does not resolve, unreadable file, a peer that refuses
+the connection); 2 bad usage.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -230,14 +232,22 @@ fn run(cli: &Cli, endpoints: &[(bool, String)]) -> Outcome<()> {
     let ctx = Context::new().map_err(|e| Stop::Failed(e.to_string()))?;
     watch_signals(&ctx)?;
     let result = {
-        let mut peer = Peer::open(&ctx, cli, ty)?;
+        let mut peer = Peer::open(&ctx, cli, ty, endpoints)?;
         let r = peer.attach(endpoints).and_then(|()| peer.talk(cli, ty, payload));
+        if r.is_ok() && peer.sent {
+            let connects: Vec<String> =
+                endpoints.iter().filter(|(b, _)| !b).map(|(_, e)| e.clone()).collect();
+            await_handshakes(&connects, cli.linger.map(Duration::from_millis));
+        }
         peer.close();
         r
     };
     // Waits for what was sent to be delivered, within LINGER.
     ctx.term();
-    result
+    match (result, refused()) {
+        (Ok(()), Some(why)) => Err(Stop::Failed(why)),
+        (r, _) => r,
+    }
 }
 
 /// The frames to send: `--data` values, or `--file`'s contents as one frame.
@@ -290,6 +300,51 @@ fn flag(ty: SocketType) -> String {
 /// Set by SIGINT or SIGTERM, for waits that are not on a socket.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// What the handshakes with the peers fmqcat connected to came to, from the monitor.
+struct Handshakes {
+    /// A peer refused fmqcat (the handshake failed on a protocol error, or the peer sent
+    /// ERROR): the context is terminated and fmqcat exits 1 with this reason.
+    refused: Option<String>,
+    /// Connect endpoints whose handshake succeeded or failed.
+    settled: Vec<String>,
+}
+
+static HANDSHAKES: (std::sync::Mutex<Handshakes>, std::sync::Condvar) = (
+    std::sync::Mutex::new(Handshakes { refused: None, settled: Vec::new() }),
+    std::sync::Condvar::new(),
+);
+
+fn handshakes() -> std::sync::MutexGuard<'static, Handshakes> {
+    HANDSHAKES.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn refused() -> Option<String> {
+    handshakes().refused.clone()
+}
+
+/// Before a sender lets its socket go, each peer it connected to has taken or refused it (or
+/// LINGER ran out): a refusal, which would drop what was queued for it, then fails fmqcat
+/// instead of passing unseen.
+fn await_handshakes(connects: &[String], linger: Option<Duration>) {
+    let deadline = linger.map(|l| Instant::now() + l);
+    let mut h = handshakes();
+    loop {
+        let done = h.refused.is_some() || connects.iter().all(|c| h.settled.contains(c));
+        if done || INTERRUPTED.load(Ordering::Acquire) {
+            return;
+        }
+        let mut wait = Duration::from_millis(100);
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            wait = wait.min(left);
+        }
+        h = HANDSHAKES.1.wait_timeout(h, wait).unwrap_or_else(|e| e.into_inner()).0;
+    }
+}
+
 /// SIGINT and SIGTERM terminate the context: a blocked receive or send returns
 /// `Error::Terminated`, and fmqcat exits 0 after flushing its output.
 fn watch_signals(ctx: &Context) -> Outcome<()> {
@@ -316,10 +371,17 @@ struct Peer {
     out: std::io::BufWriter<std::io::Stdout>,
     format: Format,
     buf: Vec<u8>,
+    /// Something was sent.
+    sent: bool,
 }
 
 impl Peer {
-    fn open(ctx: &Context, cli: &Cli, ty: SocketType) -> Outcome<Peer> {
+    fn open(
+        ctx: &Context,
+        cli: &Cli,
+        ty: SocketType,
+        endpoints: &[(bool, String)],
+    ) -> Outcome<Peer> {
         let mut socket = ctx.socket(ty).map_err(|e| Stop::Failed(e.to_string()))?;
         let mut o = socket.options().clone();
         if let Some(id) = &cli.identity {
@@ -333,16 +395,20 @@ impl Peer {
         // A message for a peer not connected yet waits for it instead of vanishing.
         o.router_mandatory = ty == SocketType::Router;
         socket.set_options(o).map_err(|e| Stop::Usage(e.to_string()))?;
-        let monitor = cli.verbose.then(|| {
-            let m = socket.monitor();
-            std::thread::spawn(move || print_events(&m))
-        });
+        let watch = Watch {
+            verbose: cli.verbose,
+            connects: endpoints.iter().filter(|(b, _)| !b).map(|(_, e)| e.clone()).collect(),
+            ctx: ctx.clone(),
+        };
+        let m = socket.monitor();
+        let monitor = Some(std::thread::spawn(move || watch.run(&m)));
         Ok(Peer {
             socket: Some(socket),
             monitor,
             out: std::io::BufWriter::new(std::io::stdout()),
             format: cli.format,
             buf: Vec::new(),
+            sent: false,
         })
     }
 
@@ -352,7 +418,15 @@ impl Peer {
 
     fn close(&mut self) {
         let _ = self.out.flush();
-        drop(self.socket.take());
+        if let Some(mut s) = self.socket.take() {
+            if refused().is_some() {
+                // What was queued for the peer that refused will never go: do not wait for it.
+                let mut o = s.options().clone();
+                o.linger = Some(Duration::ZERO);
+                let _ = s.set_options(o);
+            }
+            drop(s);
+        }
         if let Some(t) = self.monitor.take() {
             let _ = t.join();
         }
@@ -471,7 +545,10 @@ impl Peer {
                 }
             }
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.sent = true;
+                    return Ok(());
+                }
                 // ROUTER_MANDATORY: the peer named is not connected (yet): wait for it, as
                 // long as --send-timeout allows.
                 Err(Error::HostUnreachable) if ty == SocketType::Router => {
@@ -549,7 +626,7 @@ impl Peer {
         let end = Instant::now() + d;
         loop {
             if INTERRUPTED.load(Ordering::Acquire) {
-                return Err(Stop::Quiet);
+                return Err(failed(Error::Terminated));
             }
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -593,7 +670,7 @@ fn subscriptions(cli: &Cli) -> Vec<String> {
 /// An interrupt shows as the context's termination: a clean exit. Anything else fails.
 fn failed(e: Error) -> Stop {
     match e {
-        Error::Terminated => Stop::Quiet,
+        Error::Terminated => refused().map_or(Stop::Quiet, Stop::Failed),
         e => Stop::Failed(e.to_string()),
     }
 }
@@ -612,28 +689,67 @@ fn resolves(ep: &str) -> Outcome<()> {
     }
 }
 
-fn print_events(m: &ferromq::Monitor) {
-    use ferromq::MonitorEvent as E;
-    loop {
-        let Some(e) = m.recv_timeout(Duration::from_secs(3600)) else { continue };
-        let line = match e {
-            E::Listening { endpoint } => format!("listening {endpoint}"),
-            E::BindFailed { endpoint, error } => format!("bind to {endpoint} failed: {error}"),
-            E::Accepted { endpoint } => format!("accepted on {endpoint}"),
-            E::AcceptFailed { endpoint, error } => format!("accept on {endpoint} failed: {error}"),
-            E::Connected { endpoint } => format!("connected to {endpoint}"),
-            E::HandshakeSucceeded { endpoint } => format!("handshake done with {endpoint}"),
-            E::HandshakeFailed { endpoint, reason } => {
-                format!("handshake with {endpoint} failed: {reason}")
+/// The monitor's reader: prints events with `--verbose`, and ends fmqcat when a peer it
+/// connected to refuses it.
+struct Watch {
+    verbose: bool,
+    connects: Vec<String>,
+    ctx: Context,
+}
+
+impl Watch {
+    /// Records a handshake's outcome with a peer fmqcat connected to.
+    fn settle(&self, endpoint: &str, refusal: Option<String>) {
+        if !self.connects.iter().any(|c| c == endpoint) {
+            return;
+        }
+        let mut h = handshakes();
+        h.settled.push(endpoint.to_owned());
+        if let Some(why) = refusal {
+            h.refused.get_or_insert(why);
+            // Ends blocked calls; on a thread of its own, since it waits for the socket, whose
+            // events this thread must keep reading.
+            let ctx = self.ctx.clone();
+            std::thread::spawn(move || ctx.term());
+        }
+        HANDSHAKES.1.notify_all();
+    }
+
+    fn run(self, m: &ferromq::Monitor) {
+        use ferromq::MonitorEvent as E;
+        use ferromq::proto::CloseReason;
+        loop {
+            let Some(e) = m.recv_timeout(Duration::from_secs(3600)) else { continue };
+            let line = match e {
+                E::Listening { endpoint } => format!("listening {endpoint}"),
+                E::BindFailed { endpoint, error } => format!("bind to {endpoint} failed: {error}"),
+                E::Accepted { endpoint } => format!("accepted on {endpoint}"),
+                E::AcceptFailed { endpoint, error } => {
+                    format!("accept on {endpoint} failed: {error}")
+                }
+                E::Connected { endpoint } => format!("connected to {endpoint}"),
+                E::HandshakeSucceeded { endpoint } => {
+                    self.settle(&endpoint, None);
+                    format!("handshake done with {endpoint}")
+                }
+                E::HandshakeFailed { endpoint, reason } => {
+                    let refusal =
+                        matches!(reason, CloseReason::Protocol(_) | CloseReason::PeerError(_));
+                    let why = format!("{endpoint} refused the connection: {reason}");
+                    self.settle(&endpoint, refusal.then_some(why));
+                    format!("handshake with {endpoint} failed: {reason}")
+                }
+                E::Disconnected { endpoint, reason } => {
+                    format!("disconnected from {endpoint}: {reason}")
+                }
+                E::Closed { endpoint } => format!("closed {endpoint}"),
+                E::MonitorStopped => return,
+                // Connect delays and retries are noise for a shell user.
+                _ => continue,
+            };
+            if self.verbose {
+                eprintln!("fmqcat: {line}");
             }
-            E::Disconnected { endpoint, reason } => {
-                format!("disconnected from {endpoint}: {reason}")
-            }
-            E::Closed { endpoint } => format!("closed {endpoint}"),
-            E::MonitorStopped => return,
-            // Connect delays and retries are noise for a shell user.
-            _ => continue,
-        };
-        eprintln!("fmqcat: {line}");
+        }
     }
 }

@@ -402,6 +402,22 @@ fn runtime_failures_exit_1() {
     }
 }
 
+/// A peer that refuses fmqcat (a libzmq socket of a type it may not talk to): status 1 with
+/// the reason, whether fmqcat was waiting to receive or had sent already.
+#[test]
+fn a_refusing_peer_exits_1() {
+    for client in [&["--pull"][..], &["--push", "--data", "lost"], &["--req", "--data", "q"]] {
+        let ctx = zmq::Context::new();
+        let z = zsock(&ctx, zmq::PUB);
+        let ep = join(Dir::FmqcatConnects, &z);
+        let out = run(&args(&ep, client));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{client:?}: {err}");
+        assert!(err.contains("refused the connection"), "{client:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{client:?}: {err}");
+    }
+}
+
 /// SIGINT (Ctrl-C) and SIGTERM end a receiving fmqcat with status 0, its output flushed.
 #[test]
 fn an_interrupt_ends_a_receiver_cleanly() {

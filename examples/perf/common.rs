@@ -1,5 +1,5 @@
-//! Shared by the throughput tools: libzmq's command-line parsing and output lines, so each
-//! tool can be swapped for its libzmq twin (`perf/local_thr.cpp`).
+//! Shared by the throughput and latency tools: libzmq's command-line parsing and output lines, so each
+//! tool can be swapped for its libzmq twin (`perf/c/`, written against libzmq's C API).
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -7,31 +7,44 @@ use std::time::Duration;
 /// Parses `<a> <message-size> <message-count>` (or the last two alone when `endpoint` is
 /// false), exiting with libzmq's usage line on error.
 pub fn args(tool: &str, endpoint: bool) -> (String, usize, u64) {
+    parse(tool, endpoint, "message-count")
+}
+
+/// As [`args`], for the latency tools: `<a> <message-size> <roundtrip-count>`.
+pub fn lat_args(tool: &str, endpoint: bool) -> (String, usize, u64) {
+    parse(tool, endpoint, "roundtrip-count")
+}
+
+fn parse(tool: &str, endpoint: bool, counted: &str) -> (String, usize, u64) {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let want = if endpoint { 3 } else { 2 };
     let usage = if endpoint {
-        format!("usage: {tool} <bind-to|connect-to> <message-size> <message-count>")
+        format!("usage: {tool} <bind-to|connect-to> <message-size> <{counted}>")
     } else {
-        format!("usage: {tool} <message-size> <message-count>")
+        format!("usage: {tool} <message-size> <{counted}>")
+    };
+    let fail = || -> ! {
+        eprintln!("{usage}");
+        std::process::exit(1)
     };
     if argv.len() != want {
-        eprintln!("{usage}");
-        std::process::exit(1);
+        fail();
     }
     let off = want - 2;
-    let size = argv[off].parse().unwrap_or_else(|_| {
-        eprintln!("{usage}");
-        std::process::exit(1)
-    });
-    let count: u64 = argv[off + 1].parse().unwrap_or_else(|_| {
-        eprintln!("{usage}");
-        std::process::exit(1)
-    });
+    let size = argv[off].parse().unwrap_or_else(|_| fail());
+    let count: u64 = argv[off + 1].parse().unwrap_or_else(|_| fail());
     if count == 0 {
-        eprintln!("{usage}");
-        std::process::exit(1);
+        fail();
     }
     (if endpoint { argv[0].clone() } else { String::new() }, size, count)
+}
+
+/// Prints libzmq's latency lines: one-way latency is the round trip halved.
+pub fn report_lat(size: usize, roundtrips: u64, elapsed: Duration) {
+    let latency = elapsed.as_secs_f64() * 1e6 / (roundtrips as f64 * 2.0);
+    println!("message size: {size} [B]");
+    println!("roundtrip count: {roundtrips}");
+    println!("average latency: {latency:.3} [us]");
 }
 
 /// Prints libzmq's four result lines. `elapsed` runs from the first message to the last.

@@ -44,8 +44,8 @@ pub enum SocketInput<R> {
 /// let mut push = SocketActor::new(SocketType::Push).unwrap();
 /// let mut pull = SocketActor::new(SocketType::Pull).unwrap();
 /// let (a, b) = pipe_pair(10, 10);
-/// push.handle(SocketInput::Attach { id: PipeId(1), end: a, info: PipeInfo::new(true), route: "pull" });
-/// pull.handle(SocketInput::Attach { id: PipeId(1), end: b, info: PipeInfo::new(false), route: "push" });
+/// push.handle(SocketInput::Attach { id: PipeId(1), end: Box::new(a), info: PipeInfo::new(true), route: "pull" });
+/// pull.handle(SocketInput::Attach { id: PipeId(1), end: Box::new(b), info: PipeInfo::new(false), route: "push" });
 /// push.core().send(Msg::from("hi")).unwrap();
 /// let mut to_pull = Vec::new();
 /// push.flush(|route, id, cmd| to_pull.push((*route, id, cmd)));

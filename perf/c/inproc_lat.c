@@ -1,0 +1,55 @@
+/* inproc_lat <message-size> <roundtrip-count>: a REP echo thread and a REQ here, over
+ * inproc in one context. */
+#include "perf.h"
+#include <pthread.h>
+
+static long size, roundtrips;
+
+static void *echo(void *ctx) {
+    void *s = zmq_socket(ctx, ZMQ_REP);
+    if (!s || zmq_connect(s, "inproc://lat_test") != 0)
+        die("zmq_connect");
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    for (long i = 0; i < roundtrips; i++) {
+        recv_sized(s, &msg, size);
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            die("zmq_msg_send");
+    }
+    zmq_msg_close(&msg);
+    zmq_close(s);
+    return NULL;
+}
+
+int main(int argc, char *argv[]) {
+    const char *usage = "usage: inproc_lat <message-size> <roundtrip-count>";
+    if (argc != 3) {
+        fprintf(stderr, "%s\n", usage);
+        return 1;
+    }
+    size = parse_count(argv[1], usage);
+    roundtrips = parse_count(argv[2], usage);
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_REQ);
+    if (!s || zmq_bind(s, "inproc://lat_test") != 0)
+        die("zmq_bind");
+    pthread_t t;
+    pthread_create(&t, NULL, echo, ctx);
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, (size_t)size) != 0)
+        die("zmq_msg_init_size");
+    memset(zmq_msg_data(&msg), 0, (size_t)size);
+    unsigned long long start = now_us();
+    for (long i = 0; i < roundtrips; i++) {
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            die("zmq_msg_send");
+        recv_sized(s, &msg, size);
+    }
+    unsigned long long elapsed = now_us() - start;
+    pthread_join(t, NULL);
+    zmq_msg_close(&msg);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    report_lat(size, roundtrips, elapsed);
+    return 0;
+}

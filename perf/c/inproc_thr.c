@@ -1,0 +1,45 @@
+/* inproc_thr <message-size> <message-count>: PUSH in a second thread, PULL here, over
+ * inproc in one context. */
+#include "perf.h"
+#include <pthread.h>
+
+static long size, count;
+
+static void *remote(void *ctx) {
+    void *s = zmq_socket(ctx, ZMQ_PUSH);
+    if (!s || zmq_connect(s, "inproc://thr_test") != 0)
+        die("zmq_connect");
+    for (long i = 0; i < count; i++)
+        send_fresh(s, size);
+    zmq_close(s);
+    return NULL;
+}
+
+int main(int argc, char *argv[]) {
+    const char *usage = "usage: inproc_thr <message-size> <message-count>";
+    if (argc != 3) {
+        fprintf(stderr, "%s\n", usage);
+        return 1;
+    }
+    size = parse_count(argv[1], usage);
+    count = parse_count(argv[2], usage);
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_PULL);
+    if (!s || zmq_bind(s, "inproc://thr_test") != 0)
+        die("zmq_bind");
+    pthread_t t;
+    pthread_create(&t, NULL, remote, ctx);
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    recv_sized(s, &msg, size);
+    unsigned long long start = now_us();
+    for (long i = 1; i < count; i++)
+        recv_sized(s, &msg, size);
+    unsigned long long elapsed = now_us() - start;
+    pthread_join(t, NULL);
+    zmq_msg_close(&msg);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    report_thr(size, count, elapsed);
+    return 0;
+}

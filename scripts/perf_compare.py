@@ -16,9 +16,10 @@ reverse) check the wire at volume. omq.rs twins are not built yet: its column st
 import argparse, os, random, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 STACKS = {
-    "ferromq": os.path.join(ROOT, "target", "release", "examples"),
-    "libzmq": os.path.join(ROOT, "target", "perf-c"),
+    "ferromq": os.path.join(TARGET, "release", "examples"),
+    "libzmq": os.path.join(TARGET, "perf-c"),
 }
 THR_SIZES = [(1, 5_000_000), (64, 3_000_000), (1024, 1_000_000), (65536, 50_000)]
 LAT_SIZES = [(1, 20_000), (1024, 20_000)]

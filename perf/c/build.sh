@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the six C twins of libzmq's perf tools against the system libzmq (Debian's
-# libzmq3-dev; installed here if missing and allowed) into target/perf-c/.
+# libzmq3-dev; installed here if missing and allowed) into $CARGO_TARGET_DIR/perf-c/
+# (target/perf-c/ by default).
 set -euo pipefail
 cd "$(dirname "$0")"
-out=../../target/perf-c
+out="${CARGO_TARGET_DIR:-../../target}/perf-c"
 mkdir -p "$out"
 if [ ! -f /usr/include/zmq.h ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -16,4 +17,4 @@ fi
 for tool in local_thr remote_thr inproc_thr local_lat remote_lat inproc_lat; do
   cc -O2 -Wall -Wextra -Werror -o "$out/$tool" "$tool.c" -lzmq -lpthread
 done
-echo "built $(ls "$out" | wc -l) tools in target/perf-c (libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?'))"
+echo "built $(ls "$out" | wc -l) tools in $out (libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?'))"

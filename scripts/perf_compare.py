@@ -35,6 +35,21 @@ def endpoint(transport):
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
 
 
+# Runs whose receiver never got every message: libzmq's ipc can lose the tail of a stream at
+# close (libzmq #4660); such a run is retried, and listed under the table.
+LOST = []
+
+
+def measure(server, client, kind, transport, size, count):
+    """One measurement, retried twice if the receiver never got the whole stream; `None`
+    after three such runs (the table then says so)."""
+    for _ in range(3):
+        v = pair(server, client, kind, transport, size, count)
+        if v is not None:
+            return v
+    return None
+
+
 def tool(stack, name):
     return os.path.join(STACKS[stack], name)
 
@@ -53,11 +68,14 @@ def pair(server, client, kind, transport, size, count):
         remote = subprocess.run([tool(client, f"remote_{kind}"), ep, str(size), str(count)],
                                 check=True, timeout=600, capture_output=True, text=True)
         try:
-            local_out, _ = local.communicate(timeout=60)
+            local_out, _ = local.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             local.kill()
-            sys.exit(f"{server} local_{kind} never finished ({ep}, {size} B x {count}): "
-                     f"a message was lost on the way from {client}")
+            local.communicate()
+            LOST.append(f"{client} → {server}, {transport}, {size} B × {count}")
+            if "ferromq" in (client, server) and client == server:
+                sys.exit(f"ferromq lost the tail of a stream ({ep}): {LOST[-1]}")
+            return None
         out = local_out if kind == "thr" else remote.stdout
     if kind == "thr":
         return int(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
@@ -65,6 +83,9 @@ def pair(server, client, kind, transport, size, count):
 
 
 def median_cell(xs, unit):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None, "lost the tail every time"
     m = statistics.median(xs)
     if unit == "msg/s":
         f = lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}k"
@@ -96,11 +117,14 @@ def main():
                 got = {s: [] for s in STACKS}
                 for _ in range(rounds):
                     for s in STACKS:  # alternate the stacks within each round
-                        got[s].append(pair(s, s, kind, transport, size, count))
+                        got[s].append(measure(s, s, kind, transport, size, count))
                 (mf, cf), (ml, cl) = (median_cell(got["ferromq"], unit),
                                       median_cell(got["libzmq"], unit))
                 # A ratio above 1 means ferromq is ahead, for throughput and latency alike.
-                ratio = mf / ml if kind == "thr" else ml / mf
+                if mf is None or ml is None:
+                    ratio = float("nan")
+                else:
+                    ratio = mf / ml if kind == "thr" else ml / mf
                 what = "throughput" if kind == "thr" else "latency, one-way"
                 rows.append(f"| {what} | {transport} | {size} | {cf} | {cl} | — | {ratio:.2f} |")
                 print(rows[-1], file=sys.stderr, flush=True)
@@ -109,8 +133,9 @@ def main():
         for size, count in THR_SIZES:
             count = max(count // scale, 100)
             for server, client in [("libzmq", "ferromq"), ("ferromq", "libzmq")]:
-                v = pair(server, client, "thr", transport, size, count)
-                mixed.append(f"| {client} → {server} | {transport} | {size} | {v / 1e3:.0f}k |")
+                v = measure(server, client, "thr", transport, size, count)
+                cell = "lost the tail 3 times" if v is None else f"{v / 1e3:.0f}k"
+                mixed.append(f"| {client} → {server} | {transport} | {size} | {cell} |")
     print(f"{rounds} round(s), stacks alternating within each round; medians (min–max). "
           "Throughput in msg/s, latency in µs; ratio > 1: ferromq ahead.\n")
     print("| measure | transport | size (B) | ferromq | libzmq (C tools) | omq.rs | ferromq vs libzmq |")
@@ -120,6 +145,9 @@ def main():
     print("| sender → receiver | transport | size (B) | msg/s |")
     print("| --- | --- | ---: | ---: |")
     print("\n".join(mixed))
+    if LOST:
+        print("\nRuns retried because the receiver never got the whole stream:\n")
+        print("\n".join(f"- {x}" for x in LOST))
 
 
 if __name__ == "__main__":

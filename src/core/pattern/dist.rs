@@ -56,9 +56,8 @@ impl Dist {
         self.matching.clone_from(&self.pipes);
     }
 
-    /// Chooses the pipes *not* in `ids` (INVERT_MATCHING, PUB-07).
-    pub fn select_all_but(&mut self, ids: impl IntoIterator<Item = PipeId>) {
-        let skip: Vec<PipeId> = ids.into_iter().collect();
+    /// Chooses the pipes *not* in `skip` (INVERT_MATCHING, PUB-07).
+    pub fn select_all_but(&mut self, skip: &[PipeId]) {
         self.matching.clear();
         self.matching.extend(self.pipes.iter().filter(|p| !skip.contains(p)));
     }
@@ -155,7 +154,7 @@ mod tests {
         }
         d.select([PipeId(2), PipeId(2), PipeId(9)]);
         assert_eq!(d.send(&mut ours, Msg::from("x")), 1);
-        d.select_all_but([PipeId(2)]);
+        d.select_all_but(&[PipeId(2)]);
         assert_eq!(d.send(&mut ours, Msg::from("y")), 2);
         assert_eq!(&theirs[2].read().unwrap()[..], b"x");
         assert!(theirs[2].read().is_none());

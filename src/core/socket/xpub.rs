@@ -48,6 +48,8 @@ pub(crate) struct Xpub {
     nodrop: bool,
     invert: bool,
     welcome: Option<Bytes>,
+    /// The pipes whose subscriptions match the message being sent (scratch).
+    hit: Vec<PipeId>,
 }
 
 impl Xpub {
@@ -166,12 +168,13 @@ impl Behaviour for Xpub {
     }
     fn send(&mut self, pipes: &mut Pipes, msg: Msg) -> Result<(), SendError> {
         if !self.dist.in_message() {
-            let mut hit = Vec::new();
-            self.subs.matching(&msg, |p| hit.push(p));
+            // A scratch list kept between messages: no allocation per message.
+            self.hit.clear();
+            self.subs.matching(&msg, |p| self.hit.push(p));
             if self.invert {
-                self.dist.select_all_but(hit);
+                self.dist.select_all_but(&self.hit);
             } else {
-                self.dist.select(hit);
+                self.dist.select(self.hit.iter().copied());
             }
             let nodrop = self.nodrop || self.is_pub && mutant!(PubBlocksAtHwm);
             if nodrop && !self.dist.all_have_room(pipes) {

@@ -122,13 +122,12 @@ fn measure() -> Vec<(String, f64)> {
     out
 }
 
-/// Issue 13's target is no allocation per message in the steady state, for PUSH/PULL, REQ/REP
-/// and PUB/SUB over inproc and tcp. Over inproc it holds: a handful in a whole run at most (a
-/// queue refilling its spare chunks), never one per message. Over tcp the I/O thread still
-/// makes its list of a connection's actions afresh per pump: about one allocation per batch
-/// one way (0.012 per message here) and two per REQ/REP round trip. Those are held to ceilings
-/// just above what they are now, so that a per-message allocation (PUB/SUB had one, the list
-/// of matching pipes, until this test found it) fails here.
+/// Issue 13's target: no allocation per message in the steady state, for PUSH/PULL, REQ/REP
+/// and PUB/SUB over inproc and tcp. A handful in a whole run is allowed (a queue refilling its
+/// spare chunks after a longer burst); one per message, or one per hundred, is not. Before
+/// this test, PUB/SUB allocated once per message (the list of matching pipes) and the I/O
+/// thread once per pump (its list of a connection's actions): twice per REQ/REP round trip
+/// over tcp, about once per batch one way.
 #[test]
 fn steady_state_allocations_per_small_message() {
     let got = measure();
@@ -136,11 +135,6 @@ fn steady_state_allocations_per_small_message() {
         eprintln!("{what}: {per:.4} allocations per message");
     }
     for (what, per) in &got {
-        let ceiling = match what.as_str() {
-            w if w.contains("inproc") => 0.001,
-            "REQ/REP tcp://127.0.0.1:*" => 2.1,
-            _ => 0.05,
-        };
-        assert!(*per < ceiling, "{what}: {per:.4} allocations per message (ceiling {ceiling})");
+        assert!(*per < 0.001, "{what}: {per:.4} allocations per message in the steady state");
     }
 }

@@ -9,14 +9,7 @@ static void *echo(void *ctx) {
     void *s = zmq_socket(ctx, ZMQ_REP);
     if (!s || zmq_connect(s, "inproc://lat_test") != 0)
         die("zmq_connect");
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    for (long i = 0; i < roundtrips; i++) {
-        recv_sized(s, &msg, size);
-        if (zmq_msg_send(&msg, s, 0) < 0)
-            die("zmq_msg_send");
-    }
-    zmq_msg_close(&msg);
+    echo_requests(s, size, roundtrips);
     zmq_close(s);
     return NULL;
 }
@@ -35,19 +28,8 @@ int main(int argc, char *argv[]) {
         die("zmq_bind");
     pthread_t t;
     pthread_create(&t, NULL, echo, ctx);
-    zmq_msg_t msg;
-    if (zmq_msg_init_size(&msg, (size_t)size) != 0)
-        die("zmq_msg_init_size");
-    memset(zmq_msg_data(&msg), 0, (size_t)size);
-    unsigned long long start = now_us();
-    for (long i = 0; i < roundtrips; i++) {
-        if (zmq_msg_send(&msg, s, 0) < 0)
-            die("zmq_msg_send");
-        recv_sized(s, &msg, size);
-    }
-    unsigned long long elapsed = now_us() - start;
+    unsigned long long elapsed = round_trips(s, size, roundtrips);
     pthread_join(t, NULL);
-    zmq_msg_close(&msg);
     zmq_close(s);
     zmq_ctx_term(ctx);
     report_lat(size, roundtrips, elapsed);

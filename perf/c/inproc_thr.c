@@ -29,15 +29,8 @@ int main(int argc, char *argv[]) {
         die("zmq_bind");
     pthread_t t;
     pthread_create(&t, NULL, remote, ctx);
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    recv_sized(s, &msg, size);
-    unsigned long long start = now_us();
-    for (long i = 1; i < count; i++)
-        recv_sized(s, &msg, size);
-    unsigned long long elapsed = now_us() - start;
+    unsigned long long elapsed = receive_timed(s, size, count);
     pthread_join(t, NULL);
-    zmq_msg_close(&msg);
     zmq_close(s);
     zmq_ctx_term(ctx);
     report_thr(size, count, elapsed);

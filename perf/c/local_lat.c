@@ -12,14 +12,7 @@ int main(int argc, char *argv[]) {
     void *s = zmq_socket(ctx, ZMQ_REP);
     if (!s || zmq_bind(s, argv[1]) != 0)
         die("zmq_bind");
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    for (long i = 0; i < roundtrips; i++) {
-        recv_sized(s, &msg, size);
-        if (zmq_msg_send(&msg, s, 0) < 0)
-            die("zmq_msg_send");
-    }
-    zmq_msg_close(&msg);
+    echo_requests(s, size, roundtrips);
     zmq_close(s);
     zmq_ctx_term(ctx);
     return 0;

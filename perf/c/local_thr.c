@@ -12,14 +12,7 @@ int main(int argc, char *argv[]) {
     void *s = zmq_socket(ctx, ZMQ_PULL);
     if (!s || zmq_bind(s, argv[1]) != 0)
         die("zmq_bind");
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    recv_sized(s, &msg, size);
-    unsigned long long start = now_us();
-    for (long i = 1; i < count; i++)
-        recv_sized(s, &msg, size);
-    unsigned long long elapsed = now_us() - start;
-    zmq_msg_close(&msg);
+    unsigned long long elapsed = receive_timed(s, size, count);
     zmq_close(s);
     zmq_ctx_term(ctx);
     report_thr(size, count, elapsed);

@@ -73,4 +73,46 @@ static inline void recv_sized(void *s, zmq_msg_t *msg, long size) {
     }
 }
 
+/* REP side of the latency tools: echoes `roundtrips` requests of `size` bytes. */
+static inline void echo_requests(void *s, long size, long roundtrips) {
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    for (long i = 0; i < roundtrips; i++) {
+        recv_sized(s, &msg, size);
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            die("zmq_msg_send");
+    }
+    zmq_msg_close(&msg);
+}
+
+/* REQ side of the latency tools: `roundtrips` round trips of `size` bytes; elapsed us. */
+static inline unsigned long long round_trips(void *s, long size, long roundtrips) {
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, (size_t)size) != 0)
+        die("zmq_msg_init_size");
+    memset(zmq_msg_data(&msg), 0, (size_t)size);
+    unsigned long long start = now_us();
+    for (long i = 0; i < roundtrips; i++) {
+        if (zmq_msg_send(&msg, s, 0) < 0)
+            die("zmq_msg_send");
+        recv_sized(s, &msg, size);
+    }
+    unsigned long long elapsed = now_us() - start;
+    zmq_msg_close(&msg);
+    return elapsed;
+}
+
+/* Receiving side of the throughput tools: `count` messages, timed from the first; elapsed us. */
+static inline unsigned long long receive_timed(void *s, long size, long count) {
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    recv_sized(s, &msg, size);
+    unsigned long long start = now_us();
+    for (long i = 1; i < count; i++)
+        recv_sized(s, &msg, size);
+    unsigned long long elapsed = now_us() - start;
+    zmq_msg_close(&msg);
+    return elapsed;
+}
+
 #endif

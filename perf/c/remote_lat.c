@@ -13,18 +13,7 @@ int main(int argc, char *argv[]) {
     void *s = zmq_socket(ctx, ZMQ_REQ);
     if (!s || zmq_connect(s, argv[1]) != 0)
         die("zmq_connect");
-    zmq_msg_t msg;
-    if (zmq_msg_init_size(&msg, (size_t)size) != 0)
-        die("zmq_msg_init_size");
-    memset(zmq_msg_data(&msg), 0, (size_t)size);
-    unsigned long long start = now_us();
-    for (long i = 0; i < roundtrips; i++) {
-        if (zmq_msg_send(&msg, s, 0) < 0)
-            die("zmq_msg_send");
-        recv_sized(s, &msg, size);
-    }
-    unsigned long long elapsed = now_us() - start;
-    zmq_msg_close(&msg);
+    unsigned long long elapsed = round_trips(s, size, roundtrips);
     zmq_close(s);
     zmq_ctx_term(ctx);
     report_lat(size, roundtrips, elapsed);

@@ -1,28 +1,43 @@
 #!/usr/bin/env python3
-"""ferromq against libzmq side by side, as ../shared/PERF.md asks: the same perf tools
-(local_thr/remote_thr/inproc_thr, local_lat/remote_lat/inproc_lat, libzmq's command lines
-and output) for each stack, run alternately round by round (A, B, A, B, ...), medians with
-min-max and the ratio ferromq / libzmq, printed as one Markdown table.
+"""ferromq against libzmq and omq.rs side by side, as ../shared/PERF.md asks: the same perf
+tools (local_thr/remote_thr/inproc_thr, local_lat/remote_lat/inproc_lat, libzmq's command
+lines and output) for each stack, run alternately within each round (A, B, C, A, B, C, ...),
+medians with min-max and the ratios ferromq / libzmq and ferromq / omq.rs, printed as one
+Markdown table.
 
-libzmq's tools are C programs against its C API (perf/c/, built against the system's
-libzmq3-dev by perf/c/build.sh, which this script runs), not the `zmq` crate, which costs
-libzmq 1.3-1.6x on this machine. Mixed pairs (ferromq's sender into libzmq's receiver and the
-reverse) check the wire at volume. omq.rs twins are not built yet: its column stays empty.
+- libzmq: C programs against its C API (perf/c/, built against the system's libzmq3-dev by
+  perf/c/build.sh, which this script runs), not the `zmq` crate, which costs libzmq 1.3-1.6x
+  on this machine.
+- omq.rs: the same six tools over the `omq-tokio` crate's blocking API (perf/omq/, a crate
+  outside ferromq's workspace, built here into $CARGO_TARGET_DIR/perf-omq).
+- Fan-out: pub_thr/sub_thr (ferromq's examples, perf/c/ and perf/omq/), one publisher to 10
+  subscribers over tcp, the mean rate per subscriber.
+- memcpy: perf/c/memcpy_bw, this machine's memcpy bandwidth for 64 KiB blocks, measured in
+  the same run, as the yardstick for the 64 KiB rows.
+- Mixed pairs (ferromq's sender into the other stack's receiver and the reverse) check the
+  wire at volume.
 
     cargo build --release --examples
     python3 scripts/perf_compare.py                 # the whole table, 5 rounds
     python3 scripts/perf_compare.py --quick         # 1 round, small counts: a smoke test
+    python3 scripts/perf_compare.py --stack ferromq --stack libzmq --transport tcp
 """
 import argparse, os, random, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+TARGET = os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"))
 STACKS = {
     "ferromq": os.path.join(TARGET, "release", "examples"),
     "libzmq": os.path.join(TARGET, "perf-c"),
+    "omq": os.path.join(TARGET, "perf-omq", "release"),
 }
+TOOLS = ["local_thr", "remote_thr", "inproc_thr", "local_lat", "remote_lat", "inproc_lat",
+         "pub_thr", "sub_thr"]
 THR_SIZES = [(1, 5_000_000), (64, 3_000_000), (1024, 1_000_000), (65536, 50_000)]
 LAT_SIZES = [(1, 20_000), (1024, 20_000)]
+# omq.rs's PUB drops once its fan-out rings fill (its high-water mark does not lift them), so
+# the fan-out stream is kept short enough for every stack to deliver whole.
+FANOUT = (64, 50_000, 10)
 TRANSPORTS = ["tcp", "ipc", "inproc"]
 
 
@@ -40,11 +55,11 @@ def endpoint(transport):
 LOST = []
 
 
-def measure(server, client, kind, transport, size, count):
+def measure(server, client, kind, transport, size, count, extra=()):
     """One measurement, retried twice if the receiver never got the whole stream; `None`
     after three such runs (the table then says so)."""
     for _ in range(3):
-        v = pair(server, client, kind, transport, size, count)
+        v = pair(server, client, kind, transport, size, count, extra)
         if v is not None:
             return v
     return None
@@ -54,44 +69,63 @@ def tool(stack, name):
     return os.path.join(STACKS[stack], name)
 
 
-def pair(server, client, kind, transport, size, count):
-    """Runs one measurement; `server` binds (local_*), `client` connects (remote_*).
-    Returns msg/s for throughput, one-way microseconds for latency."""
+def pair(server, client, kind, transport, size, count, extra):
+    """Runs one measurement; `server` binds (local_*, pub_thr), `client` connects (remote_*,
+    sub_thr). Returns msg/s for throughput, one-way microseconds for latency."""
+    args = [str(size), str(count), *map(str, extra)]
     if transport == "inproc":
-        out = subprocess.run([tool(server, f"inproc_{kind}"), str(size), str(count)],
+        out = subprocess.run([tool(server, f"inproc_{kind}"), *args],
                              check=True, timeout=600, capture_output=True, text=True).stdout
     else:
         ep = endpoint(transport)
-        local = subprocess.Popen([tool(server, f"local_{kind}"), ep, str(size), str(count)],
-                                 stdout=subprocess.PIPE, text=True)
+        bind, conn = {"thr": ("local_thr", "remote_thr"), "lat": ("local_lat", "remote_lat"),
+                      "fan": ("pub_thr", "sub_thr")}[kind]
+        local = subprocess.Popen([tool(server, bind), ep, *args], stdout=subprocess.PIPE,
+                                 text=True)
         time.sleep(0.2)
-        remote = subprocess.run([tool(client, f"remote_{kind}"), ep, str(size), str(count)],
-                                check=True, timeout=600, capture_output=True, text=True)
         try:
+            remote = subprocess.run([tool(client, conn), ep, *args], check=True, timeout=120,
+                                    capture_output=True, text=True)
             local_out, _ = local.communicate(timeout=20)
         except subprocess.TimeoutExpired:
-            local.kill()
-            local.communicate()
-            LOST.append(f"{client} → {server}, {transport}, {size} B × {count}")
-            if "ferromq" in (client, server) and client == server:
+            for p in (local,):
+                p.kill()
+                p.communicate()
+            LOST.append(f"{server} → {client}, {kind}, {transport}, {size} B × {count}")
+            if server == client == "ferromq":
                 sys.exit(f"ferromq lost the tail of a stream ({ep}): {LOST[-1]}")
             return None
         out = local_out if kind == "thr" else remote.stdout
-    if kind == "thr":
-        return int(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
-    return float(re.search(r"average latency: ([\d.]+) \[us\]", out).group(1))
+    if kind == "lat":
+        return float(re.search(r"average latency: ([\d.]+) \[us\]", out).group(1))
+    return int(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
 
 
-def median_cell(xs, unit):
+def fmt(v, unit):
+    if unit == "us":
+        return f"{v:.1f}"
+    return f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}k"
+
+
+def cell(xs, unit):
     xs = [x for x in xs if x is not None]
     if not xs:
         return None, "lost the tail every time"
     m = statistics.median(xs)
-    if unit == "msg/s":
-        f = lambda v: f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}k"
-    else:
-        f = lambda v: f"{v:.1f}"
-    return m, f"{f(m)} ({f(min(xs))}–{f(max(xs))})"
+    return m, f"{fmt(m, unit)} ({fmt(min(xs), unit)}–{fmt(max(xs), unit)})"
+
+
+def ratio(ours, theirs, unit):
+    """Above 1: ferromq ahead, for throughput and latency alike."""
+    if ours is None or theirs is None:
+        return "—"
+    return f"{ours / theirs if unit == 'msg/s' else theirs / ours:.2f}"
+
+
+def memcpy_bw(scale):
+    out = subprocess.run([tool("libzmq", "memcpy_bw"), "65536", str(max(8192 // scale, 256))],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"bandwidth: ([\d.]+) \[GB/s\]", out).group(1))
 
 
 def main():
@@ -99,48 +133,76 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="1 round, counts / 50: a smoke test")
     ap.add_argument("--transport", choices=TRANSPORTS, action="append")
+    ap.add_argument("--stack", choices=list(STACKS), action="append",
+                    help="the stacks to run (default: all three; ferromq always runs)")
     a = ap.parse_args()
     rounds = 1 if a.quick else a.rounds
     scale = 50 if a.quick else 1
     transports = a.transport or TRANSPORTS
+    stacks = ["ferromq"] + [s for s in STACKS if s != "ferromq" and (not a.stack or s in a.stack)]
     subprocess.run(["bash", os.path.join(ROOT, "perf", "c", "build.sh")], check=True)
-    for stack in STACKS:
-        missing = [t for t in ["local_thr", "remote_thr", "inproc_thr", "local_lat",
-                               "remote_lat", "inproc_lat"] if not os.path.exists(tool(stack, t))]
+    if "omq" in stacks:
+        env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(TARGET, "perf-omq"))
+        subprocess.run(["cargo", "build", "--release", "-q", "--manifest-path",
+                        os.path.join(ROOT, "perf", "omq", "Cargo.toml")], check=True, env=env)
+    for stack in stacks:
+        missing = [t for t in TOOLS if not os.path.exists(tool(stack, t))]
         if missing:
             sys.exit(f"{stack}: missing {missing}; run `cargo build --release --examples`")
-    rows = []
-    for kind, sizes, unit in [("thr", THR_SIZES, "msg/s"), ("lat", LAT_SIZES, "us")]:
-        for transport in transports:
-            for size, count in sizes:
-                count = max(count // scale, 100)
-                got = {s: [] for s in STACKS}
-                for _ in range(rounds):
-                    for s in STACKS:  # alternate the stacks within each round
-                        got[s].append(measure(s, s, kind, transport, size, count))
-                (mf, cf), (ml, cl) = (median_cell(got["ferromq"], unit),
-                                      median_cell(got["libzmq"], unit))
-                # A ratio above 1 means ferromq is ahead, for throughput and latency alike.
-                if mf is None or ml is None:
-                    ratio = float("nan")
-                else:
-                    ratio = mf / ml if kind == "thr" else ml / mf
-                what = "throughput" if kind == "thr" else "latency, one-way"
-                rows.append(f"| {what} | {transport} | {size} | {cf} | {cl} | — | {ratio:.2f} |")
-                print(rows[-1], file=sys.stderr, flush=True)
+
+    rows, medians = [], {}
+    plan = [("thr", t, size, count, ()) for t in transports for size, count in THR_SIZES]
+    if "tcp" in transports:
+        plan.append(("fan", "tcp", FANOUT[0], FANOUT[1], (FANOUT[2],)))
+    plan += [("lat", t, size, count, ()) for t in transports for size, count in LAT_SIZES]
+    for kind, transport, size, count, extra in plan:
+        count = max(count // scale, 100)
+        unit = "us" if kind == "lat" else "msg/s"
+        got = {s: [] for s in stacks}
+        for _ in range(rounds):
+            for s in stacks:  # alternate the stacks within each round
+                got[s].append(measure(s, s, kind, transport, size, count, extra))
+        cells = {s: cell(got[s], unit) for s in stacks}
+        medians[(kind, transport, size)] = {s: cells[s][0] for s in stacks}
+        what = {"thr": "throughput", "lat": "latency, one-way",
+                "fan": f"PUB → {FANOUT[2]} SUB, per subscriber"}[kind]
+        shown = [cells[s][1] if s in cells else "—" for s in STACKS]
+        ours = cells["ferromq"][0]
+        ratios = [ratio(ours, cells[s][0], unit) if s in cells else "—"
+                  for s in ("libzmq", "omq")]
+        rows.append(f"| {what} | {transport} | {size} | " + " | ".join(shown + ratios) + " |")
+        print(rows[-1], file=sys.stderr, flush=True)
+
+    bw = memcpy_bw(scale)
+    copies = []
+    for transport in transports:
+        m = medians.get(("thr", transport, 65536), {})
+        for s in stacks:
+            if m.get(s):
+                gbs = m[s] * 65536 / 1e9
+                copies.append(f"| {s} | {transport} | {gbs:.2f} | {bw / gbs:.2f} |")
+
     mixed = []
-    for transport in [t for t in transports if t != "inproc"]:
-        for size, count in THR_SIZES:
-            count = max(count // scale, 100)
-            for server, client in [("libzmq", "ferromq"), ("ferromq", "libzmq")]:
-                v = measure(server, client, "thr", transport, size, count)
-                cell = "lost the tail 3 times" if v is None else f"{v / 1e3:.0f}k"
-                mixed.append(f"| {client} → {server} | {transport} | {size} | {cell} |")
+    for other in [s for s in stacks if s != "ferromq"]:
+        for transport in [t for t in transports if t != "inproc"]:
+            for size, count in THR_SIZES:
+                count = max(count // scale, 100)
+                for server, client in [(other, "ferromq"), ("ferromq", other)]:
+                    v = measure(server, client, "thr", transport, size, count)
+                    shown = "lost the tail 3 times" if v is None else f"{v / 1e3:.0f}k"
+                    mixed.append(f"| {client} → {server} | {transport} | {size} | {shown} |")
+
     print(f"{rounds} round(s), stacks alternating within each round; medians (min–max). "
           "Throughput in msg/s, latency in µs; ratio > 1: ferromq ahead.\n")
-    print("| measure | transport | size (B) | ferromq | libzmq (C tools) | omq.rs | ferromq vs libzmq |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| measure | transport | size (B) | ferromq | libzmq (C tools) | omq.rs | "
+          "ferromq ÷ libzmq | ferromq ÷ omq.rs |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(rows))
+    print(f"\n64 KiB messages against this machine's memcpy ({bw:.2f} GB/s for 64 KiB blocks "
+          "between two 64 MiB arenas, perf/c/memcpy_bw, same run):\n")
+    print("| stack | transport | GB/s of payload | memcpy ÷ stack |")
+    print("| --- | --- | ---: | ---: |")
+    print("\n".join(copies))
     print("\nMixed pairs (every message arrived, byte count checked by the receiver):\n")
     print("| sender → receiver | transport | size (B) | msg/s |")
     print("| --- | --- | ---: | ---: |")

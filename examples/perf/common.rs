@@ -39,6 +39,27 @@ fn parse(tool: &str, endpoint: bool, counted: &str) -> (String, usize, u64) {
     (if endpoint { argv[0].clone() } else { String::new() }, size, count)
 }
 
+/// Parses the fan-out tools' `<endpoint> <message-size> <message-count> <subscribers>`.
+pub fn fanout_args(tool: &str) -> (String, usize, u64, usize) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let fail = || -> ! {
+        eprintln!(
+            "usage: {tool} <bind-to|connect-to> <message-size> <message-count> <subscribers>"
+        );
+        std::process::exit(1)
+    };
+    if argv.len() != 4 {
+        fail();
+    }
+    let size = argv[1].parse().unwrap_or_else(|_| fail());
+    let count: u64 = argv[2].parse().unwrap_or_else(|_| fail());
+    let subscribers: usize = argv[3].parse().unwrap_or_else(|_| fail());
+    if count == 0 || !(1..=64).contains(&subscribers) {
+        fail();
+    }
+    (argv[0].clone(), size, count, subscribers)
+}
+
 /// Prints libzmq's latency lines: one-way latency is the round trip halved.
 pub fn report_lat(size: usize, roundtrips: u64, elapsed: Duration) {
     let latency = elapsed.as_secs_f64() * 1e6 / (roundtrips as f64 * 2.0);

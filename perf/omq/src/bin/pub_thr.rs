@@ -12,9 +12,7 @@ fn main() {
     let hwm = u32::try_from(count).unwrap_or(u32::MAX);
     let publisher = ctx.blocking_socket(SocketType::Pub, Options::default().send_hwm(hwm));
     publisher.bind(ep.as_str()).expect("bind");
-    publisher
-        .wait_subscribed(subscribers as u64, Duration::from_secs(60))
-        .expect("subscribers");
+    publisher.wait_subscribed(subscribers as u64, Duration::from_secs(60)).expect("subscribers");
     for _ in 0..count {
         publisher.send(fresh(size)).expect("send");
     }

@@ -19,7 +19,11 @@ fn main() {
                 assert_eq!(body_len(&sub.recv().expect("recv")), size, "message of the wrong size");
                 let start = Instant::now();
                 for _ in 1..count {
-                    assert_eq!(body_len(&sub.recv().expect("recv")), size, "message of the wrong size");
+                    assert_eq!(
+                        body_len(&sub.recv().expect("recv")),
+                        size,
+                        "message of the wrong size"
+                    );
                 }
                 let us = (start.elapsed().as_micros() as f64).max(1.0);
                 sub.close().expect("close");

@@ -4,12 +4,12 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 use std::time::Instant;
 
 fn main() -> ferromq::Result<()> {
     let (_, size, roundtrips) = common::lat_args("inproc_lat", false);
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut req = ctx.socket(SocketType::Req)?;
     req.bind("inproc://lat_test")?;
     let echo_ctx = ctx.clone();

@@ -4,12 +4,12 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 use std::time::Instant;
 
 fn main() -> ferromq::Result<()> {
     let (_, size, count) = common::args("inproc_thr", false);
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut pull = ctx.socket(SocketType::Pull)?;
     pull.bind("inproc://thr_test")?;
     let remote_ctx = ctx.clone();

@@ -5,11 +5,11 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 
 fn main() -> ferromq::Result<()> {
     let (bind_to, size, roundtrips) = common::lat_args("local_lat", true);
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut rep = ctx.socket(SocketType::Rep)?;
     rep.bind(&bind_to)?;
     for _ in 0..roundtrips {

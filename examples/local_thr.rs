@@ -5,12 +5,12 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 use std::time::Instant;
 
 fn main() -> ferromq::Result<()> {
     let (bind_to, size, count) = common::args("local_thr", true);
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut pull = ctx.socket(SocketType::Pull)?;
     pull.bind(&bind_to)?;
     let first = pull.recv()?;

@@ -7,11 +7,11 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 
 fn main() -> ferromq::Result<()> {
     let (bind_to, size, count, subscribers) = common::fanout_args("pub_thr");
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut xpub = ctx.socket(SocketType::Xpub)?;
     let mut opts = xpub.options().clone();
     opts.sndhwm = 0;

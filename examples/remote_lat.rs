@@ -5,12 +5,12 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 use std::time::Instant;
 
 fn main() -> ferromq::Result<()> {
     let (connect_to, size, roundtrips) = common::lat_args("remote_lat", true);
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut req = ctx.socket(SocketType::Req)?;
     req.connect(&connect_to)?;
     let mut m = common::fresh_msg(size);

@@ -5,11 +5,11 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 
 fn main() -> ferromq::Result<()> {
     let (connect_to, size, count) = common::args("remote_thr", true);
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let mut push = ctx.socket(SocketType::Push)?;
     push.connect(&connect_to)?;
     for _ in 0..count {

@@ -6,12 +6,12 @@
 #[path = "perf/common.rs"]
 mod common;
 
-use ferromq::{Context, SocketType};
+use ferromq::SocketType;
 use std::time::Instant;
 
 fn main() -> ferromq::Result<()> {
     let (connect_to, size, count, subscribers) = common::fanout_args("sub_thr");
-    let ctx = Context::new()?;
+    let ctx = common::context()?;
     let threads: Vec<_> = (0..subscribers)
         .map(|_| {
             let (ctx, connect_to) = (ctx.clone(), connect_to.clone());

@@ -33,6 +33,8 @@ cases=(
   "conflate-close-drops-last      conflate::q10_the_last_message_before_close_is_delivered"
   "conflate-keeps-oldest          conflate::q10_a_conflating_sender_hands_a_late_peer_the_newest"
   "proxy-ignores-room             proxy::api11_a_broker_holds_requests_until_a_worker_comes"
+  "short-read-ignores-hangup      close::l07_tcp_burst_then_close_loses_nothing"
+  "io-thread-stays-quiet          low_latency::spin01_the_io_thread_takes_over_when_the_user_stops_waiting"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

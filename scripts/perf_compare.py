@@ -92,6 +92,7 @@ def pair(server, client, kind, transport, size, count, extra):
                 p.kill()
                 p.communicate()
             LOST.append(f"{server} → {client}, {kind}, {transport}, {size} B × {count}")
+            print(f"lost the tail: {LOST[-1]}", file=sys.stderr, flush=True)
             if server == client == "ferromq":
                 sys.exit(f"ferromq lost the tail of a stream ({ep}): {LOST[-1]}")
             return None

@@ -84,11 +84,19 @@ pub enum Mutant {
     /// A proxy reads a message whatever room its destination has, and drops it when the
     /// destination refuses it (a broker with no worker yet loses the requests).
     ProxyIgnoresRoom,
+    /// An I/O thread takes a short read for "drained" even after the peer hung up, so the end
+    /// of a stream that came with its last bytes is never read: the connection never finishes
+    /// closing (the runtime driver; the simulator does not run it).
+    ShortReadIgnoresHangup,
+    /// In the low-latency mode, an I/O thread that left its work to a helping user thread
+    /// never takes it back: once that thread stops calling, what arrives is never read (the
+    /// runtime driver; the simulator does not run it).
+    IoThreadStaysQuiet,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 25] = [
+    pub const ALL: [Mutant; 27] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -114,6 +122,8 @@ impl Mutant {
         Mutant::ConflateCloseDropsLast,
         Mutant::ConflateKeepsOldest,
         Mutant::ProxyIgnoresRoom,
+        Mutant::ShortReadIgnoresHangup,
+        Mutant::IoThreadStaysQuiet,
     ];
 
     /// Its command-line name (kebab case).
@@ -144,6 +154,8 @@ impl Mutant {
             Mutant::ConflateCloseDropsLast => "conflate-close-drops-last",
             Mutant::ConflateKeepsOldest => "conflate-keeps-oldest",
             Mutant::ProxyIgnoresRoom => "proxy-ignores-room",
+            Mutant::ShortReadIgnoresHangup => "short-read-ignores-hangup",
+            Mutant::IoThreadStaysQuiet => "io-thread-stays-quiet",
         }
     }
 

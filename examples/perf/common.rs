@@ -39,6 +39,19 @@ fn parse(tool: &str, endpoint: bool, counted: &str) -> (String, usize, u64) {
     (if endpoint { argv[0].clone() } else { String::new() }, size, count)
 }
 
+/// The tools' context: the default one, or with `FERROMQ_SPIN_US=<µs>` in the environment,
+/// the low-latency mode with that budget ([`ferromq::ContextBuilder::spin`]).
+pub fn context() -> ferromq::Result<ferromq::Context> {
+    let spin = match std::env::var("FERROMQ_SPIN_US") {
+        Ok(us) => us.parse().unwrap_or_else(|_| {
+            eprintln!("FERROMQ_SPIN_US: microseconds, got {us:?}");
+            std::process::exit(1)
+        }),
+        Err(_) => 0,
+    };
+    ferromq::Context::builder().spin(std::time::Duration::from_micros(spin)).build()
+}
+
 /// Parses the fan-out tools' `<endpoint> <message-size> <message-count> <subscribers>`.
 pub fn fanout_args(tool: &str) -> (String, usize, u64, usize) {
     let argv: Vec<String> = std::env::args().skip(1).collect();

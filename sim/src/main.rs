@@ -252,10 +252,20 @@ fn report_failure(o: &Outcome) {
 /// Planted bugs no scenario can reach, with why; `scripts/mutants_runtime.sh` catches each over
 /// real sockets. Kept short and explicit: every other bug must fail the sweep.
 #[cfg(feature = "mutants")]
-const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[(
-    ferromq::mutants::Mutant::ProxyIgnoresRoom,
-    "the forwarder scenario's destinations (an XPUB, an XSUB) never refuse a message",
-)];
+const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
+    (
+        ferromq::mutants::Mutant::ProxyIgnoresRoom,
+        "the forwarder scenario's destinations (an XPUB, an XSUB) never refuse a message",
+    ),
+    (
+        ferromq::mutants::Mutant::ShortReadIgnoresHangup,
+        "it lives in the mio driver's read loop, which the simulator does not run",
+    ),
+    (
+        ferromq::mutants::Mutant::IoThreadStaysQuiet,
+        "it lives in the mio driver's low-latency hand-over, which the simulator does not run",
+    ),
+];
 
 #[cfg(feature = "mutants")]
 fn check_mutants(seeds: u64, jobs: usize) -> ExitCode {

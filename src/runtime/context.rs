@@ -3,7 +3,7 @@
 
 use super::SocketCmd;
 use super::inproc::Names;
-use super::io_thread::{IoCmd, IoThread};
+use super::io_thread::{IoCmd, IoLoop, IoThread};
 use super::socket::Socket;
 use crate::core::PipeId;
 use crate::pipe::Sender;
@@ -26,6 +26,9 @@ struct Registry {
 
 pub(crate) struct CtxInner {
     pub(crate) io: Vec<Sender<IoCmd>>,
+    /// Each I/O thread's state, locked by its thread for every turn of its loop, and by a
+    /// blocked user thread taking a turn in the low-latency mode ([`CtxInner::help_io`]).
+    pub(crate) io_loops: Vec<Arc<IoLoop>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     next_id: AtomicU64,
     registry: Mutex<Registry>,
@@ -34,6 +37,9 @@ pub(crate) struct CtxInner {
     max_sockets: usize,
     pub(crate) inproc: Names,
     pub(crate) default_linger: Option<Duration>,
+    /// How long a blocked user thread looks for traffic before it sleeps (the low-latency
+    /// mode, [`ContextBuilder::spin`]).
+    pub(crate) spin: Duration,
     /// Seeds the reconnect jitter of each connection (L-03), so that many peers of a restarted
     /// endpoint do not all retry at the same instants.
     jitter: std::collections::hash_map::RandomState,
@@ -46,6 +52,23 @@ impl CtxInner {
 
     pub(crate) fn next_pipe_id(&self) -> PipeId {
         PipeId(self.next_id())
+    }
+
+    /// The low-latency mode's help: a turn of each I/O thread's loop that is not in one.
+    pub(crate) fn help_io(self: &Arc<Self>) {
+        for l in &self.io_loops {
+            IoThread::help(&l.state, self);
+        }
+    }
+
+    /// Marks the calling thread as a helper of every I/O thread until the guard drops: the I/O
+    /// threads leave the work to it meanwhile, so that one thread, not two, is busy on each
+    /// side of a round trip.
+    pub(crate) fn helping(&self) -> Helping<'_> {
+        for l in &self.io_loops {
+            l.helpers.enter();
+        }
+        Helping(self)
     }
 
     /// A seed for a connection's reconnect jitter.
@@ -115,17 +138,34 @@ impl CtxInner {
     }
 }
 
+/// A helper's mark on the I/O threads ([`CtxInner::helping`]).
+pub(crate) struct Helping<'a>(&'a CtxInner);
+
+impl Drop for Helping<'_> {
+    fn drop(&mut self) {
+        for l in &self.0.io_loops {
+            l.helpers.leave();
+        }
+    }
+}
+
 /// Settings for a new [`Context`].
 #[derive(Clone, Debug)]
 pub struct ContextBuilder {
     io_threads: usize,
     max_sockets: usize,
     default_linger: Option<Duration>,
+    spin: Duration,
 }
 
 impl Default for ContextBuilder {
     fn default() -> Self {
-        ContextBuilder { io_threads: 1, max_sockets: DEFAULT_MAX_SOCKETS, default_linger: None }
+        ContextBuilder {
+            io_threads: 1,
+            max_sockets: DEFAULT_MAX_SOCKETS,
+            default_linger: None,
+            spin: Duration::ZERO,
+        }
     }
 }
 
@@ -150,17 +190,52 @@ impl ContextBuilder {
         self
     }
 
+    /// The low-latency mode (default: off, `Duration::ZERO`). With a budget, a thread that
+    /// would sleep waiting for traffic first keeps looking for it, yielding the core between
+    /// looks, for up to `budget`: an I/O thread after the last command or event it handled
+    /// (its `epoll_wait` does not block meanwhile), and a user thread blocked in `send`,
+    /// `recv` or [`poll`](crate::poll) — which meanwhile does the I/O thread's work itself when
+    /// that thread is not at it (writes what it sent, reads what came), so a request and its
+    /// reply need not pass through a second thread on either side. A message that comes within
+    /// the budget is taken without a sleep and a wake-up, which is most of a small message's
+    /// latency over loopback (docs/performance.md has the figures).
+    ///
+    /// The cost is CPU: a busy socket's threads stay runnable for `budget` after each message,
+    /// so a steady stream keeps up to one core per I/O thread and per blocked user thread
+    /// busy. An idle context costs nothing once its budget has run out. The budget should
+    /// cover a round trip (tens of microseconds on one machine, hundreds across a network);
+    /// it is capped at one second.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = ferromq::Context::builder().spin(Duration::from_micros(100)).build()?;
+    /// let mut rep = ctx.socket(ferromq::SocketType::Rep)?;
+    /// rep.bind("tcp://127.0.0.1:*")?;
+    /// let mut req = ctx.socket(ferromq::SocketType::Req)?;
+    /// req.connect(&rep.last_endpoint().expect("bound"))?;
+    /// req.send("ping")?;
+    /// let ping = rep.recv()?;
+    /// rep.send(ping)?;
+    /// assert_eq!(&req.recv()?[..], b"ping");
+    /// # Ok::<(), ferromq::Error>(())
+    /// ```
+    pub fn spin(mut self, budget: Duration) -> Self {
+        self.spin = budget.min(Duration::from_secs(1));
+        self
+    }
+
     /// Starts the context and its I/O threads.
     pub fn build(self) -> Result<Context> {
         let mut senders = Vec::new();
         let mut threads = Vec::new();
         for i in 0..self.io_threads {
-            let (t, tx) = IoThread::new(i)?;
+            let (t, tx) = IoThread::new(i, self.spin)?;
             senders.push(tx);
             threads.push(t);
         }
         let inner = Arc::new(CtxInner {
             io: senders,
+            io_loops: threads.into_iter().map(|t| Arc::new(IoLoop::new(t))).collect(),
             threads: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             registry: Mutex::new(Registry::default()),
@@ -169,14 +244,16 @@ impl ContextBuilder {
             max_sockets: self.max_sockets,
             inproc: Names::default(),
             default_linger: self.default_linger,
+            spin: self.spin,
             jitter: std::collections::hash_map::RandomState::new(),
         });
         let mut handles = Vec::new();
-        for t in threads {
+        for t in inner.io_loops.iter().cloned() {
             let ctx = inner.clone();
+            let name = format!("ferromq-io-{}", t.index);
             let h = std::thread::Builder::new()
-                .name(format!("ferromq-io-{}", t.index()))
-                .spawn(move || t.run(ctx))
+                .name(name)
+                .spawn(move || IoThread::run(t, ctx))
                 .map_err(Error::Io)?;
             handles.push(h);
         }

@@ -19,8 +19,8 @@ use crate::{Error, Result};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, IoSlice, Read, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
@@ -119,6 +119,16 @@ struct Peer {
     /// Accepted through this listener endpoint.
     listener: Option<u64>,
     timer: Option<Instant>,
+    /// The stream may have bytes to read, or room to write: false once a read or write came
+    /// back short or would block, true again on the next readiness edge. Each edge is an
+    /// event (the poll is edge-triggered, and data or room arriving after a short call makes
+    /// a new edge), so a pump woken by a pipe command does not pay a read that can only say
+    /// "would block", nor a write into a full buffer.
+    readable: bool,
+    writable: bool,
+    /// The peer's end was reported closed (or in error): its FIN may already sit behind the
+    /// bytes a short read returned, with no edge left to come, so read until end of stream.
+    hung_up: bool,
 }
 
 enum Entry {
@@ -140,13 +150,20 @@ pub(crate) struct IoThread {
     /// Scratch for [`IoThread::pump_with`]: the actions a connection asked for.
     actions: Vec<Action>,
     stopping: bool,
+    /// The low-latency mode's budget ([`ContextBuilder::spin`](super::ContextBuilder::spin));
+    /// non-zero: user threads may take turns of this loop.
+    spin: Duration,
+    events: Events,
+    /// Rings the mailbox's waker: how an arriving helper ends the thread's sleep.
+    ring: Arc<mio::Waker>,
 }
 
 impl IoThread {
-    pub(crate) fn new(index: usize) -> Result<(IoThread, Sender<IoCmd>)> {
+    pub(crate) fn new(index: usize, spin: Duration) -> Result<(IoThread, Sender<IoCmd>)> {
         let poll = Poll::new().map_err(Error::Io)?;
         let waker = mio::Waker::new(poll.registry(), WAKER).map_err(Error::Io)?;
-        let (mailbox, tx) = Mailbox::new(MioWake(waker));
+        let ring = Arc::new(waker);
+        let (mailbox, tx) = Mailbox::new(MioWake(ring.clone()));
         let t = IoThread {
             index,
             poll,
@@ -160,38 +177,93 @@ impl IoThread {
             buf: vec![0; READ_BUF],
             actions: Vec::new(),
             stopping: false,
+            spin,
+            events: Events::with_capacity(256),
+            ring,
         };
         Ok((t, tx))
     }
 
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
-
-    pub(crate) fn run(mut self, ctx: Arc<CtxInner>) {
-        let mut events = Events::with_capacity(256);
+    /// The thread's loop. Each turn holds the state's lock, and so does a sleep in
+    /// `epoll_wait`. In the low-latency mode the thread lets go of the lock between turns and
+    /// stays out of the way while user threads help ([`IoThread::help`]): a helper arriving
+    /// while the thread sleeps in `epoll_wait` rings it awake, so the sleep ends and the lock
+    /// is free for the helper.
+    pub(crate) fn run(l: Arc<IoLoop>, ctx: Arc<CtxInner>) {
+        let lock = || l.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let spin = lock().spin;
+        if spin.is_zero() {
+            let mut t = lock();
+            while t.turn(&ctx, true) {}
+            return;
+        }
         loop {
-            self.drain_mailbox(&ctx);
-            // Every socket is closed by the time the context asks us to stop; what is left
-            // are connections still flushing their tail, and they must finish first.
-            if self.stopping && self.peers == 0 {
+            // While a user thread helps, the work is its: two busy threads on one side of a
+            // round trip would only take the core from each other.
+            let now = Instant::now();
+            if let Some(until) = l.helpers.quiet_until(now, spin) {
+                std::thread::sleep(until - now);
+                continue;
+            }
+            let mut t = lock();
+            let may_sleep = l.helpers.polling(true);
+            let alive = t.turn(&ctx, may_sleep);
+            l.helpers.polling(false);
+            drop(t);
+            if !alive {
                 return;
             }
-            let now = Instant::now();
-            self.fire_timers(now);
-            let timeout = self.timers.first().map(|&(t, _)| t.saturating_duration_since(now));
-            match self.poll.poll(&mut events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return,
-            }
-            for ev in events.iter() {
-                match ev.token() {
-                    WAKER => {}
-                    Token(key) => self.ready(key, &ctx),
-                }
+        }
+    }
+
+    /// One turn by a user thread that would otherwise wait idle (the low-latency mode): the
+    /// same turn the I/O thread takes, without sleeping, if nobody else is taking one. A
+    /// thread that owns a socket runs this only from a blocking call, outside its actor.
+    pub(crate) fn help(state: &Mutex<IoThread>, ctx: &Arc<CtxInner>) {
+        if let Ok(mut t) = state.try_lock() {
+            t.turn(ctx, false);
+        }
+    }
+
+    /// How long the loop may sleep: until its first timer.
+    fn timeout(&self, now: Instant) -> Option<Duration> {
+        self.timers.first().map(|&(t, _)| t.saturating_duration_since(now))
+    }
+
+    /// Commands, timers, one poll and the events it brought; false once the thread should
+    /// exit. `may_sleep`: the poll may block until the next timer (false for a helper).
+    fn turn(&mut self, ctx: &Arc<CtxInner>, may_sleep: bool) -> bool {
+        self.drain_mailbox(ctx);
+        // Every socket is closed by the time the context asks us to stop; what is left
+        // are connections still flushing their tail, and they must finish first.
+        if self.stopping && self.peers == 0 {
+            return false;
+        }
+        let now = Instant::now();
+        self.fire_timers(now);
+        let timeout = if may_sleep { self.timeout(now) } else { Some(Duration::ZERO) };
+        let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        match self.poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => {
+                self.events = events;
+                return false;
             }
         }
+        for ev in events.iter() {
+            match ev.token() {
+                // The waker's event is used up here; what it announced must be handled in this
+                // turn, or nobody may be woken for it again: a command pushed since the drain
+                // above found the mailbox asleep and rang for it.
+                WAKER => {
+                    self.drain_mailbox(ctx);
+                }
+                Token(_) => self.ready(ev, ctx),
+            }
+        }
+        self.events = events;
+        true
     }
 
     fn insert(&mut self, e: Entry) -> usize {
@@ -225,6 +297,7 @@ impl IoThread {
         }
     }
 
+    /// Handles every command queued.
     fn drain_mailbox(&mut self, ctx: &Arc<CtxInner>) {
         while let Some(cmd) = self.mailbox.try_recv() {
             match cmd {
@@ -248,6 +321,9 @@ impl IoThread {
                     let peer = Peer {
                         conn: *conn,
                         stream: None,
+                        readable: true,
+                        writable: true,
+                        hung_up: false,
                         dialing: false,
                         socket,
                         opts,
@@ -302,10 +378,15 @@ impl IoThread {
     }
 
     /// Readiness on an entry.
-    fn ready(&mut self, key: usize, ctx: &Arc<CtxInner>) {
+    fn ready(&mut self, ev: &mio::event::Event, ctx: &Arc<CtxInner>) {
+        let key = ev.token().0;
         match self.entries.get_mut(key) {
             Some(Some(Entry::Listener { .. })) => self.accept_all(key, ctx),
             Some(Some(Entry::Peer(p))) => {
+                // A hang-up or an error is for the next read or write to report.
+                p.hung_up |= ev.is_read_closed() || ev.is_error();
+                p.readable |= ev.is_readable() || p.hung_up;
+                p.writable |= ev.is_writable() || ev.is_write_closed() || ev.is_error();
                 if p.dialing {
                     Self::finish_dial(self.poll.registry(), p);
                 }
@@ -340,6 +421,9 @@ impl IoThread {
             let peer = Peer {
                 conn,
                 stream: None,
+                readable: true,
+                writable: true,
+                hung_up: false,
                 dialing: false,
                 socket,
                 opts,
@@ -419,14 +503,18 @@ impl IoThread {
     fn transfer(p: &mut Peer, buf: &mut [u8]) {
         let Some(stream) = p.stream.as_mut().filter(|_| !p.dialing) else { return };
         let now = Instant::now();
-        while p.conn.wants_input() {
+        while p.readable && p.conn.wants_input() {
             match stream.read(buf) {
                 Ok(0) => {
                     p.conn.handle_eof(now);
                     break;
                 }
-                Ok(n) => p.conn.handle_input(now, &buf[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Ok(n) => {
+                    // Short: the stream is drained for now; more makes a new edge.
+                    p.readable = n == buf.len() || (p.hung_up && !mutant!(ShortReadIgnoresHangup));
+                    p.conn.handle_input(now, &buf[..n]);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => p.readable = false,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
                     p.conn.handle_eof(now);
@@ -434,12 +522,17 @@ impl IoThread {
                 }
             }
         }
-        while p.conn.pending_transmit() > 0 {
+        while p.writable && p.conn.pending_transmit() > 0 {
             let mut iov = [IoSlice::new(&[]); 64];
             let n = p.conn.transmit_chunks(&mut iov);
+            let offered: usize = iov[..n].iter().map(|b| b.len()).sum();
             match stream.write_vectored(&iov[..n]) {
-                Ok(w) => p.conn.advance_transmit(now, w),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Ok(w) => {
+                    // Short: the send buffer is full; room makes a new edge.
+                    p.writable = w == offered;
+                    p.conn.advance_transmit(now, w);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => p.writable = false,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
                     p.conn.handle_eof(now);
@@ -471,6 +564,7 @@ impl IoThread {
                             let interest = Interest::READABLE | Interest::WRITABLE;
                             if registry.register(&mut s, Token(key), interest).is_ok() {
                                 p.stream = Some(s);
+                                (p.readable, p.writable, p.hung_up) = (true, true, false);
                                 p.dialing = true;
                                 // A Unix-domain connect may be done already; check now, since
                                 // no new readiness may come for it.
@@ -597,5 +691,77 @@ impl IoThread {
             self.reaped.remove(&id);
             ctx.reaped();
         }
+    }
+}
+
+/// An I/O thread as the context holds it: its state, and what its helpers share with it.
+pub(crate) struct IoLoop {
+    pub(crate) index: usize,
+    pub(crate) state: Mutex<IoThread>,
+    pub(crate) helpers: HelpGate,
+}
+
+impl IoLoop {
+    pub(crate) fn new(t: IoThread) -> IoLoop {
+        let helpers = HelpGate {
+            count: AtomicUsize::new(0),
+            left: AtomicU64::new(0),
+            epoch: Instant::now(),
+            polling: AtomicBool::new(false),
+            ring: t.ring.clone(),
+        };
+        IoLoop { index: t.index, state: Mutex::new(t), helpers }
+    }
+}
+
+/// Whether user threads are helping an I/O thread (the low-latency mode): while one is, and
+/// for one budget after the last one left, the thread stays out of its way.
+pub(crate) struct HelpGate {
+    count: AtomicUsize,
+    /// When the last helper left, in nanoseconds since `epoch`.
+    left: AtomicU64,
+    epoch: Instant,
+    /// The I/O thread is in a turn that may sleep in `epoll_wait`.
+    polling: AtomicBool,
+    ring: Arc<mio::Waker>,
+}
+
+impl HelpGate {
+    pub(crate) fn enter(&self) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        // Paired with `polling`: either the thread sees this helper before it sleeps, or this
+        // helper sees it sleeping and rings (both sides store, then load, sequentially
+        // consistent).
+        if self.polling.load(Ordering::SeqCst) {
+            let _ = self.ring.wake();
+        }
+    }
+
+    pub(crate) fn leave(&self) {
+        let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.left.store(ns, Ordering::Relaxed);
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The I/O thread starts (`true`) or ended a turn; starting, whether that turn may sleep:
+    /// not while a helper waits for the lock.
+    fn polling(&self, on: bool) -> bool {
+        self.polling.store(on, Ordering::SeqCst);
+        on && self.count.load(Ordering::SeqCst) == 0
+    }
+
+    /// Until when the I/O thread should leave the work to helpers, if it should. A user
+    /// thread between two blocking calls of a round trip (a reply sent, the next `recv` not
+    /// yet entered) is still the one to do it, hence the budget after the last one left; a
+    /// user thread that stopped calling leaves the I/O thread in charge one budget later.
+    fn quiet_until(&self, now: Instant, spin: Duration) -> Option<Instant> {
+        if self.count.load(Ordering::SeqCst) > 0 {
+            return Some(now + spin);
+        }
+        let left = self.epoch + Duration::from_nanos(self.left.load(Ordering::Relaxed));
+        if mutant!(IoThreadStaysQuiet) && self.left.load(Ordering::Relaxed) > 0 {
+            return Some(now + spin);
+        }
+        (left + spin > now).then_some(left + spin)
     }
 }

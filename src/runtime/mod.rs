@@ -54,6 +54,12 @@ impl Route {
 }
 
 /// Forwards what `actor` produced to the owners of its pipes' other ends.
-pub(crate) fn flush_actor(ctx: &CtxInner, actor: &mut SocketActor<Route>) {
-    actor.flush(|route, id, cmd| route.send(ctx, id, cmd));
+/// True if any went to an I/O thread.
+pub(crate) fn flush_actor(ctx: &CtxInner, actor: &mut SocketActor<Route>) -> bool {
+    let mut to_io = false;
+    actor.flush(|route, id, cmd| {
+        to_io |= matches!(route, Route::Io(_));
+        route.send(ctx, id, cmd)
+    });
+    to_io
 }

@@ -93,6 +93,9 @@ impl<'a> PollItem<'a> {
 /// ```
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
     let signal = Arc::new(Signal::default());
+    // Every socket of one poll normally shares one context: its low-latency mode is the
+    // first socket's.
+    let ctx = items.first().map(|it| it.socket.ctx().clone());
     for it in items.iter_mut() {
         it.socket.retarget_wake(WakeTarget::User(signal.clone(), None));
     }
@@ -120,6 +123,12 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
         }
         if ready > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
             break Ok(ready);
+        }
+        if let Some(ctx) = ctx.as_ref().filter(|c| !c.spin.is_zero()) {
+            let _helping = ctx.helping();
+            if signal.spin(deadline, ctx.spin, &|| ctx.help_io()) {
+                continue;
+            }
         }
         signal.wait(deadline);
     };

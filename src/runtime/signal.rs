@@ -4,42 +4,105 @@
 
 use super::io_thread::IoCmd;
 use crate::pipe::{Sender, Wake};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// A one-bit parker: `notify` sets the bit, `wait` sleeps until it is set and clears it.
+/// Nothing to report; nobody sleeping.
+const EMPTY: u8 = 0;
+/// Notified since the last wait.
+const NOTIFIED: u8 = 1;
+/// The waiter is asleep on the condition variable (or about to be, holding the lock).
+const PARKED: u8 = 2;
+
+/// A one-bit parker: `notify` sets the bit, `wait` (spins for a while if asked, then) sleeps
+/// until it is set and clears it.
+///
+/// The bit is an atomic beside the mutex so that a notify finding nobody asleep is one atomic
+/// swap: no lock and no futex wake-up, which the busy side of a stream (and every notify that
+/// lands while the waiter is still spinning or running) would otherwise pay per message.
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
-    woken: Mutex<bool>,
+    state: AtomicU8,
+    lock: Mutex<()>,
     cv: Condvar,
 }
 
 impl Signal {
     pub(crate) fn notify(&self) {
-        *self.woken.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        self.cv.notify_one();
+        if self.state.swap(NOTIFIED, Ordering::Release) == PARKED {
+            // The waiter set PARKED holding the lock and releases it only inside `cv.wait`:
+            // taking the lock here means it is waiting, so the notify cannot be missed.
+            drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
+            self.cv.notify_one();
+        }
+    }
+
+    fn take(&self) -> bool {
+        self.state.compare_exchange(NOTIFIED, EMPTY, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
     /// Sleeps until notified or `deadline`; returns at once if notified since the last wait.
     pub(crate) fn wait(&self, deadline: Option<Instant>) {
-        let mut woken = self.woken.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*woken {
-            match deadline {
-                None => woken = self.cv.wait(woken).unwrap_or_else(PoisonError::into_inner),
+        if self.take() {
+            return;
+        }
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.state.compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire).is_err()
+        {
+            // Notified between the last look and the lock.
+            self.state.store(EMPTY, Ordering::Relaxed);
+            return;
+        }
+        loop {
+            guard = match deadline {
+                None => self.cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
+                        // Give up the sleep; a notify that raced in is consumed with it, and the
+                        // caller looks at the socket again before it reports a timeout.
+                        self.state.swap(EMPTY, Ordering::Acquire);
                         return;
                     }
-                    woken = self
-                        .cv
-                        .wait_timeout(woken, d - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    self.cv.wait_timeout(guard, d - now).unwrap_or_else(PoisonError::into_inner).0
                 }
+            };
+            if self.take() {
+                return;
             }
         }
-        *woken = false;
+    }
+
+    /// The low-latency mode's wait ([`ContextBuilder::spin`](super::ContextBuilder::spin)):
+    /// looks at the bit until `spin` has passed (or `deadline`), calling `help` between looks
+    /// (the caller's chance to do the work it waits for) and yielding the core; true if the
+    /// bit was set, and cleared. A notify that comes soon is seen without a sleep and a
+    /// wake-up; after false, the caller sleeps in [`Signal::wait`].
+    pub(crate) fn spin(&self, deadline: Option<Instant>, spin: Duration, help: &dyn Fn()) -> bool {
+        let start = Instant::now();
+        let until = deadline.map_or(start + spin, |d| d.min(start + spin));
+        let mut looks = 0u32;
+        loop {
+            if self.take() {
+                return true;
+            }
+            help();
+            if self.take() {
+                return true;
+            }
+            looks += 1;
+            if looks < 64 {
+                std::hint::spin_loop();
+                continue;
+            }
+            // A spinning thread must not hold the core its notifier needs: on a machine with
+            // fewer cores than busy threads the message could not arrive while we spin.
+            std::thread::yield_now();
+            if looks % 16 == 0 && Instant::now() >= until {
+                return false;
+            }
+        }
     }
 }
 
@@ -86,7 +149,7 @@ impl Wake for SharedWaker {
 }
 
 /// Wakes an I/O thread blocked in `mio::Poll::poll`.
-pub(crate) struct MioWake(pub(crate) mio::Waker);
+pub(crate) struct MioWake(pub(crate) Arc<mio::Waker>);
 
 impl Wake for MioWake {
     fn wake(&self) {

@@ -127,6 +127,11 @@ impl Socket {
         self.actor().core()
     }
 
+    /// The context: [`poll`](super::poll) waits as a blocked call does.
+    pub(crate) fn ctx(&self) -> &Arc<CtxInner> {
+        &self.ctx
+    }
+
     /// The socket type.
     pub fn socket_type(&self) -> SocketType {
         self.actor.as_ref().expect("alive").core_ref().socket_type()
@@ -465,10 +470,9 @@ impl Socket {
     }
 
     /// Sends the pipe commands the core produced to the owners of the other ends.
-    fn flush_commands(&mut self) {
-        if let Some(actor) = self.actor.as_mut() {
-            flush_actor(&self.ctx, actor);
-        }
+    /// True if any went to an I/O thread.
+    fn flush_commands(&mut self) -> bool {
+        self.actor.as_mut().is_some_and(|actor| flush_actor(&self.ctx, actor))
     }
 
     /// Sleeps until woken (a command arrived) or the deadline; `None` (don't wait) or a
@@ -478,6 +482,12 @@ impl Socket {
             None => Err(Error::WouldBlock),
             Some(Some(d)) if Instant::now() >= d => Err(Error::WouldBlock),
             Some(deadline) => {
+                if !self.ctx.spin.is_zero() {
+                    let _helping = self.ctx.helping();
+                    if self.signal.spin(deadline, self.ctx.spin, &|| self.ctx.help_io()) {
+                        return Ok(());
+                    }
+                }
                 self.signal.wait(deadline);
                 Ok(())
             }
@@ -563,7 +573,13 @@ impl Socket {
             self.process_commands()?;
             match self.core().send(msg) {
                 Ok(()) => {
-                    self.flush_commands();
+                    if self.flush_commands() && !self.ctx.spin.is_zero() {
+                        // The low-latency mode's direct write: the message woke a connection
+                        // (nothing was queued for it), so take the I/O thread's turn now, which
+                        // writes it to the stream from this thread, rather than wait for the
+                        // I/O thread to wake and do it.
+                        self.ctx.help_io();
+                    }
                     return Ok(());
                 }
                 Err(SendError::WouldBlock(m)) => msg = m,

@@ -7,6 +7,7 @@ mod close;
 mod conflate;
 mod hwm;
 mod lifecycle;
+mod low_latency;
 mod options;
 mod proxy;
 mod pubsub;

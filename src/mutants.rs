@@ -89,8 +89,9 @@ pub enum Mutant {
     /// closing (the runtime driver; the simulator does not run it).
     ShortReadIgnoresHangup,
     /// In the low-latency mode, an I/O thread that left its work to a helping user thread
-    /// never takes it back: once that thread stops calling, what arrives is never read (the
-    /// runtime driver; the simulator does not run it).
+    /// takes it back only ten seconds after that thread stopped calling, not one budget
+    /// later: meanwhile what arrives is not read (the runtime driver; the simulator does not
+    /// run it).
     IoThreadStaysQuiet,
 }
 

@@ -16,6 +16,10 @@ Markdown table.
   the same run, as the yardstick for the 64 KiB rows.
 - Mixed pairs (ferromq's sender into the other stack's receiver and the reverse) check the
   wire at volume.
+- The low-latency mode (ferromq's tools with FERROMQ_SPIN_US, ContextBuilder::spin) over tcp,
+  beside perf/c/raw_lat, two processes ping-ponging over loopback with no library, reading
+  blocking and busy-polling: the floors. And examples/idle_cpu: the CPU ferromq's threads
+  burn while a REQ/REP pair is busy and while it is idle, in both modes.
 
     cargo build --release --examples
     python3 scripts/perf_compare.py                 # the whole table, 5 rounds
@@ -33,6 +37,7 @@ STACKS = {
 }
 TOOLS = ["local_thr", "remote_thr", "inproc_thr", "local_lat", "remote_lat", "inproc_lat",
          "pub_thr", "sub_thr"]
+EXTRA = {"ferromq": ["idle_cpu"], "libzmq": ["memcpy_bw", "raw_lat"], "omq": []}
 THR_SIZES = [(1, 5_000_000), (64, 3_000_000), (1024, 1_000_000), (65536, 50_000)]
 LAT_SIZES = [(1, 20_000), (1024, 20_000)]
 # omq.rs's PUB drops once its fan-out rings fill (its high-water mark does not lift them), so
@@ -69,7 +74,7 @@ def tool(stack, name):
     return os.path.join(STACKS[stack], name)
 
 
-def pair(server, client, kind, transport, size, count, extra):
+def pair(server, client, kind, transport, size, count, extra, env=None):
     """Runs one measurement; `server` binds (local_*, pub_thr), `client` connects (remote_*,
     sub_thr). Returns msg/s for throughput, one-way microseconds for latency."""
     args = [str(size), str(count), *map(str, extra)]
@@ -80,12 +85,13 @@ def pair(server, client, kind, transport, size, count, extra):
         ep = endpoint(transport)
         bind, conn = {"thr": ("local_thr", "remote_thr"), "lat": ("local_lat", "remote_lat"),
                       "fan": ("pub_thr", "sub_thr")}[kind]
+        env = dict(os.environ, **(env or {}))
         local = subprocess.Popen([tool(server, bind), ep, *args], stdout=subprocess.PIPE,
-                                 text=True)
+                                 text=True, env=env)
         time.sleep(0.2)
         try:
             remote = subprocess.run([tool(client, conn), ep, *args], check=True, timeout=120,
-                                    capture_output=True, text=True)
+                                    capture_output=True, text=True, env=env)
             local_out, _ = local.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             for p in (local,):
@@ -123,6 +129,41 @@ def ratio(ours, theirs, unit):
     return f"{ours / theirs if unit == 'msg/s' else theirs / ours:.2f}"
 
 
+SPIN_US = 1000
+
+
+def low_latency(rounds, scale):
+    """ferromq's tcp latency in the low-latency mode against the loopback floors."""
+    rows = []
+    for size, count in LAT_SIZES:
+        count = max(count // scale, 100)
+        got = {"ferromq, spin": [], "raw, busy-poll": [], "raw, blocking": []}
+        for _ in range(rounds):
+            got["ferromq, spin"].append(pair("ferromq", "ferromq", "lat", "tcp", size, count, (),
+                                             {"FERROMQ_SPIN_US": str(SPIN_US)}))
+            for mode, key in (("spin", "raw, busy-poll"), ("block", "raw, blocking")):
+                out = subprocess.run([tool("libzmq", "raw_lat"), str(size), str(count), mode],
+                                     check=True, capture_output=True, text=True).stdout
+                got[key].append(float(re.search(r"average latency: ([\d.]+)", out).group(1)))
+        cells = {k: cell(v, "us") for k, v in got.items()}
+        rows.append(f"| tcp | {size} | " + " | ".join(c[1] for c in cells.values()) +
+                    f" | {cells['ferromq, spin'][0] / cells['raw, busy-poll'][0]:.2f} |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+def idle_cpu(seconds):
+    rows = []
+    for mode, env in (("default", {}), (f"spin {SPIN_US} µs", {"FERROMQ_SPIN_US": str(SPIN_US)})):
+        out = subprocess.run([tool("ferromq", "idle_cpu"), str(seconds)], check=True,
+                             capture_output=True, text=True,
+                             env=dict(os.environ, **env)).stdout
+        busy = float(re.search(r"cpu while busy: ([\d.]+)", out).group(1))
+        idle = int(re.search(r"cpu while idle: (\d+)", out).group(1))
+        rows.append(f"| {mode} | {busy:.2f} | {idle} ms over {seconds} s |")
+    return rows
+
+
 def memcpy_bw(scale):
     out = subprocess.run([tool("libzmq", "memcpy_bw"), "65536", str(max(8192 // scale, 256))],
                          check=True, capture_output=True, text=True).stdout
@@ -147,7 +188,7 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-q", "--manifest-path",
                         os.path.join(ROOT, "perf", "omq", "Cargo.toml")], check=True, env=env)
     for stack in stacks:
-        missing = [t for t in TOOLS if not os.path.exists(tool(stack, t))]
+        missing = [t for t in TOOLS + EXTRA[stack] if not os.path.exists(tool(stack, t))]
         if missing:
             sys.exit(f"{stack}: missing {missing}; run `cargo build --release --examples`")
 
@@ -174,6 +215,8 @@ def main():
         rows.append(f"| {what} | {transport} | {size} | " + " | ".join(shown + ratios) + " |")
         print(rows[-1], file=sys.stderr, flush=True)
 
+    floors = low_latency(rounds, scale) if "tcp" in transports else []
+    cpu = idle_cpu(1 if a.quick else 3)
     bw = memcpy_bw(scale)
     copies = []
     for transport in transports:
@@ -204,6 +247,19 @@ def main():
     print("| stack | transport | GB/s of payload | memcpy ÷ stack |")
     print("| --- | --- | ---: | ---: |")
     print("\n".join(copies))
+    if floors:
+        print(f"\nThe low-latency mode (FERROMQ_SPIN_US={SPIN_US}, ContextBuilder::spin) against "
+              "the loopback floor (perf/c/raw_lat: two processes, no library), one-way µs; "
+              "last column: ferromq ÷ busy-poll floor:\n")
+        print("| transport | size (B) | ferromq, low-latency mode | raw, busy-poll | "
+              "raw, blocking | ÷ floor |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("\n".join(floors))
+    print("\nCPU of a REQ/REP pair in one process over tcp (examples/idle_cpu: all threads, "
+          "/proc ticks of 10 ms), while 20 000 round trips run and then while idle:\n")
+    print("| mode | cores busy during round trips | CPU while idle |")
+    print("| --- | ---: | ---: |")
+    print("\n".join(cpu))
     print("\nMixed pairs (every message arrived, byte count checked by the receiver):\n")
     print("| sender → receiver | transport | size (B) | msg/s |")
     print("| --- | --- | ---: | ---: |")

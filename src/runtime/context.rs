@@ -68,7 +68,7 @@ impl CtxInner {
         for l in &self.io_loops {
             l.helpers.enter();
         }
-        Helping(self)
+        Helping(self, true)
     }
 
     /// A seed for a connection's reconnect jitter.
@@ -138,13 +138,22 @@ impl CtxInner {
     }
 }
 
-/// A helper's mark on the I/O threads ([`CtxInner::helping`]).
-pub(crate) struct Helping<'a>(&'a CtxInner);
+/// A helper's mark on the I/O threads ([`CtxInner::helping`]). Dropped, it says the thread
+/// returns with traffic and will be back; [`Helping::park`] says it is going to sleep.
+pub(crate) struct Helping<'a>(&'a CtxInner, bool);
+
+impl Helping<'_> {
+    /// The helper's budget ran out and it is about to sleep: the I/O threads take the work
+    /// back at once.
+    pub(crate) fn park(mut self) {
+        self.1 = false;
+    }
+}
 
 impl Drop for Helping<'_> {
     fn drop(&mut self) {
         for l in &self.0.io_loops {
-            l.helpers.leave();
+            l.helpers.leave(self.1);
         }
     }
 }
@@ -190,19 +199,20 @@ impl ContextBuilder {
         self
     }
 
-    /// The low-latency mode (default: off, `Duration::ZERO`). With a budget, a thread that
-    /// would sleep waiting for traffic first keeps looking for it, yielding the core between
-    /// looks, for up to `budget`: an I/O thread after the last command or event it handled
-    /// (its `epoll_wait` does not block meanwhile), and a user thread blocked in `send`,
-    /// `recv` or [`poll`](crate::poll) — which meanwhile does the I/O thread's work itself when
-    /// that thread is not at it (writes what it sent, reads what came), so a request and its
-    /// reply need not pass through a second thread on either side. A message that comes within
-    /// the budget is taken without a sleep and a wake-up, which is most of a small message's
-    /// latency over loopback (docs/performance.md has the figures).
+    /// The low-latency mode (default: off, `Duration::ZERO`). With a budget, a user thread
+    /// that would sleep in `send`, `recv` or [`poll`](crate::poll) first keeps looking for
+    /// traffic for up to `budget`, yielding the core between looks, and meanwhile does the I/O
+    /// thread's work itself (reads what came, writes what was queued); a `send` that wakes a
+    /// connection writes it from the caller's thread at once. So a request and its reply need
+    /// not pass through a second thread on either side, and a message that comes within the
+    /// budget is taken without a sleep and a wake-up, which is most of a small message's
+    /// latency over loopback (docs/performance.md has the figures). The I/O thread stays out
+    /// of the way while a user thread helps, and for one budget after one returned with
+    /// traffic (it will be back); a user thread whose budget ran out hands the work back at
+    /// once before it sleeps.
     ///
-    /// The cost is CPU: a busy socket's threads stay runnable for `budget` after each message,
-    /// so a steady stream keeps up to one core per I/O thread and per blocked user thread
-    /// busy. An idle context costs nothing once its budget has run out. The budget should
+    /// The cost is CPU: a blocked user thread stays busy for up to `budget` before it sleeps,
+    /// so round trips keep about one core more busy than the default mode. An idle context costs nothing once its budget has run out. The budget should
     /// cover a round trip (tens of microseconds on one machine, hundreds across a network);
     /// it is capped at one second.
     ///

@@ -192,6 +192,7 @@ impl IoThread {
     pub(crate) fn run(l: Arc<IoLoop>, ctx: Arc<CtxInner>) {
         let lock = || l.state.lock().unwrap_or_else(PoisonError::into_inner);
         let spin = lock().spin;
+        let _ = l.helpers.io.set(std::thread::current());
         if spin.is_zero() {
             let mut t = lock();
             while t.turn(&ctx, true) {}
@@ -202,7 +203,8 @@ impl IoThread {
             // round trip would only take the core from each other.
             let now = Instant::now();
             if let Some(until) = l.helpers.quiet_until(now, spin) {
-                std::thread::sleep(until - now);
+                // A helper that gives up and goes to sleep unparks this.
+                std::thread::park_timeout(until - now);
                 continue;
             }
             let mut t = lock();
@@ -705,10 +707,11 @@ impl IoLoop {
     pub(crate) fn new(t: IoThread) -> IoLoop {
         let helpers = HelpGate {
             count: AtomicUsize::new(0),
-            left: AtomicU64::new(0),
+            left: AtomicU64::new(HelpGate::NEVER),
             epoch: Instant::now(),
             polling: AtomicBool::new(false),
             ring: t.ring.clone(),
+            io: std::sync::OnceLock::new(),
         };
         IoLoop { index: t.index, state: Mutex::new(t), helpers }
     }
@@ -718,15 +721,20 @@ impl IoLoop {
 /// for one budget after the last one left, the thread stays out of its way.
 pub(crate) struct HelpGate {
     count: AtomicUsize,
-    /// When the last helper left, in nanoseconds since `epoch`.
+    /// When the last helper returned with traffic, in nanoseconds since `epoch`; `NEVER` when
+    /// none did, or the last one to leave went to sleep.
     left: AtomicU64,
     epoch: Instant,
     /// The I/O thread is in a turn that may sleep in `epoll_wait`.
     polling: AtomicBool,
     ring: Arc<mio::Waker>,
+    /// The I/O thread, parked while it stays out of the way.
+    io: std::sync::OnceLock<std::thread::Thread>,
 }
 
 impl HelpGate {
+    const NEVER: u64 = u64::MAX;
+
     pub(crate) fn enter(&self) {
         self.count.fetch_add(1, Ordering::SeqCst);
         // Paired with `polling`: either the thread sees this helper before it sleeps, or this
@@ -737,10 +745,20 @@ impl HelpGate {
         }
     }
 
-    pub(crate) fn leave(&self) {
-        let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    /// `back`: the helper returns with traffic and will be back soon; otherwise it is going
+    /// to sleep, and the I/O thread must take the work back now.
+    pub(crate) fn leave(&self, back: bool) {
+        let ns = if back {
+            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(Self::NEVER - 1)
+        } else {
+            Self::NEVER
+        };
         self.left.store(ns, Ordering::Relaxed);
-        self.count.fetch_sub(1, Ordering::SeqCst);
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 && !back {
+            if let Some(io) = self.io.get() {
+                io.unpark();
+            }
+        }
     }
 
     /// The I/O thread starts (`true`) or ended a turn; starting, whether that turn may sleep:
@@ -758,7 +776,11 @@ impl HelpGate {
         if self.count.load(Ordering::SeqCst) > 0 {
             return Some(now + spin);
         }
-        let left = self.epoch + Duration::from_nanos(self.left.load(Ordering::Relaxed));
+        let ns = self.left.load(Ordering::Relaxed);
+        if ns == Self::NEVER {
+            return None;
+        }
+        let left = self.epoch + Duration::from_nanos(ns);
         // The planted bug stays out far longer than any test waits (but not for ever, so that
         // the context still terminates and the test fails rather than hangs).
         let spin = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { spin };

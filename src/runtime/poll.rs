@@ -125,10 +125,11 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
             break Ok(ready);
         }
         if let Some(ctx) = ctx.as_ref().filter(|c| !c.spin.is_zero()) {
-            let _helping = ctx.helping();
+            let helping = ctx.helping();
             if signal.spin(deadline, ctx.spin, &|| ctx.help_io()) {
                 continue;
             }
+            helping.park();
         }
         signal.wait(deadline);
     };

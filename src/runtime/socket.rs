@@ -483,10 +483,11 @@ impl Socket {
             Some(Some(d)) if Instant::now() >= d => Err(Error::WouldBlock),
             Some(deadline) => {
                 if !self.ctx.spin.is_zero() {
-                    let _helping = self.ctx.helping();
+                    let helping = self.ctx.helping();
                     if self.signal.spin(deadline, self.ctx.spin, &|| self.ctx.help_io()) {
                         return Ok(());
                     }
+                    helping.park();
                 }
                 self.signal.wait(deadline);
                 Ok(())

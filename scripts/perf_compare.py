@@ -104,8 +104,13 @@ def pair(server, client, kind, transport, size, count, extra, env=None):
             return None
         out = local_out if kind == "thr" else remote.stdout
     if kind == "lat":
-        return float(re.search(r"average latency: ([\d.]+) \[us\]", out).group(1))
+        return latency_of(out)
     return int(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1))
+
+
+def latency_of(out):
+    """The one-way µs of libzmq's latency lines (every stack's tools and raw_lat print them)."""
+    return float(re.search(r"average latency: ([\d.]+) \[us\]", out).group(1))
 
 
 def fmt(v, unit):
@@ -144,7 +149,7 @@ def low_latency(rounds, scale):
             for mode, key in (("spin", "raw, busy-poll"), ("block", "raw, blocking")):
                 out = subprocess.run([tool("libzmq", "raw_lat"), str(size), str(count), mode],
                                      check=True, capture_output=True, text=True).stdout
-                got[key].append(float(re.search(r"average latency: ([\d.]+)", out).group(1)))
+                got[key].append(latency_of(out))
         cells = {k: cell(v, "us") for k, v in got.items()}
         rows.append(f"| tcp | {size} | " + " | ".join(c[1] for c in cells.values()) +
                     f" | {cells['ferromq, spin'][0] / cells['raw, busy-poll'][0]:.2f} |")

@@ -7,22 +7,39 @@ use std::time::Duration;
 /// Parses `<a> <message-size> <message-count>` (or the last two alone when `endpoint` is
 /// false), exiting with libzmq's usage line on error.
 pub fn args(tool: &str, endpoint: bool) -> (String, usize, u64) {
-    parse(tool, endpoint, "message-count")
+    let (a, size, count, _) = parse(tool, endpoint, "message-count", None);
+    (a, size, count)
 }
 
 /// As [`args`], for the latency tools: `<a> <message-size> <roundtrip-count>`.
 pub fn lat_args(tool: &str, endpoint: bool) -> (String, usize, u64) {
-    parse(tool, endpoint, "roundtrip-count")
+    let (a, size, count, _) = parse(tool, endpoint, "roundtrip-count", None);
+    (a, size, count)
 }
 
-fn parse(tool: &str, endpoint: bool, counted: &str) -> (String, usize, u64) {
+/// Parses the fan-out tools' `<endpoint> <message-size> <message-count> <subscribers>`
+/// (1 to 64 subscribers).
+pub fn fanout_args(tool: &str) -> (String, usize, u64, usize) {
+    let ok: fn(u64) -> bool = |n| (1..=64).contains(&n);
+    let (a, size, count, n) = parse(tool, true, "message-count", Some(("subscribers", ok)));
+    (a, size, count, n as usize)
+}
+
+/// One more count after the common ones: its name in the usage line, and its check.
+type Extra<'a> = (&'a str, fn(u64) -> bool);
+
+/// The arguments every tool takes, and `extra`.
+fn parse(
+    tool: &str,
+    endpoint: bool,
+    counted: &str,
+    extra: Option<Extra<'_>>,
+) -> (String, usize, u64, u64) {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let want = if endpoint { 3 } else { 2 };
-    let usage = if endpoint {
-        format!("usage: {tool} <bind-to|connect-to> <message-size> <{counted}>")
-    } else {
-        format!("usage: {tool} <message-size> <{counted}>")
-    };
+    let want = usize::from(endpoint) + 2 + usize::from(extra.is_some());
+    let ep = if endpoint { "<bind-to|connect-to> " } else { "" };
+    let more = extra.map(|(name, _)| format!(" <{name}>")).unwrap_or_default();
+    let usage = format!("usage: {tool} {ep}<message-size> <{counted}>{more}");
     let fail = || -> ! {
         eprintln!("{usage}");
         std::process::exit(1)
@@ -30,13 +47,20 @@ fn parse(tool: &str, endpoint: bool, counted: &str) -> (String, usize, u64) {
     if argv.len() != want {
         fail();
     }
-    let off = want - 2;
+    let off = usize::from(endpoint);
     let size = argv[off].parse().unwrap_or_else(|_| fail());
     let count: u64 = argv[off + 1].parse().unwrap_or_else(|_| fail());
     if count == 0 {
         fail();
     }
-    (if endpoint { argv[0].clone() } else { String::new() }, size, count)
+    let n = match extra {
+        Some((_, ok)) => match argv[off + 2].parse() {
+            Ok(n) if ok(n) => n,
+            _ => fail(),
+        },
+        None => 0,
+    };
+    (if endpoint { argv[0].clone() } else { String::new() }, size, count, n)
 }
 
 /// The tools' context: the default one, or with `FERROMQ_SPIN_US=<µs>` in the environment,
@@ -50,27 +74,6 @@ pub fn context() -> ferromq::Result<ferromq::Context> {
         Err(_) => 0,
     };
     ferromq::Context::builder().spin(std::time::Duration::from_micros(spin)).build()
-}
-
-/// Parses the fan-out tools' `<endpoint> <message-size> <message-count> <subscribers>`.
-pub fn fanout_args(tool: &str) -> (String, usize, u64, usize) {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let fail = || -> ! {
-        eprintln!(
-            "usage: {tool} <bind-to|connect-to> <message-size> <message-count> <subscribers>"
-        );
-        std::process::exit(1)
-    };
-    if argv.len() != 4 {
-        fail();
-    }
-    let size = argv[1].parse().unwrap_or_else(|_| fail());
-    let count: u64 = argv[2].parse().unwrap_or_else(|_| fail());
-    let subscribers: usize = argv[3].parse().unwrap_or_else(|_| fail());
-    if count == 0 || !(1..=64).contains(&subscribers) {
-        fail();
-    }
-    (argv[0].clone(), size, count, subscribers)
 }
 
 /// Prints libzmq's latency lines: one-way latency is the round trip halved.

@@ -17,10 +17,7 @@ static void *remote(void *ctx) {
 
 int main(int argc, char *argv[]) {
     const char *usage = "usage: inproc_thr <message-size> <message-count>";
-    if (argc != 3) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
+    check_argc(argc, 2, usage);
     size = parse_count(argv[1], usage);
     count = parse_count(argv[2], usage);
     void *ctx = zmq_ctx_new();

@@ -3,10 +3,7 @@
 
 int main(int argc, char *argv[]) {
     const char *usage = "usage: local_thr <bind-to> <message-size> <message-count>";
-    if (argc != 4) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
+    check_argc(argc, 3, usage);
     long size = parse_count(argv[2], usage), count = parse_count(argv[3], usage);
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_PULL);

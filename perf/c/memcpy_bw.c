@@ -6,10 +6,7 @@
 
 int main(int argc, char *argv[]) {
     const char *usage = "usage: memcpy_bw <block-size> <total-MiB>";
-    if (argc != 3) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
+    check_argc(argc, 2, usage);
     long block = parse_count(argv[1], usage), total = parse_count(argv[2], usage) << 20;
     const long arena = 64L << 20;
     if (block < 1 || block > arena) {

@@ -22,6 +22,14 @@ static inline unsigned long long now_us(void) {
     return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000ull;
 }
 
+/* Exits with the usage line unless the tool got exactly `want` arguments. */
+static inline void check_argc(int argc, int want, const char *usage) {
+    if (argc != want + 1) {
+        fprintf(stderr, "%s\n", usage);
+        exit(1);
+    }
+}
+
 static inline long parse_count(const char *s, const char *usage) {
     char *end;
     long v = strtol(s, &end, 10);
@@ -30,6 +38,19 @@ static inline long parse_count(const char *s, const char *usage) {
         exit(1);
     }
     return v;
+}
+
+/* The fan-out tools' `<endpoint> <message-size> <message-count> <subscribers>` (1 to 64). */
+static inline void parse_fanout(int argc, char *argv[], const char *usage, long *size,
+                                long *count, long *subscribers) {
+    check_argc(argc, 4, usage);
+    *size = parse_count(argv[2], usage);
+    *count = parse_count(argv[3], usage);
+    *subscribers = parse_count(argv[4], usage);
+    if (*subscribers < 1 || *subscribers > 64) {
+        fprintf(stderr, "%s\n", usage);
+        exit(1);
+    }
 }
 
 /* libzmq's throughput lines; `elapsed` runs from the first message to the last. */

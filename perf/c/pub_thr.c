@@ -6,12 +6,8 @@
 
 int main(int argc, char *argv[]) {
     const char *usage = "usage: pub_thr <bind-to> <message-size> <message-count> <subscribers>";
-    if (argc != 5) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
-    long size = parse_count(argv[2], usage), count = parse_count(argv[3], usage);
-    long subscribers = parse_count(argv[4], usage);
+    long size, count, subscribers;
+    parse_fanout(argc, argv, usage, &size, &count, &subscribers);
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_XPUB);
     int zero = 0, verbose = 1;

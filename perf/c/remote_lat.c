@@ -4,10 +4,7 @@
 
 int main(int argc, char *argv[]) {
     const char *usage = "usage: remote_lat <connect-to> <message-size> <roundtrip-count>";
-    if (argc != 4) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
+    check_argc(argc, 3, usage);
     long size = parse_count(argv[2], usage), roundtrips = parse_count(argv[3], usage);
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_REQ);

@@ -33,16 +33,8 @@ static void *run(void *arg) {
 
 int main(int argc, char *argv[]) {
     const char *usage = "usage: sub_thr <connect-to> <message-size> <message-count> <subscribers>";
-    if (argc != 5) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
-    long size = parse_count(argv[2], usage), count = parse_count(argv[3], usage);
-    long n = parse_count(argv[4], usage);
-    if (n < 1 || n > 64) {
-        fprintf(stderr, "%s\n", usage);
-        return 1;
-    }
+    long size, count, n;
+    parse_fanout(argc, argv, usage, &size, &count, &n);
     void *ctx = zmq_ctx_new();
     struct sub subs[64];
     pthread_t threads[64];

@@ -4,6 +4,7 @@
 use super::SocketCmd;
 use super::inproc::Names;
 use super::io_thread::{IoCmd, IoLoop, IoThread};
+use super::signal::Signal;
 use super::socket::Socket;
 use crate::core::PipeId;
 use crate::pipe::Sender;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// libzmq's default MAX_SOCKETS.
 pub const DEFAULT_MAX_SOCKETS: usize = 1023;
@@ -59,6 +60,20 @@ impl CtxInner {
         for l in &self.io_loops {
             IoThread::help(&l.state, self);
         }
+    }
+
+    /// How a user thread blocked in `send`, `recv` or `poll` waits on its `signal` until
+    /// `deadline`: in the low-latency mode it first spins, taking the I/O threads' turns
+    /// meanwhile, and hands the work back before it sleeps.
+    pub(crate) fn wait(self: &Arc<Self>, signal: &Signal, deadline: Option<Instant>) {
+        if !self.spin.is_zero() {
+            let helping = self.helping();
+            if signal.spin(deadline, self.spin, &|| self.help_io()) {
+                return;
+            }
+            helping.park();
+        }
+        signal.wait(deadline);
     }
 
     /// Marks the calling thread as a helper of every I/O thread until the guard drops: the I/O
@@ -239,7 +254,7 @@ impl ContextBuilder {
         let mut senders = Vec::new();
         let mut threads = Vec::new();
         for i in 0..self.io_threads {
-            let (t, tx) = IoThread::new(i, self.spin)?;
+            let (t, tx) = IoThread::new(i)?;
             senders.push(tx);
             threads.push(t);
         }
@@ -260,7 +275,7 @@ impl ContextBuilder {
         let mut handles = Vec::new();
         for t in inner.io_loops.iter().cloned() {
             let ctx = inner.clone();
-            let name = format!("ferromq-io-{}", t.index);
+            let name = format!("ferromq-io-{}", t.index());
             let h = std::thread::Builder::new()
                 .name(name)
                 .spawn(move || IoThread::run(t, ctx))

@@ -119,16 +119,27 @@ struct Peer {
     /// Accepted through this listener endpoint.
     listener: Option<u64>,
     timer: Option<Instant>,
-    /// The stream may have bytes to read, or room to write: false once a read or write came
-    /// back short or would block, true again on the next readiness edge. Each edge is an
-    /// event (the poll is edge-triggered, and data or room arriving after a short call makes
-    /// a new edge), so a pump woken by a pipe command does not pay a read that can only say
-    /// "would block", nor a write into a full buffer.
+    /// What the stream may do now: see [`Readiness`].
+    ready: Readiness,
+}
+
+/// A stream's readiness as the edges told it. `readable`/`writable`: false once a read or
+/// write came back short or would block, true again on the next readiness edge. Each edge is
+/// an event (the poll is edge-triggered, and data or room arriving after a short call makes a
+/// new edge), so a pump woken by a pipe command does not pay a read that can only say "would
+/// block", nor a write into a full buffer.
+#[derive(Clone, Copy)]
+struct Readiness {
     readable: bool,
     writable: bool,
     /// The peer's end was reported closed (or in error): its FIN may already sit behind the
     /// bytes a short read returned, with no edge left to come, so read until end of stream.
     hung_up: bool,
+}
+
+impl Readiness {
+    /// A new stream: try both ways until told otherwise.
+    const FRESH: Readiness = Readiness { readable: true, writable: true, hung_up: false };
 }
 
 enum Entry {
@@ -150,16 +161,13 @@ pub(crate) struct IoThread {
     /// Scratch for [`IoThread::pump_with`]: the actions a connection asked for.
     actions: Vec<Action>,
     stopping: bool,
-    /// The low-latency mode's budget ([`ContextBuilder::spin`](super::ContextBuilder::spin));
-    /// non-zero: user threads may take turns of this loop.
-    spin: Duration,
     events: Events,
     /// Rings the mailbox's waker: how an arriving helper ends the thread's sleep.
     ring: Arc<mio::Waker>,
 }
 
 impl IoThread {
-    pub(crate) fn new(index: usize, spin: Duration) -> Result<(IoThread, Sender<IoCmd>)> {
+    pub(crate) fn new(index: usize) -> Result<(IoThread, Sender<IoCmd>)> {
         let poll = Poll::new().map_err(Error::Io)?;
         let waker = mio::Waker::new(poll.registry(), WAKER).map_err(Error::Io)?;
         let ring = Arc::new(waker);
@@ -177,7 +185,6 @@ impl IoThread {
             buf: vec![0; READ_BUF],
             actions: Vec::new(),
             stopping: false,
-            spin,
             events: Events::with_capacity(256),
             ring,
         };
@@ -191,7 +198,7 @@ impl IoThread {
     /// is free for the helper.
     pub(crate) fn run(l: Arc<IoLoop>, ctx: Arc<CtxInner>) {
         let lock = || l.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let spin = lock().spin;
+        let spin = ctx.spin;
         let _ = l.helpers.io.set(std::thread::current());
         if spin.is_zero() {
             let mut t = lock();
@@ -323,9 +330,7 @@ impl IoThread {
                     let peer = Peer {
                         conn: *conn,
                         stream: None,
-                        readable: true,
-                        writable: true,
-                        hung_up: false,
+                        ready: Readiness::FRESH,
                         dialing: false,
                         socket,
                         opts,
@@ -386,9 +391,10 @@ impl IoThread {
             Some(Some(Entry::Listener { .. })) => self.accept_all(key, ctx),
             Some(Some(Entry::Peer(p))) => {
                 // A hang-up or an error is for the next read or write to report.
-                p.hung_up |= ev.is_read_closed() || ev.is_error();
-                p.readable |= ev.is_readable() || p.hung_up;
-                p.writable |= ev.is_writable() || ev.is_write_closed() || ev.is_error();
+                let r = &mut p.ready;
+                r.hung_up |= ev.is_read_closed() || ev.is_error();
+                r.readable |= ev.is_readable() || r.hung_up;
+                r.writable |= ev.is_writable() || ev.is_write_closed() || ev.is_error();
                 if p.dialing {
                     Self::finish_dial(self.poll.registry(), p);
                 }
@@ -423,9 +429,7 @@ impl IoThread {
             let peer = Peer {
                 conn,
                 stream: None,
-                readable: true,
-                writable: true,
-                hung_up: false,
+                ready: Readiness::FRESH,
                 dialing: false,
                 socket,
                 opts,
@@ -505,7 +509,7 @@ impl IoThread {
     fn transfer(p: &mut Peer, buf: &mut [u8]) {
         let Some(stream) = p.stream.as_mut().filter(|_| !p.dialing) else { return };
         let now = Instant::now();
-        while p.readable && p.conn.wants_input() {
+        while p.ready.readable && p.conn.wants_input() {
             match stream.read(buf) {
                 Ok(0) => {
                     p.conn.handle_eof(now);
@@ -513,10 +517,11 @@ impl IoThread {
                 }
                 Ok(n) => {
                     // Short: the stream is drained for now; more makes a new edge.
-                    p.readable = n == buf.len() || (p.hung_up && !mutant!(ShortReadIgnoresHangup));
+                    p.ready.readable =
+                        n == buf.len() || (p.ready.hung_up && !mutant!(ShortReadIgnoresHangup));
                     p.conn.handle_input(now, &buf[..n]);
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => p.readable = false,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => p.ready.readable = false,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
                     p.conn.handle_eof(now);
@@ -524,17 +529,17 @@ impl IoThread {
                 }
             }
         }
-        while p.writable && p.conn.pending_transmit() > 0 {
+        while p.ready.writable && p.conn.pending_transmit() > 0 {
             let mut iov = [IoSlice::new(&[]); 64];
             let n = p.conn.transmit_chunks(&mut iov);
             let offered: usize = iov[..n].iter().map(|b| b.len()).sum();
             match stream.write_vectored(&iov[..n]) {
                 Ok(w) => {
                     // Short: the send buffer is full; room makes a new edge.
-                    p.writable = w == offered;
+                    p.ready.writable = w == offered;
                     p.conn.advance_transmit(now, w);
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => p.writable = false,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => p.ready.writable = false,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
                     p.conn.handle_eof(now);
@@ -566,7 +571,7 @@ impl IoThread {
                             let interest = Interest::READABLE | Interest::WRITABLE;
                             if registry.register(&mut s, Token(key), interest).is_ok() {
                                 p.stream = Some(s);
-                                (p.readable, p.writable, p.hung_up) = (true, true, false);
+                                p.ready = Readiness::FRESH;
                                 p.dialing = true;
                                 // A Unix-domain connect may be done already; check now, since
                                 // no new readiness may come for it.
@@ -698,7 +703,6 @@ impl IoThread {
 
 /// An I/O thread as the context holds it: its state, and what its helpers share with it.
 pub(crate) struct IoLoop {
-    pub(crate) index: usize,
     pub(crate) state: Mutex<IoThread>,
     pub(crate) helpers: HelpGate,
 }
@@ -713,7 +717,12 @@ impl IoLoop {
             ring: t.ring.clone(),
             io: std::sync::OnceLock::new(),
         };
-        IoLoop { index: t.index, state: Mutex::new(t), helpers }
+        IoLoop { state: Mutex::new(t), helpers }
+    }
+
+    /// The thread's number (its name's suffix).
+    pub(crate) fn index(&self) -> usize {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).index
     }
 }
 

@@ -124,14 +124,10 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
         if ready > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
             break Ok(ready);
         }
-        if let Some(ctx) = ctx.as_ref().filter(|c| !c.spin.is_zero()) {
-            let helping = ctx.helping();
-            if signal.spin(deadline, ctx.spin, &|| ctx.help_io()) {
-                continue;
-            }
-            helping.park();
+        match &ctx {
+            Some(ctx) => ctx.wait(&signal, deadline),
+            None => signal.wait(deadline),
         }
-        signal.wait(deadline);
     };
     for it in items.iter_mut() {
         it.socket.restore_wake();

@@ -482,14 +482,7 @@ impl Socket {
             None => Err(Error::WouldBlock),
             Some(Some(d)) if Instant::now() >= d => Err(Error::WouldBlock),
             Some(deadline) => {
-                if !self.ctx.spin.is_zero() {
-                    let helping = self.ctx.helping();
-                    if self.signal.spin(deadline, self.ctx.spin, &|| self.ctx.help_io()) {
-                        return Ok(());
-                    }
-                    helping.park();
-                }
-                self.signal.wait(deadline);
+                self.ctx.wait(&self.signal, deadline);
                 Ok(())
             }
         }

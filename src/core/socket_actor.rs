@@ -109,15 +109,23 @@ impl<R> SocketActor<R> {
         }
     }
 
+    /// True when [`flush`](Self::flush) has something to hand on.
+    #[inline]
+    pub fn has_output(&self) -> bool {
+        self.core.has_output()
+    }
+
     /// Hands every pipe command the core produced to `send`, with the route of its pipe, then
     /// forgets the routes of pipes whose termination finished (after their last command went
     /// out: a final acknowledgement must still reach the peer).
+    #[inline]
     pub fn flush(&mut self, send: impl FnMut(&R, PipeId, PipeCommand)) {
         self.flush_and(send, |_, _| {});
     }
 
     /// [`flush`](Self::flush), also telling `gone` of each pipe whose route was forgotten (a
     /// driver that keeps count of pipes learns here).
+    #[inline]
     pub fn flush_and(
         &mut self,
         mut send: impl FnMut(&R, PipeId, PipeCommand),

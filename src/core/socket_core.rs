@@ -43,7 +43,6 @@ pub struct SocketCore {
     terminated: VecDeque<PipeId>,
     /// `close` was called; pipes attached afterwards are terminated at once.
     closing: bool,
-    scratch: Vec<PipeId>,
     events: Vec<PipeEvent>,
 }
 
@@ -64,7 +63,6 @@ impl SocketCore {
             commands: VecDeque::new(),
             terminated: VecDeque::new(),
             closing: false,
-            scratch: Vec::new(),
             events: Vec::new(),
         })
     }
@@ -240,28 +238,29 @@ impl SocketCore {
         self.closing && self.pipes.is_empty()
     }
 
+    /// True when a command or a finished termination waits to be polled.
+    #[inline]
+    pub fn has_output(&self) -> bool {
+        !self.commands.is_empty() || !self.terminated.is_empty()
+    }
+
     /// The next command for the owner of the other end of a pipe. Poll after every call.
     #[must_use]
+    #[inline]
     pub fn poll_command(&mut self) -> Option<(PipeId, PipeCommand)> {
         self.commands.pop_front()
     }
 
     /// The next pipe whose termination finished.
     #[must_use]
+    #[inline]
     pub fn poll_terminated(&mut self) -> Option<PipeId> {
         self.terminated.pop_front()
     }
 
+    #[inline]
     fn collect(&mut self) {
-        self.pipes.take_touched(&mut self.scratch);
-        for &id in &self.scratch {
-            let Some(pipe) = self.pipes.get_mut(&id) else { continue };
-            while let Some(cmd) = pipe.poll_command() {
-                self.commands.push_back((id, cmd));
-            }
-        }
-        // `get_mut` above marked them touched again; nothing new can be pending.
-        self.pipes.clear_touched();
+        self.pipes.drain_commands(&mut self.commands);
     }
 }
 

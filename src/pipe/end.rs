@@ -46,15 +46,19 @@ enum Tx<T> {
 }
 
 impl<T> Tx<T> {
+    #[inline]
     fn write(&mut self, item: Item<T>, incomplete: bool) {
-        match (self, item) {
-            (Tx::Queue(q), item) => q.write(item, incomplete),
-            (Tx::Latest(l), Item::Msg(m)) => l.write(m, incomplete),
-            (Tx::Latest(l), Item::Delimiter) => l.close(),
+        match self {
+            Tx::Queue(q) => q.write(item, incomplete),
+            Tx::Latest(l) => match item {
+                Item::Msg(m) => l.write(m, incomplete),
+                Item::Delimiter => l.close(),
+            },
         }
     }
 
     /// False when the reader was asleep and must be woken.
+    #[inline]
     fn flush(&mut self) -> bool {
         match self {
             Tx::Queue(q) => q.flush(),
@@ -321,6 +325,7 @@ impl<T: PipeMsg> PipeEnd<T> {
     /// Whether a message may be written now: the pipe is active and below its high-water
     /// mark. When it returns `false` because of the mark, [`PipeEvent::WriteActivated`]
     /// follows once the reader has drained to the low-water mark.
+    #[inline]
     pub fn check_write(&mut self) -> bool {
         if !self.out_active || self.state != State::Active {
             return false;
@@ -334,6 +339,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Writes one message part (not yet visible to the reader: see [`PipeEnd::flush`]).
     /// Refused, and handed back, when [`PipeEnd::check_write`] says no.
+    #[inline]
     pub fn write(&mut self, msg: T) -> Result<(), T> {
         if !self.check_write() {
             return Err(msg);
@@ -364,6 +370,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Publishes the complete messages written so far; if the reader was asleep, queues the
     /// one [`PipeCommand::ActivateRead`] that wakes it.
+    #[inline]
     pub fn flush(&mut self) {
         if self.state == State::TermAckSent {
             return;
@@ -389,6 +396,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Whether a message can be read now. When it returns `false`, the reader sleeps until
     /// [`PipeEvent::ReadActivated`].
+    #[inline]
     pub fn check_read(&mut self) -> bool {
         if !self.in_active || !self.readable_state() {
             return false;
@@ -409,6 +417,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Reads one message part, or `None` when there is none (the reader then sleeps until
     /// [`PipeEvent::ReadActivated`]) or the pipe is terminating.
+    #[inline]
     pub fn read(&mut self) -> Option<T> {
         if !self.in_active || !self.readable_state() {
             return None;
@@ -562,6 +571,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// The next command for the peer end. Poll after every call on this end.
     #[must_use]
+    #[inline]
     pub fn poll_command(&mut self) -> Option<PipeCommand> {
         self.commands.pop_front()
     }

@@ -71,6 +71,7 @@ impl<C: Send> Mailbox<C> {
     /// The next command, or `None`. After `None` the receiver counts as asleep: the next
     /// command sent calls the wake-up hook. The owner then waits on its driver's primitive
     /// and calls `try_recv` again when woken (spurious wake-ups are harmless).
+    #[inline]
     pub fn try_recv(&mut self) -> Option<C> {
         self.rx.read()
     }

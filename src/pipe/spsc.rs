@@ -184,6 +184,7 @@ impl<T> Producer<T> {
     /// Appends `value` privately. `incomplete` marks a part of an item that continues (a frame
     /// with MORE): flush publishes only up to the end of the last complete item, so the
     /// consumer never sees half of a multipart message.
+    #[inline]
     pub fn write(&mut self, value: T, incomplete: bool) {
         self.with_state(|w, shared| {
             let slot = (w.pos % CHUNK as u64) as usize;
@@ -203,6 +204,7 @@ impl<T> Producer<T> {
     /// Publishes every complete item written since the last flush. Returns `false` when the
     /// consumer was asleep: the caller must then wake it (exactly once).
     #[must_use = "a false result means the reader sleeps and must be woken"]
+    #[inline]
     pub fn flush(&mut self) -> bool {
         self.with_state(|w, shared| {
             if w.published == w.complete {
@@ -322,6 +324,7 @@ impl<T> Consumer<T> {
 
     /// True when an item can be read. When there is none, the consumer goes to sleep: the
     /// producer's next [`Producer::flush`] returns `false`, telling its owner to wake us.
+    #[inline]
     pub fn check_read(&mut self) -> bool {
         self.with_state(|r, shared| {
             if r.pos < r.prefetched || marked(r) {
@@ -380,6 +383,7 @@ impl<T> Consumer<T> {
     }
 
     /// Removes and returns the next item, or `None` (and goes to sleep) when there is none.
+    #[inline]
     pub fn read(&mut self) -> Option<T> {
         if !self.check_read() {
             return None;

@@ -221,6 +221,7 @@ impl Socket {
         self.last_endpoint.as_deref()
     }
 
+    #[inline]
     fn check_alive(&self) -> Result<()> {
         if self.terminated || self.ctx.terminating.load(Ordering::Acquire) {
             return Err(Error::Terminated);
@@ -458,21 +459,37 @@ impl Socket {
     }
 
     /// Applies every command waiting in the mailbox.
+    #[inline]
     fn process_commands(&mut self) -> Result<()> {
-        while let Some(cmd) = self.mailbox.try_recv() {
+        // Runs before every send and receive, and the mailbox is nearly always empty: the
+        // loop lives out of line.
+        if let Some(cmd) = self.mailbox.try_recv() {
+            self.handle_commands(cmd);
+        }
+        self.check_alive()
+    }
+
+    #[inline(never)]
+    fn handle_commands(&mut self, first: SocketCmd) {
+        let mut next = Some(first);
+        while let Some(cmd) = next {
             match cmd {
                 SocketCmd::Input(input) => self.actor().handle(input),
                 SocketCmd::Stop => self.terminated = true,
             }
+            next = self.mailbox.try_recv();
         }
         self.flush_commands();
-        self.check_alive()
     }
 
     /// Sends the pipe commands the core produced to the owners of the other ends.
     /// True if any went to an I/O thread.
+    #[inline]
     fn flush_commands(&mut self) -> bool {
-        self.actor.as_mut().is_some_and(|actor| flush_actor(&self.ctx, actor))
+        match self.actor.as_mut() {
+            Some(actor) if actor.has_output() => flush_actor(&self.ctx, actor),
+            _ => false,
+        }
     }
 
     /// Sleeps until woken (a command arrived) or the deadline; `None` (don't wait) or a
@@ -539,7 +556,15 @@ impl Socket {
 
     /// Makes the readiness fd tell the truth: drain it first (so a wake-up racing with us
     /// re-arms it), apply commands, then re-arm it if the socket is ready.
+    #[inline]
     fn sync_readiness(&mut self) {
+        if self.readiness.is_some() {
+            self.sync_readiness_fd();
+        }
+    }
+
+    #[cold]
+    fn sync_readiness_fd(&mut self) {
         let Some(r) = self.readiness.as_ref() else { return };
         let mut buf = [0u8; 64];
         while matches!(std::io::Read::read(&mut &r.reader, &mut buf), Ok(n) if n > 0) {}
@@ -560,9 +585,8 @@ impl Socket {
         r
     }
 
-    fn send_inner(&mut self, msg: Msg, dontwait: bool) -> Result<()> {
+    fn send_inner(&mut self, mut msg: Msg, dontwait: bool) -> Result<()> {
         let wait = Self::deadline(self.opts.sndtimeo, dontwait);
-        let mut msg = msg;
         loop {
             self.process_commands()?;
             match self.core().send(msg) {

@@ -39,6 +39,7 @@ impl Lb {
     }
 
     /// Sends one message part. `Err` hands the part back: no pipe can take it now.
+    #[inline]
     pub fn send(&mut self, pipes: &mut Pipes, msg: Msg) -> Result<(), Msg> {
         let more = msg.more();
         if self.dropping {

@@ -83,6 +83,7 @@ impl ActiveList {
 
     /// The first active pipe, from the current one on, for which `ready` holds; pipes for
     /// which it does not are deactivated on the way.
+    #[inline]
     pub(crate) fn next_ready(
         &mut self,
         pipes: &mut Pipes,
@@ -98,8 +99,14 @@ impl ActiveList {
         None
     }
 
+    #[inline]
     pub(crate) fn advance(&mut self) {
-        self.current = if self.active == 0 { 0 } else { (self.current + 1) % self.active };
+        // `current < active` holds whenever a pipe is active (deactivating keeps it): a
+        // compare instead of a division, which was a tenth of a PUSH send's instructions.
+        self.current += 1;
+        if self.current >= self.active {
+            self.current = 0;
+        }
     }
 }
 

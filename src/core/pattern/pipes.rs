@@ -2,8 +2,8 @@
 
 use crate::Msg;
 use crate::core::PipeId;
-use crate::pipe::PipeEnd;
-use std::collections::BTreeMap;
+use crate::pipe::{PipeCommand, PipeEnd};
+use std::collections::{BTreeMap, VecDeque};
 
 /// The pipes of one socket, by id, remembering which ones an operation touched so that only
 /// those are checked for commands to forward. A `BTreeMap` so that iteration order never
@@ -32,9 +32,13 @@ impl Pipes {
     }
 
     /// The pipe, marked as touched.
+    #[inline]
     pub fn get_mut(&mut self, id: &PipeId) -> Option<&mut PipeEnd<Msg>> {
         let end = self.map.get_mut(id)?;
-        self.touched.push(*id);
+        // A send or receive touches the same pipe several times: one mark does.
+        if self.touched.last() != Some(id) {
+            self.touched.push(*id);
+        }
         Some(end)
     }
 
@@ -53,15 +57,17 @@ impl Pipes {
         self.map.keys().copied().collect()
     }
 
-    /// Moves the pipes touched since the last call (may hold duplicates) into `out`, keeping
-    /// both allocations: this runs on every send and receive.
-    pub fn take_touched(&mut self, out: &mut Vec<PipeId>) {
-        out.clear();
-        out.append(&mut self.touched);
-    }
-
-    /// Forgets which pipes were touched.
-    pub fn clear_touched(&mut self) {
+    /// Moves the commands of every pipe touched since the last call to `out`, in the order
+    /// the pipes were touched, and forgets the marks. This runs after every send and receive:
+    /// it looks only at the touched pipes and allocates nothing in the steady state.
+    #[inline]
+    pub fn drain_commands(&mut self, out: &mut VecDeque<(PipeId, PipeCommand)>) {
+        for &id in &self.touched {
+            let Some(pipe) = self.map.get_mut(&id) else { continue };
+            while let Some(cmd) = pipe.poll_command() {
+                out.push_back((id, cmd));
+            }
+        }
         self.touched.clear();
     }
 }

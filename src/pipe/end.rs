@@ -103,6 +103,7 @@ impl<T> Rx<T> {
         }
     }
 
+    #[inline(always)]
     fn read(&mut self) -> Option<Item<T>> {
         match self {
             Rx::Queue(q) => q.read(),
@@ -195,6 +196,11 @@ enum State {
     Terminated,
 }
 
+/// The first multiple of `lwm` above `msgs_read`: when credit goes back next (never for 0).
+fn next_credit(msgs_read: u64, lwm: u64) -> u64 {
+    if lwm == 0 { u64::MAX } else { (msgs_read / lwm + 1) * lwm }
+}
+
 /// libzmq's low-water mark: the reader returns credit every `lwm` messages.
 pub fn compute_lwm(hwm: u64) -> u64 {
     const MAX_WM_DELTA: u64 = 1024;
@@ -212,6 +218,9 @@ pub struct PipeEnd<T> {
     hwm: u64,
     /// Inbound low-water mark: credit goes back every `lwm` messages read.
     lwm: u64,
+    /// The `msgs_read` at which credit goes back next: the next multiple of `lwm` (a compare
+    /// on each read instead of a division).
+    credit_at: u64,
     msgs_written: u64,
     peers_msgs_read: u64,
     msgs_read: u64,
@@ -293,6 +302,7 @@ impl<T: PipeMsg> PipeEnd<T> {
             state: State::Active,
             hwm,
             lwm,
+            credit_at: next_credit(0, lwm),
             msgs_written: 0,
             peers_msgs_read: 0,
             msgs_read: 0,
@@ -417,7 +427,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     /// Reads one message part, or `None` when there is none (the reader then sleeps until
     /// [`PipeEvent::ReadActivated`]) or the pipe is terminating.
-    #[inline]
+    #[inline(always)]
     pub fn read(&mut self) -> Option<T> {
         if !self.in_active || !self.readable_state() {
             return None;
@@ -434,7 +444,8 @@ impl<T: PipeMsg> PipeEnd<T> {
             Some(Item::Msg(m)) => {
                 if !m.more() {
                     self.msgs_read += 1;
-                    if self.lwm > 0 && self.msgs_read % self.lwm == 0 {
+                    if self.msgs_read == self.credit_at {
+                        self.credit_at += self.lwm;
                         let msgs_read = self.msgs_read;
                         self.commands.push_back(PipeCommand::ActivateWrite { msgs_read });
                     }
@@ -606,6 +617,7 @@ impl<T: PipeMsg> PipeEnd<T> {
 
     fn apply_hwms(&mut self, out: u64, inbound: u64) {
         self.lwm = compute_lwm(inbound);
+        self.credit_at = next_credit(self.msgs_read, self.lwm);
         // A smaller low-water mark may be one this end has already passed without returning
         // credit; a writer blocked on that credit would wait forever, so return it now.
         if self.state == State::Active && self.msgs_read > 0 {

@@ -40,6 +40,7 @@ impl Fq {
     }
 
     /// Receives one message part and says which pipe it came from.
+    #[inline]
     pub fn recv_from(&mut self, pipes: &mut Pipes) -> Option<(PipeId, Msg)> {
         loop {
             let id = match self.more {

@@ -25,6 +25,7 @@ Markdown table.
     python3 scripts/perf_compare.py                 # the whole table, 5 rounds
     python3 scripts/perf_compare.py --quick         # 1 round, small counts: a smoke test
     python3 scripts/perf_compare.py --stack ferromq --stack libzmq --transport tcp
+    python3 scripts/perf_compare.py --kind thr --transport ipc   # main-table rows only
 """
 import argparse, os, random, re, statistics, subprocess, sys, tempfile, time
 
@@ -182,6 +183,8 @@ def main():
     ap.add_argument("--transport", choices=TRANSPORTS, action="append")
     ap.add_argument("--stack", choices=list(STACKS), action="append",
                     help="the stacks to run (default: all three; ferromq always runs)")
+    ap.add_argument("--kind", choices=["thr", "fan", "lat"], action="append",
+                    help="only these rows of the main table, and none of the other tables")
     a = ap.parse_args()
     rounds = 1 if a.quick else a.rounds
     scale = 50 if a.quick else 1
@@ -202,6 +205,7 @@ def main():
     if "tcp" in transports:
         plan.append(("fan", "tcp", FANOUT[0], FANOUT[1], (FANOUT[2],)))
     plan += [("lat", t, size, count, ()) for t in transports for size, count in LAT_SIZES]
+    plan = [p for p in plan if not a.kind or p[0] in a.kind]
     for kind, transport, size, count, extra in plan:
         count = max(count // scale, 100)
         unit = "us" if kind == "lat" else "msg/s"
@@ -220,6 +224,15 @@ def main():
         rows.append(f"| {what} | {transport} | {size} | " + " | ".join(shown + ratios) + " |")
         print(rows[-1], file=sys.stderr, flush=True)
 
+    print(f"{rounds} round(s), stacks alternating within each round; medians (min–max). "
+          "Throughput in msg/s, latency in µs; ratio > 1: ferromq ahead.\n")
+    print("| measure | transport | size (B) | ferromq | libzmq (C tools) | omq.rs | "
+          "ferromq ÷ libzmq | ferromq ÷ omq.rs |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(rows))
+    if a.kind:
+        print_lost()
+        return
     floors = low_latency(rounds, scale) if "tcp" in transports else []
     cpu = idle_cpu(1 if a.quick else 3)
     bw = memcpy_bw(scale)
@@ -241,12 +254,6 @@ def main():
                     shown = "lost the tail 3 times" if v is None else f"{v / 1e3:.0f}k"
                     mixed.append(f"| {client} → {server} | {transport} | {size} | {shown} |")
 
-    print(f"{rounds} round(s), stacks alternating within each round; medians (min–max). "
-          "Throughput in msg/s, latency in µs; ratio > 1: ferromq ahead.\n")
-    print("| measure | transport | size (B) | ferromq | libzmq (C tools) | omq.rs | "
-          "ferromq ÷ libzmq | ferromq ÷ omq.rs |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    print("\n".join(rows))
     print(f"\n64 KiB messages against this machine's memcpy ({bw:.2f} GB/s for 64 KiB blocks "
           "between two 64 MiB arenas, perf/c/memcpy_bw, same run):\n")
     print("| stack | transport | GB/s of payload | memcpy ÷ stack |")
@@ -269,6 +276,10 @@ def main():
     print("| sender → receiver | transport | size (B) | msg/s |")
     print("| --- | --- | ---: | ---: |")
     print("\n".join(mixed))
+    print_lost()
+
+
+def print_lost():
     if LOST:
         print("\nRuns retried because the receiver never got the whole stream:\n")
         print("\n".join(f"- {x}" for x in LOST))

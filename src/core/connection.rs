@@ -47,6 +47,7 @@ use super::{PipeId, PipeInfo};
 use crate::pipe::{PipeCommand, PipeEnd};
 use crate::proto::{CloseReason, Engine, EngineConfig};
 use crate::{Msg, SocketOptions, SocketType};
+use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
@@ -369,6 +370,25 @@ impl Connection {
             _ => return,
         }
         self.process(now);
+    }
+
+    /// Reads the stream straight into the engine's input buffer, one copy fewer than
+    /// [`handle_input`](Self::handle_input): `read` appends to the buffer and returns how many
+    /// bytes it read (see [`Engine::read_input`](crate::proto::Engine::read_input)). `None`
+    /// when what is read now would be discarded (after our FIN) or input is no longer taken:
+    /// read into a buffer of your own then, and pass it to `handle_input`.
+    pub fn read_input<E>(
+        &mut self,
+        now: Instant,
+        chunk: usize,
+        read: impl FnOnce(&mut BytesMut) -> Result<usize, E>,
+    ) -> Option<Result<usize, E>> {
+        if self.state != State::Open {
+            return None;
+        }
+        let got = self.session.read_input(now, chunk, read);
+        self.process(now);
+        got
     }
 
     /// The stream ended: the peer closed it, or reading or writing failed.

@@ -22,6 +22,7 @@ use super::{PipeId, PipeInfo};
 use crate::Msg;
 use crate::pipe::{Flow, PipeCommand, PipeEnd, PipeEvent, pipe_pair_with};
 use crate::proto::{CloseReason, Engine, Event, PeerInfo};
+use bytes::BytesMut;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::time::{Duration, Instant};
@@ -245,6 +246,18 @@ impl Session {
             e.handle_input(now, data);
         }
         self.process(now);
+    }
+
+    /// Reads the stream straight into the engine's input (see [`Engine::read_input`]).
+    pub fn read_input<E>(
+        &mut self,
+        now: Instant,
+        chunk: usize,
+        read: impl FnOnce(&mut BytesMut) -> Result<usize, E>,
+    ) -> Option<Result<usize, E>> {
+        let got = self.engine.as_mut()?.read_input(now, chunk, read);
+        self.process(now);
+        got
     }
 
     /// The peer closed the stream.

@@ -198,7 +198,7 @@ enum State {
 
 /// The first multiple of `lwm` above `msgs_read`: when credit goes back next (never for 0).
 fn next_credit(msgs_read: u64, lwm: u64) -> u64 {
-    if lwm == 0 { u64::MAX } else { (msgs_read / lwm + 1) * lwm }
+    msgs_read.checked_div(lwm).map_or(u64::MAX, |n| (n + 1) * lwm)
 }
 
 /// libzmq's low-water mark: the reader returns credit every `lwm` messages.

@@ -510,7 +510,21 @@ impl IoThread {
         let Some(stream) = p.stream.as_mut().filter(|_| !p.dialing) else { return };
         let now = Instant::now();
         while p.ready.readable && p.conn.wants_input() {
-            match stream.read(buf) {
+            // Straight into the connection's input buffer when it takes input; otherwise (what
+            // arrives after our FIN is only drained) into ours.
+            let mut room = 0;
+            let direct = p.conn.read_input(now, READ_BUF, |input| {
+                room = input.capacity() - input.len();
+                stream.recv_into(input)
+            });
+            let got = match direct {
+                Some(got) => got,
+                None => {
+                    room = buf.len();
+                    stream.read(buf).inspect(|&n| p.conn.handle_input(now, &buf[..n]))
+                }
+            };
+            match got {
                 Ok(0) => {
                     p.conn.handle_eof(now);
                     break;
@@ -518,8 +532,7 @@ impl IoThread {
                 Ok(n) => {
                     // Short: the stream is drained for now; more makes a new edge.
                     p.ready.readable =
-                        n == buf.len() || (p.ready.hung_up && !mutant!(ShortReadIgnoresHangup));
-                    p.conn.handle_input(now, &buf[..n]);
+                        n == room || (p.ready.hung_up && !mutant!(ShortReadIgnoresHangup));
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => p.ready.readable = false,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

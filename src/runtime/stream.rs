@@ -160,6 +160,25 @@ pub(crate) fn ipc_path(path: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+impl Stream {
+    /// Reads onto the end of `buf`, into its spare capacity, which is not initialized: the
+    /// kernel writes it, so no zeroing and no copy from a buffer of our own. Returns how many
+    /// bytes arrived.
+    #[allow(unsafe_code)]
+    pub(crate) fn recv_into(&self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+        let spare = buf.spare_capacity_mut();
+        let n = match self {
+            Stream::Tcp(s) => socket2::SockRef::from(s).recv(spare)?,
+            Stream::Unix(s) => socket2::SockRef::from(s).recv(spare)?,
+        };
+        // SAFETY: socket2's `recv` returns how many bytes at the start of `spare` it
+        // initialized (the kernel wrote them); `spare` began at `buf.len()`, and `n` is at
+        // most its length.
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {

@@ -303,6 +303,39 @@ impl Engine {
             return;
         }
         self.input.extend_from_slice(data);
+        self.input_arrived();
+    }
+
+    /// Reads from the stream straight into the input buffer, one copy fewer than
+    /// [`handle_input`](Self::handle_input): `read` appends what it reads to the buffer and
+    /// returns how many bytes it read; then the same happens as for `handle_input` with them.
+    /// The buffer is given room for `chunk` bytes whenever less than a sixteenth of that is
+    /// left (so it is not reallocated while bodies decoded from it are still held). `None`
+    /// when input is no longer taken: read into a buffer of your own then, and pass it to
+    /// `handle_input`, which discards it.
+    pub fn read_input<E>(
+        &mut self,
+        now: Instant,
+        chunk: usize,
+        read: impl FnOnce(&mut BytesMut) -> Result<usize, E>,
+    ) -> Option<Result<usize, E>> {
+        self.now = now;
+        if self.state == State::Closed || self.eof {
+            return None;
+        }
+        if self.input.capacity() - self.input.len() <= chunk / 16 {
+            self.input.reserve(chunk);
+        }
+        let before = self.input.len();
+        let got = read(&mut self.input);
+        if self.input.len() > before {
+            self.input_arrived();
+        }
+        Some(got)
+    }
+
+    /// Input was appended: the peer is alive, the handshake or the decoder moves on.
+    fn input_arrived(&mut self) {
         self.peer_alive();
         self.advance_handshake();
         if self.state == State::Active {

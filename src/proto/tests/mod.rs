@@ -534,3 +534,54 @@ fn w29_commands_obey_max_message_size() {
         Some(CloseReason::Protocol(ProtocolError::CommandTooLarge { max: 100, .. }))
     ));
 }
+
+/// A driver that reads straight into the engine's buffer (`read_input`, as the runtime does)
+/// gets exactly what `handle_input` gives: the same events and the same bytes written back,
+/// whatever the read sizes and however small the buffer's chunk; once the engine is closed it
+/// takes no more.
+#[test]
+fn w07_reads_into_the_engine_buffer_decode_the_same() {
+    let mut wire = greeting(1);
+    wire.extend_from_slice(&ready("PUSH"));
+    for (flags, body) in [(0u8, &b"one"[..]), (1, b"two"), (0, &[7u8; 300][..])] {
+        if body.len() < 256 {
+            wire.extend_from_slice(&[flags, body.len() as u8]);
+        } else {
+            wire.push(flags | 2);
+            wire.extend_from_slice(&(body.len() as u64).to_be_bytes());
+        }
+        wire.extend_from_slice(body);
+    }
+    let mut copied = Mock::of(SocketType::Pull);
+    copied.feed(&wire);
+    for (piece, chunk) in [(1, 16), (5, 64), (4096, 65536)] {
+        let mut direct = Mock::of(SocketType::Pull);
+        for part in wire.chunks(piece) {
+            let got = direct.engine.read_input(direct.now, chunk, |buf| {
+                buf.extend_from_slice(part);
+                Ok::<_, ()>(part.len())
+            });
+            assert_eq!(got, Some(Ok(part.len())));
+            direct.collect();
+        }
+        let messages = |m: &Mock| -> Vec<(Vec<u8>, bool)> {
+            m.events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Message(m) => Some((m.to_vec(), m.more())),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(messages(&direct), messages(&copied), "reads of {piece}, chunk {chunk}");
+        assert_eq!(messages(&direct).len(), 3);
+        assert_eq!(direct.sent, copied.sent);
+    }
+    let mut closed = Mock::of(SocketType::Pull);
+    closed.feed(&[0x00]);
+    assert!(closed.closed().is_some());
+    let got = closed.engine.read_input(closed.now, 64, |_| -> Result<usize, ()> {
+        panic!("a closed engine offered its buffer")
+    });
+    assert_eq!(got, None);
+}

@@ -34,9 +34,13 @@ pub fn context() -> Context {
 }
 
 /// A message freshly allocated per send, as libzmq's `remote_thr` calls `zmq_msg_init_size`
-/// for every message.
+/// for every message: malloc then memset, as the C tools do (`vec![0; n]` would be calloc,
+/// which glibc serves from its arena, never from the per-thread cache).
+#[allow(clippy::slow_vector_initialization)] // deliberately not calloc
 pub fn fresh(size: usize) -> Message {
-    Message::single(Bytes::from(vec![0u8; size]))
+    let mut body = Vec::with_capacity(size);
+    body.resize(size, 0u8);
+    Message::single(Bytes::from(body))
 }
 
 /// The one frame's length, checking the message has exactly one, as libzmq's tools check

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 fn create_clone_drop(c: &mut Criterion) {
     let mut g = c.benchmark_group("msg_create_clone_drop");
-    for size in [1usize, 32, 64, 1024, 64 * 1024] {
+    for size in [1usize, 32, 64, 70, 1024, 64 * 1024] {
         let src = vec![0xA5u8; size];
         let shared = Bytes::from(src.clone());
         g.throughput(Throughput::Elements(1));

@@ -98,6 +98,7 @@ pub fn report(size: usize, count: u64, elapsed: Duration) {
 /// A fresh message of `size` zero bytes, as libzmq's perf tools make one per send: inline
 /// when small (libzmq's "very small messages"), allocated otherwise.
 #[allow(clippy::slow_vector_initialization)] // deliberately not calloc: see below
+#[inline]
 pub fn fresh_msg(size: usize) -> ferromq::Msg {
     const ZEROS: [u8; ferromq::Msg::INLINE_CAPACITY] = [0; ferromq::Msg::INLINE_CAPACITY];
     if size <= ferromq::Msg::INLINE_CAPACITY {

@@ -1,8 +1,8 @@
 //! Messages: one frame ([`Msg`]) and a whole multipart message ([`Multipart`]).
 //!
 //! The representation follows DESIGN.md principle 2, "copy small, share large": a body of at
-//! most [`Msg::INLINE_CAPACITY`] bytes lives inside the `Msg` value itself (no heap allocation,
-//! like libzmq's "very small message" of up to 33 bytes); anything larger is a reference-counted
+//! most [`Msg::INLINE_CAPACITY`] (69) bytes lives inside the `Msg` value itself (no heap
+//! allocation; libzmq's "very small message" holds up to 33); anything larger is a reference-counted
 //! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
 //! body.
 
@@ -16,13 +16,21 @@ use bytes::Bytes;
 use std::fmt;
 use std::ops::Deref;
 
-/// Bytes kept inline; chosen so that `Msg` stays 48 bytes (a `Bytes` is 32).
-const INLINE_CAP: usize = 38;
+/// Bytes kept inline: as many as fit beside the tag, the flags and the length in 72 bytes, so
+/// that a 64-byte body is carried by value. An allocated body costs its sender a malloc and its
+/// receiver a free on another thread, which glibc's per-thread caches cannot serve, and a body
+/// decoded from a read buffer shares that buffer's reference count between two threads: at 64
+/// bytes that was a third to a half of a message's cost (docs/performance.md has the figures).
+/// The price is the larger value: a pipe slot takes two cache lines instead of one, and
+/// one-byte messages lost about a tenth of their throughput.
+const INLINE_CAP: usize = 69;
 
+// The flags sit in each variant, beside the tag, rather than in `Msg` after the body: the body
+// is padded to a multiple of 8 and a separate byte would cost a whole extra word.
 #[derive(Clone)]
 enum Body {
-    Inline { len: u8, buf: [u8; INLINE_CAP] },
-    Shared(Bytes),
+    Inline { flags: u8, len: u8, buf: [u8; INLINE_CAP] },
+    Shared { flags: u8, bytes: Bytes },
 }
 
 /// One message frame: a body plus the MORE flag that says another frame of the same message
@@ -40,7 +48,6 @@ enum Body {
 #[derive(Clone)]
 pub struct Msg {
     body: Body,
-    flags: u8,
 }
 
 /// Another frame of the same message follows.
@@ -58,12 +65,18 @@ const PEER_REPLACED: u8 = 8;
 /// per send spent more on the calls to memset and memcpy than on anything else it did.
 #[inline(always)]
 fn copy_small(dst: &mut [u8; INLINE_CAP], src: &[u8]) {
-    const _: () = assert!(INLINE_CAP <= 48, "three 16-byte moves cover the inline body");
+    const _: () = assert!(INLINE_CAP <= 80, "five 16-byte moves cover the inline body");
     let n = src.len();
     if n >= 16 {
         dst[..16].copy_from_slice(&src[..16]);
         if n > 32 {
             dst[16..32].copy_from_slice(&src[16..32]);
+        }
+        if n > 48 {
+            dst[32..48].copy_from_slice(&src[32..48]);
+        }
+        if n > 64 {
+            dst[48..64].copy_from_slice(&src[48..64]);
         }
         dst[n - 16..n].copy_from_slice(&src[n - 16..]);
     } else if n >= 8 {
@@ -85,7 +98,7 @@ impl Msg {
 
     /// An empty frame (a delimiter, in REQ/REP envelopes).
     pub const fn new() -> Self {
-        Msg { body: Body::Inline { len: 0, buf: [0; INLINE_CAP] }, flags: 0 }
+        Msg { body: Body::Inline { flags: 0, len: 0, buf: [0; INLINE_CAP] } }
     }
 
     /// A frame whose body is a copy of `data` when it is small, or a fresh shared buffer.
@@ -97,7 +110,7 @@ impl Msg {
         if data.len() <= INLINE_CAP {
             let mut buf = [0; INLINE_CAP];
             copy_small(&mut buf, data);
-            Msg { body: Body::Inline { len: data.len() as u8, buf }, flags: 0 }
+            Msg { body: Body::Inline { flags: 0, len: data.len() as u8, buf } }
         } else {
             Msg::copy_to_heap(data)
         }
@@ -105,7 +118,7 @@ impl Msg {
 
     #[cold]
     fn copy_to_heap(data: &[u8]) -> Self {
-        Msg { body: Body::Shared(Bytes::copy_from_slice(data)), flags: 0 }
+        Msg { body: Body::Shared { flags: 0, bytes: Bytes::copy_from_slice(data) } }
     }
 
     /// A frame that shares `data`. Small bodies are still copied inline so that a tiny frame
@@ -114,7 +127,21 @@ impl Msg {
         if data.len() <= INLINE_CAP {
             Msg::copy_from_slice(&data)
         } else {
-            Msg { body: Body::Shared(data), flags: 0 }
+            Msg { body: Body::Shared { flags: 0, bytes: data } }
+        }
+    }
+
+    #[inline(always)]
+    fn flags(&self) -> u8 {
+        match self.body {
+            Body::Inline { flags, .. } | Body::Shared { flags, .. } => flags,
+        }
+    }
+
+    #[inline(always)]
+    fn flags_mut(&mut self) -> &mut u8 {
+        match &mut self.body {
+            Body::Inline { flags, .. } | Body::Shared { flags, .. } => flags,
         }
     }
 
@@ -122,7 +149,7 @@ impl Msg {
     pub fn len(&self) -> usize {
         match &self.body {
             Body::Inline { len, .. } => *len as usize,
-            Body::Shared(b) => b.len(),
+            Body::Shared { bytes: b, .. } => b.len(),
         }
     }
 
@@ -138,12 +165,13 @@ impl Msg {
 
     /// True when another frame of the same message follows this one.
     pub fn more(&self) -> bool {
-        self.flags & MORE != 0
+        self.flags() & MORE != 0
     }
 
     /// Sets or clears the MORE flag.
     pub fn set_more(&mut self, more: bool) {
-        self.flags = (self.flags & !MORE) | if more { MORE } else { 0 };
+        let flags = self.flags_mut();
+        *flags = (*flags & !MORE) | if more { MORE } else { 0 };
     }
 
     /// Builder form of [`Msg::set_more`].
@@ -158,14 +186,14 @@ impl Msg {
     /// wire; a socket that receives one takes it for itself.
     pub fn routing_id(id: &[u8]) -> Self {
         let mut m = Msg::copy_from_slice(id);
-        m.flags = ROUTING_ID;
+        *m.flags_mut() = ROUTING_ID;
         m
     }
 
     /// True for a [`Msg::routing_id`] item.
     #[inline]
     pub fn is_routing_id(&self) -> bool {
-        self.flags & ROUTING_ID != 0
+        self.flags() & ROUTING_ID != 0
     }
 
     /// A subscription (`subscribe`) or a cancellation for `topic`, as a SUB or XSUB sends it
@@ -177,7 +205,7 @@ impl Msg {
         body.push(u8::from(subscribe));
         body.extend_from_slice(topic);
         let mut m = Msg::from(body);
-        m.flags = SUBSCRIPTION;
+        *m.flags_mut() = SUBSCRIPTION;
         m
     }
 
@@ -185,35 +213,35 @@ impl Msg {
     /// asked for (a publisher's subscriptions) no longer holds. Never sent on the wire.
     pub fn peer_replaced() -> Self {
         let mut m = Msg::new();
-        m.flags = PEER_REPLACED;
+        *m.flags_mut() = PEER_REPLACED;
         m
     }
 
     /// True for a [`Msg::peer_replaced`] item.
     #[inline]
     pub fn is_peer_replaced(&self) -> bool {
-        self.flags & PEER_REPLACED != 0
+        self.flags() & PEER_REPLACED != 0
     }
 
     /// True for a [`Msg::subscription`].
     #[inline]
     pub fn is_subscription(&self) -> bool {
-        self.flags & SUBSCRIPTION != 0
+        self.flags() & SUBSCRIPTION != 0
     }
 
     /// The body as a `Bytes`: shared when large (no copy), copied when inline.
     pub fn to_bytes(&self) -> Bytes {
         match &self.body {
-            Body::Inline { len, buf } => Bytes::copy_from_slice(&buf[..*len as usize]),
-            Body::Shared(b) => b.clone(),
+            Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..*len as usize]),
+            Body::Shared { bytes: b, .. } => b.clone(),
         }
     }
 
     /// Consumes the message and returns its body as `Bytes` (no copy when shared).
     pub fn into_bytes(self) -> Bytes {
         match self.body {
-            Body::Inline { len, buf } => Bytes::copy_from_slice(&buf[..len as usize]),
-            Body::Shared(b) => b,
+            Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..len as usize]),
+            Body::Shared { bytes: b, .. } => b,
         }
     }
 
@@ -221,7 +249,7 @@ impl Msg {
     /// a vectored write without copying them.
     pub(crate) fn shared(&self) -> Option<&Bytes> {
         match &self.body {
-            Body::Shared(b) => Some(b),
+            Body::Shared { bytes: b, .. } => Some(b),
             Body::Inline { .. } => None,
         }
     }
@@ -238,8 +266,8 @@ impl Deref for Msg {
     #[inline]
     fn deref(&self) -> &[u8] {
         match &self.body {
-            Body::Inline { len, buf } => &buf[..*len as usize],
-            Body::Shared(b) => b,
+            Body::Inline { len, buf, .. } => &buf[..*len as usize],
+            Body::Shared { bytes: b, .. } => b,
         }
     }
 }
@@ -252,7 +280,7 @@ impl AsRef<[u8]> for Msg {
 
 impl PartialEq for Msg {
     fn eq(&self, other: &Self) -> bool {
-        self.flags == other.flags && self[..] == other[..]
+        self.flags() == other.flags() && self[..] == other[..]
     }
 }
 impl Eq for Msg {}
@@ -340,14 +368,17 @@ mod tests {
         }
     }
 
+    /// Nine words: a 64-byte body inline, and no more (a pipe slot is this plus its mark,
+    /// rounded up to cache lines).
     #[test]
     fn msg_stays_small_enough_to_move_cheaply() {
-        assert_eq!(std::mem::size_of::<Msg>(), 48);
+        assert_eq!(std::mem::size_of::<Msg>(), 72);
+        const { assert!(INLINE_CAP >= 64) };
     }
 
     #[test]
     fn bodies_up_to_the_inline_capacity_stay_inline() {
-        for n in [0, 1, 33, INLINE_CAP] {
+        for n in [0, 1, 33, 64, INLINE_CAP] {
             let m = Msg::from(vec![1u8; n]);
             assert!(m.is_inline(), "{n}");
             assert_eq!(m.len(), n);

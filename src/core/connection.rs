@@ -381,7 +381,7 @@ impl Connection {
         &mut self,
         now: Instant,
         chunk: usize,
-        read: impl FnOnce(&mut BytesMut) -> Result<usize, E>,
+        read: impl FnOnce(&mut BytesMut, usize) -> Result<usize, E>,
     ) -> Option<Result<usize, E>> {
         if self.state != State::Open {
             return None;

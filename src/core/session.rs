@@ -253,7 +253,7 @@ impl Session {
         &mut self,
         now: Instant,
         chunk: usize,
-        read: impl FnOnce(&mut BytesMut) -> Result<usize, E>,
+        read: impl FnOnce(&mut BytesMut, usize) -> Result<usize, E>,
     ) -> Option<Result<usize, E>> {
         let got = self.engine.as_mut()?.read_input(now, chunk, read);
         self.process(now);

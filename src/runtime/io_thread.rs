@@ -513,9 +513,9 @@ impl IoThread {
             // Straight into the connection's input buffer when it takes input; otherwise (what
             // arrives after our FIN is only drained) into ours.
             let mut room = 0;
-            let direct = p.conn.read_input(now, READ_BUF, |input| {
-                room = input.capacity() - input.len();
-                stream.recv_into(input)
+            let direct = p.conn.read_input(now, READ_BUF, |input, most| {
+                room = most;
+                stream.recv_into(input, most)
             });
             let got = match direct {
                 Some(got) => got,

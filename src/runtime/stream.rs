@@ -161,12 +161,14 @@ pub(crate) fn ipc_path(path: &str) -> PathBuf {
 }
 
 impl Stream {
-    /// Reads onto the end of `buf`, into its spare capacity, which is not initialized: the
-    /// kernel writes it, so no zeroing and no copy from a buffer of our own. Returns how many
-    /// bytes arrived.
+    /// Reads at most `most` bytes onto the end of `buf`, into its spare capacity, which is not
+    /// initialized: the kernel writes it, so no zeroing and no copy from a buffer of our own.
+    /// Returns how many bytes arrived.
     #[allow(unsafe_code)]
-    pub(crate) fn recv_into(&self, buf: &mut bytes::BytesMut) -> io::Result<usize> {
+    pub(crate) fn recv_into(&self, buf: &mut bytes::BytesMut, most: usize) -> io::Result<usize> {
         let spare = buf.spare_capacity_mut();
+        let take = most.min(spare.len());
+        let spare = &mut spare[..take];
         let n = match self {
             Stream::Tcp(s) => socket2::SockRef::from(s).recv(spare)?,
             Stream::Unix(s) => socket2::SockRef::from(s).recv(spare)?,

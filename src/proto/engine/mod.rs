@@ -206,6 +206,9 @@ pub struct Engine {
     peer_version: Option<(u8, u8)>,
     /// The peer closed its side; decode what is buffered, then report `Closed`.
     eof: bool,
+    /// The length of the last frame of half a read chunk or more, until a smaller one comes:
+    /// what [`Engine::read_input`] expects the next frame to need.
+    last_large: usize,
     /// Time of the latest input, used for timers armed while decoding.
     now: Instant,
     scratch: Vec<Command>,
@@ -252,6 +255,7 @@ impl Engine {
             events: VecDeque::new(),
             peer_version: None,
             eof: false,
+            last_large: 0,
             now,
             scratch: Vec::new(),
         }
@@ -307,27 +311,45 @@ impl Engine {
     }
 
     /// Reads from the stream straight into the input buffer, one copy fewer than
-    /// [`handle_input`](Self::handle_input): `read` appends what it reads to the buffer and
-    /// returns how many bytes it read; then the same happens as for `handle_input` with them.
-    /// The buffer is given room for `chunk` bytes whenever less than a sixteenth of that is
-    /// left (so it is not reallocated while bodies decoded from it are still held). `None`
-    /// when input is no longer taken: read into a buffer of your own then, and pass it to
-    /// `handle_input`, which discards it.
+    /// [`handle_input`](Self::handle_input): `read` appends at most `room` (its second
+    /// argument) bytes to the buffer and returns how many it appended; then the same happens
+    /// as for `handle_input` with them. The buffer is given room for `chunk` bytes whenever
+    /// less than a sixteenth of that is left (so it is not reallocated while bodies decoded
+    /// from it are still held). `None` when input is no longer taken: read into a buffer of
+    /// your own then, and pass it to `handle_input`, which discards it.
+    ///
+    /// A frame of half a chunk or more is read to its end and no further, and the buffer
+    /// after one is made big enough for another of its size: the body then owns its buffer
+    /// alone, and what follows it starts a fresh one. Read past, the next frame's first bytes
+    /// would share the body's buffer, and the next reserve would copy them out (up to a
+    /// whole frame of them).
     pub fn read_input<E>(
         &mut self,
         now: Instant,
         chunk: usize,
-        read: impl FnOnce(&mut BytesMut) -> Result<usize, E>,
+        read: impl FnOnce(&mut BytesMut, usize) -> Result<usize, E>,
     ) -> Option<Result<usize, E>> {
         self.now = now;
         if self.state == State::Closed || self.eof {
             return None;
         }
+        let large = chunk / 2;
         if self.input.capacity() - self.input.len() <= chunk / 16 {
-            self.input.reserve(chunk);
+            self.input.reserve(chunk.max(self.last_large));
+        }
+        let mut room = self.input.capacity() - self.input.len();
+        if self.state == State::Active {
+            match self.decoder.next_frame_len(&self.input) {
+                Ok(Some(n)) if n < large => self.last_large = 0,
+                Ok(Some(n)) if n > self.input.len() => {
+                    self.last_large = n.min(MAX_RESERVE);
+                    room = room.min(n - self.input.len());
+                }
+                _ => {}
+            }
         }
         let before = self.input.len();
-        let got = read(&mut self.input);
+        let got = read(&mut self.input, room);
         if self.input.len() > before {
             self.input_arrived();
         }

@@ -373,8 +373,9 @@ impl Connection {
     }
 
     /// Reads the stream straight into the engine's input buffer, one copy fewer than
-    /// [`handle_input`](Self::handle_input): `read` appends to the buffer and returns how many
-    /// bytes it read (see [`Engine::read_input`](crate::proto::Engine::read_input)). `None`
+    /// [`handle_input`](Self::handle_input): `read` appends at most its second argument's
+    /// bytes to the buffer and returns how many it read (see
+    /// [`Engine::read_input`](crate::proto::Engine::read_input)). `None`
     /// when what is read now would be discarded (after our FIN) or input is no longer taken:
     /// read into a buffer of your own then, and pass it to `handle_input`.
     pub fn read_input<E>(

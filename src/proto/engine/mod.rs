@@ -206,8 +206,8 @@ pub struct Engine {
     peer_version: Option<(u8, u8)>,
     /// The peer closed its side; decode what is buffered, then report `Closed`.
     eof: bool,
-    /// The length of the last frame of half a read chunk or more, until a smaller one comes:
-    /// what [`Engine::read_input`] expects the next frame to need.
+    /// The length of the last frame of half a read chunk or more, until a read brings in a
+    /// smaller one: the room [`Engine::read_input`] gives the buffer at the next boundary.
     last_large: usize,
     /// Time of the latest input, used for timers armed while decoding.
     now: Instant,
@@ -313,16 +313,17 @@ impl Engine {
     /// Reads from the stream straight into the input buffer, one copy fewer than
     /// [`handle_input`](Self::handle_input): `read` appends at most `room` (its second
     /// argument) bytes to the buffer and returns how many it appended; then the same happens
-    /// as for `handle_input` with them. The buffer is given room for `chunk` bytes whenever
-    /// less than a sixteenth of that is left (so it is not reallocated while bodies decoded
-    /// from it are still held). `None` when input is no longer taken: read into a buffer of
-    /// your own then, and pass it to `handle_input`, which discards it.
+    /// as for `handle_input` with them. `None` when input is no longer taken: read into a
+    /// buffer of your own then, and pass it to `handle_input`, which discards it.
     ///
-    /// A frame of half a chunk or more is read to its end and no further, and the buffer
-    /// after one is made big enough for another of its size: the body then owns its buffer
-    /// alone, and what follows it starts a fresh one. Read past, the next frame's first bytes
-    /// would share the body's buffer, and the next reserve would copy them out (up to a
-    /// whole frame of them).
+    /// The buffer is given room for `chunk` bytes whenever a sixteenth of that or less is left,
+    /// so it is not reallocated while bodies decoded from it are still held. Frames of half a
+    /// chunk or more are treated apart: once such a frame's header is in, the read stops at the
+    /// frame's end, and at the boundary after it the empty buffer gets room for another frame
+    /// of its size (until a read brings in a smaller frame). The body then owns its buffer
+    /// alone and the next frame starts a fresh one; read past, the next frame's first bytes
+    /// would share the body's buffer, and the reserve that makes room for the rest of that
+    /// frame would copy them out (up to a whole frame of them, into pages not yet faulted in).
     pub fn read_input<E>(
         &mut self,
         now: Instant,
@@ -334,24 +335,31 @@ impl Engine {
             return None;
         }
         let large = chunk / 2;
-        if self.input.capacity() - self.input.len() <= chunk / 16 {
+        let spare = self.input.capacity() - self.input.len();
+        // At a boundary the buffer is empty, so the reserve copies nothing.
+        let boundary = self.input.is_empty() && spare < self.last_large;
+        if spare <= chunk / 16 || boundary {
             self.input.reserve(chunk.max(self.last_large));
         }
         let mut room = self.input.capacity() - self.input.len();
         if self.state == State::Active {
-            match self.decoder.next_frame_len(&self.input) {
-                Ok(Some(n)) if n < large => self.last_large = 0,
-                Ok(Some(n)) if n > self.input.len() => {
+            if let Ok(Some(n)) = self.decoder.next_frame_len(&self.input) {
+                if n >= large && n > self.input.len() {
                     self.last_large = n.min(MAX_RESERVE);
                     room = room.min(n - self.input.len());
                 }
-                _ => {}
             }
         }
         let before = self.input.len();
         let got = read(&mut self.input, room);
         if self.input.len() > before {
             self.input_arrived();
+            // A smaller frame after a large one: the next boundary needs no special room.
+            if self.state == State::Active
+                && matches!(self.decoder.next_frame_len(&self.input), Ok(Some(n)) if n < large)
+            {
+                self.last_large = 0;
+            }
         }
         Some(got)
     }

@@ -538,8 +538,8 @@ fn w29_commands_obey_max_message_size() {
 /// A driver that reads straight into the engine's buffer (`read_input`, as the runtime does)
 /// gets exactly what `handle_input` gives: the same events and the same bytes written back,
 /// whatever the read sizes and however small the buffer's chunk; a frame of half a chunk or
-/// more is read to its end and no further, once its header is in; once the engine is closed
-/// it takes no more.
+/// more is read to its end and no further, once its header is in, and the empty buffer after
+/// it has room for another as large; once the engine is closed it takes no more.
 #[test]
 fn w07_reads_into_the_engine_buffer_decode_the_same() {
     let mut wire = greeting(1);
@@ -567,7 +567,13 @@ fn w07_reads_into_the_engine_buffer_decode_the_same() {
         let mut at = 0;
         while at < wire.len() {
             let part = &wire[at..wire.len().min(at + piece)];
+            // Right after a large frame, decoded: an empty buffer with room for another.
+            let after_large = large_frames.iter().find(|&&(s, _, e)| e - s >= chunk / 2 && e == at);
             let got = direct.engine.read_input(direct.now, chunk, |buf, room| {
+                if let Some(&(start, _, end)) = after_large {
+                    assert!(buf.is_empty(), "the frame ending at {at} was not decoded");
+                    assert!(room >= end - start, "room {room} after a frame of {}", end - start);
+                }
                 let n = part.len().min(room);
                 buf.extend_from_slice(&part[..n]);
                 Ok::<_, ()>(n)

@@ -1,10 +1,11 @@
-//! A whole engine fed arbitrary peer bytes, in input-chosen chunks, with time advancing and
+//! A whole engine fed arbitrary peer bytes, in input-chosen chunks (handed over as
+//! `handle_input` takes them or read in as `read_input` offers room), with time advancing and
 //! timers firing: it never panics, its buffered input stays bounded by MAXMSGSIZE plus one
 //! read, and once closed it reports exactly one `Closed` and nothing after it.
 #![no_main]
 
-use ferromq::proto::{Engine, EngineConfig, Event};
 use ferromq::SocketType;
+use ferromq::proto::{Engine, EngineConfig, Event};
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,23 @@ fuzz_target!(|data: &[u8]| {
     while let Some((&c, tail)) = rest.split_first() {
         let n = (usize::from(c) % 64 + 1).min(tail.len());
         assert!(engine.wants_input() || engine.is_closed());
-        engine.handle_input(now, &tail[..n]);
+        if c & 0x80 != 0 {
+            // As the runtime reads: straight into the engine's buffer, as much as it offers
+            // (a small chunk, so that frames of half a chunk or more are read to their end).
+            let mut part = &tail[..n];
+            while !part.is_empty() {
+                let got = engine.read_input(now, 128, |buf, room| {
+                    let k = part.len().min(room);
+                    buf.extend_from_slice(&part[..k]);
+                    Ok::<_, ()>(k)
+                });
+                let Some(Ok(k)) = got else { break };
+                assert!(k > 0, "read_input offered no room");
+                part = &part[k..];
+            }
+        } else {
+            engine.handle_input(now, &tail[..n]);
+        }
         // One frame (MAXMSGSIZE + a long header) plus this read, at most.
         assert!(engine.buffered_input() <= 8192 + 9 + 64, "input buffer unbounded");
         rest = &tail[n..];

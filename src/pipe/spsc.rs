@@ -2,12 +2,13 @@
 //! yqueue, DESIGN.md principle 5).
 //!
 //! * Storage is a linked list of chunks of [`CHUNK`] slots, each aligned to a cache line: one
-//!   line for items up to 56 bytes, two for a pipe's `Msg` items (72 bytes). The consumer pushes each chunk it finishes
-//!   onto a shared list of spares; the producer takes that whole list with one swap when it
-//!   needs a chunk and keeps up to [`MAX_SPARE`] of them, so a queue that moves bursts of up
-//!   to `MAX_SPARE × CHUNK` items allocates nothing in its steady state. (libzmq keeps one
-//!   spare, which allocates on every burst longer than a chunk.) One pusher and a taker that
-//!   only ever takes the whole list make the list free of the ABA problem.
+//!   line for items up to 56 bytes, two for a pipe's `Msg` items (72 bytes). The consumer
+//!   pushes each chunk it finishes onto a shared list of spares; the producer takes that whole
+//!   list with one swap when it needs a chunk and keeps up to [`MAX_SPARE`] of them, so a
+//!   queue that moves bursts of up to `MAX_SPARE × CHUNK` items allocates nothing in its
+//!   steady state. (libzmq keeps one spare, which allocates on every burst longer than a
+//!   chunk.) One pusher and a taker that only ever takes the whole list make the list free of
+//!   the ABA problem.
 //! * The producer writes privately; [`Producer::flush`] publishes everything complete as one
 //!   batch: it marks the batch's first slot with the batch's end, then swaps the end into the
 //!   shared word, the one read-modify-write per batch, which also reports whether the

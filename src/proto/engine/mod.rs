@@ -307,7 +307,7 @@ impl Engine {
             return;
         }
         self.input.extend_from_slice(data);
-        self.input_arrived();
+        let _ = self.input_arrived();
     }
 
     /// Reads from the stream straight into the input buffer, one copy fewer than
@@ -352,31 +352,34 @@ impl Engine {
         }
         let before = self.input.len();
         let got = read(&mut self.input, room);
-        if self.input.len() > before {
-            self.input_arrived();
-            // A smaller frame after a large one: the next boundary needs no special room.
-            if self.state == State::Active
-                && matches!(self.decoder.next_frame_len(&self.input), Ok(Some(n)) if n < large)
-            {
-                self.last_large = 0;
-            }
+        // A smaller frame after a large one: the next boundary needs no special room.
+        if self.input.len() > before && self.input_arrived().is_some_and(|n| n < large) {
+            self.last_large = 0;
         }
         Some(got)
     }
 
     /// Input was appended: the peer is alive, the handshake or the decoder moves on.
-    fn input_arrived(&mut self) {
+    /// Returns the length of the frame at the front of the input, once its header is in.
+    fn input_arrived(&mut self) -> Option<usize> {
         self.peer_alive();
         self.advance_handshake();
-        if self.state == State::Active {
-            // Refuse a bad or oversize header now, before buffering its body (W-10).
-            match self.decoder.next_frame_len(&self.input) {
-                Err(e) => self.fail(e.into()),
-                Ok(Some(n)) if n > self.input.len() => {
+        if self.state != State::Active {
+            return None;
+        }
+        // Refuse a bad or oversize header now, before buffering its body (W-10).
+        match self.decoder.next_frame_len(&self.input) {
+            Err(e) => {
+                self.fail(e.into());
+                None
+            }
+            Ok(Some(n)) => {
+                if n > self.input.len() {
                     self.input.reserve((n - self.input.len()).min(MAX_RESERVE));
                 }
-                Ok(_) => {}
+                Some(n)
             }
+            Ok(None) => None,
         }
     }
 

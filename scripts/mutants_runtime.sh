@@ -35,6 +35,7 @@ cases=(
   "proxy-ignores-room             proxy::api11_a_broker_holds_requests_until_a_worker_comes"
   "short-read-ignores-hangup      close::l07_tcp_burst_then_close_loses_nothing"
   "io-thread-stays-quiet          low_latency::spin01_the_io_thread_takes_over_when_the_user_stops_waiting"
+  "poll-goes-unrung               low_latency::spin06_a_send_while_nobody_helps_rings_the_io_thread"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

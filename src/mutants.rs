@@ -93,11 +93,16 @@ pub enum Mutant {
     /// later: meanwhile what arrives is not read (the runtime driver; the simulator does not
     /// run it).
     IoThreadStaysQuiet,
+    /// In the low-latency mode, an I/O thread tells the senders of commands that it is not
+    /// in `epoll_wait` even while it sleeps there, so nobody rings it: a message sent while
+    /// no user thread helps waits for the next timer, or for ever (the runtime driver; the
+    /// simulator does not run it).
+    PollGoesUnrung,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 27] = [
+    pub const ALL: [Mutant; 28] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -125,6 +130,7 @@ impl Mutant {
         Mutant::ProxyIgnoresRoom,
         Mutant::ShortReadIgnoresHangup,
         Mutant::IoThreadStaysQuiet,
+        Mutant::PollGoesUnrung,
     ];
 
     /// Its command-line name (kebab case).
@@ -157,6 +163,7 @@ impl Mutant {
             Mutant::ProxyIgnoresRoom => "proxy-ignores-room",
             Mutant::ShortReadIgnoresHangup => "short-read-ignores-hangup",
             Mutant::IoThreadStaysQuiet => "io-thread-stays-quiet",
+            Mutant::PollGoesUnrung => "poll-goes-unrung",
         }
     }
 

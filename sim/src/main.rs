@@ -265,6 +265,10 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
         ferromq::mutants::Mutant::IoThreadStaysQuiet,
         "it lives in the mio driver's low-latency hand-over, which the simulator does not run",
     ),
+    (
+        ferromq::mutants::Mutant::PollGoesUnrung,
+        "it lives in the mio driver's low-latency mailbox wake-up, which the simulator does not run",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

@@ -19,7 +19,7 @@ use crate::{Error, Result};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, IoSlice, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -164,6 +164,9 @@ pub(crate) struct IoThread {
     events: Events,
     /// Rings the mailbox's waker: how an arriving helper ends the thread's sleep.
     ring: Arc<mio::Waker>,
+    /// Shared with the mailbox's waker and the [`HelpGate`]: whether the thread may be in
+    /// `epoll_wait`.
+    polling: Arc<AtomicBool>,
 }
 
 impl IoThread {
@@ -171,7 +174,10 @@ impl IoThread {
         let poll = Poll::new().map_err(Error::Io)?;
         let waker = mio::Waker::new(poll.registry(), WAKER).map_err(Error::Io)?;
         let ring = Arc::new(waker);
-        let (mailbox, tx) = Mailbox::new(MioWake(ring.clone()));
+        // True until the low-latency loop starts keeping it: the default loop may always be
+        // in `epoll_wait`.
+        let polling = Arc::new(AtomicBool::new(true));
+        let (mailbox, tx) = Mailbox::new(MioWake { ring: ring.clone(), polling: polling.clone() });
         let t = IoThread {
             index,
             poll,
@@ -187,6 +193,7 @@ impl IoThread {
             stopping: false,
             events: Events::with_capacity(256),
             ring,
+            polling,
         };
         Ok((t, tx))
     }
@@ -726,7 +733,7 @@ impl IoLoop {
             count: AtomicUsize::new(0),
             left: AtomicU64::new(HelpGate::NEVER),
             epoch: Instant::now(),
-            polling: AtomicBool::new(false),
+            polling: t.polling.clone(),
             ring: t.ring.clone(),
             io: std::sync::OnceLock::new(),
         };
@@ -747,8 +754,10 @@ pub(crate) struct HelpGate {
     /// none did, or the last one to leave went to sleep.
     left: AtomicU64,
     epoch: Instant,
-    /// The I/O thread is in a turn that may sleep in `epoll_wait`.
-    polling: AtomicBool,
+    /// The I/O thread is in a turn that may sleep in `epoll_wait` (always, outside the
+    /// low-latency mode): a command or a helper arriving then rings it awake; otherwise the
+    /// thread drains its mailbox before it next polls, and nobody needs to ring.
+    polling: Arc<AtomicBool>,
     ring: Arc<mio::Waker>,
     /// The I/O thread, parked while it stays out of the way.
     io: std::sync::OnceLock<std::thread::Thread>,
@@ -786,7 +795,11 @@ impl HelpGate {
     /// The I/O thread starts (`true`) or ended a turn; starting, whether that turn may sleep:
     /// not while a helper waits for the lock.
     fn polling(&self, on: bool) -> bool {
-        self.polling.store(on, Ordering::SeqCst);
+        // The planted bug hides the poll: what arrives meanwhile is not rung for.
+        self.polling.store(on && !mutant!(PollGoesUnrung), Ordering::SeqCst);
+        // Paired with the fence in the mailbox's waker ([`MioWake`]): the drain that starts
+        // this turn sees every command whose sender saw `polling` false.
+        fence(Ordering::SeqCst);
         on && self.count.load(Ordering::SeqCst) == 0
     }
 

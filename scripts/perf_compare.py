@@ -13,7 +13,9 @@ Markdown table.
 - Fan-out: pub_thr/sub_thr (ferromq's examples, perf/c/ and perf/omq/), one publisher to 10
   subscribers over tcp, the mean rate per subscriber.
 - memcpy: perf/c/memcpy_bw, this machine's memcpy bandwidth for 64 KiB blocks, measured in
-  the same run, as the yardstick for the 64 KiB rows.
+  the same run, as the yardstick for the 64 KiB rows; and perf/c/raw_thr, the same 64 KiB
+  blocks through a bare loopback TCP or Unix socket (no library, no framing, one reused
+  buffer): the most any stack could carry over that transport here.
 - Mixed pairs (ferromq's sender into the other stack's receiver and the reverse) check the
   wire at volume.
 - The low-latency mode (ferromq's tools with FERROMQ_SPIN_US, ContextBuilder::spin) over tcp,
@@ -38,7 +40,7 @@ STACKS = {
 }
 TOOLS = ["local_thr", "remote_thr", "inproc_thr", "local_lat", "remote_lat", "inproc_lat",
          "pub_thr", "sub_thr"]
-EXTRA = {"ferromq": ["idle_cpu"], "libzmq": ["memcpy_bw", "raw_lat"], "omq": []}
+EXTRA = {"ferromq": ["idle_cpu"], "libzmq": ["memcpy_bw", "raw_lat", "raw_thr"], "omq": []}
 THR_SIZES = [(1, 5_000_000), (64, 3_000_000), (1024, 1_000_000), (65536, 50_000)]
 LAT_SIZES = [(1, 20_000), (1024, 20_000)]
 # omq.rs's PUB drops once its fan-out rings fill (its high-water mark does not lift them), so
@@ -176,6 +178,17 @@ def memcpy_bw(scale):
     return float(re.search(r"bandwidth: ([\d.]+) \[GB/s\]", out).group(1))
 
 
+def raw_thr(transport, rounds, scale):
+    """Median GB/s of 64 KiB blocks through a bare socket of `transport` (perf/c/raw_thr)."""
+    count = max(THR_SIZES[-1][1] // scale, 100)
+    got = []
+    for _ in range(rounds):
+        out = subprocess.run([tool("libzmq", "raw_thr"), transport, "65536", str(count)],
+                             check=True, capture_output=True, text=True).stdout
+        got.append(int(re.search(r"mean throughput: (\d+) \[msg/s\]", out).group(1)))
+    return statistics.median(got) * 65536 / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
@@ -239,10 +252,14 @@ def main():
     copies = []
     for transport in transports:
         m = medians.get(("thr", transport, 65536), {})
+        raw = raw_thr(transport, rounds, scale) if transport != "inproc" and m else None
+        if raw:
+            copies.append(f"| bare socket | {transport} | {raw:.2f} | {bw / raw:.2f} | 1.00 |")
         for s in stacks:
             if m.get(s):
                 gbs = m[s] * 65536 / 1e9
-                copies.append(f"| {s} | {transport} | {gbs:.2f} | {bw / gbs:.2f} |")
+                of_raw = f"{raw / gbs:.2f}" if raw else "—"
+                copies.append(f"| {s} | {transport} | {gbs:.2f} | {bw / gbs:.2f} | {of_raw} |")
 
     mixed = []
     for other in [s for s in stacks if s != "ferromq"]:
@@ -255,9 +272,11 @@ def main():
                     mixed.append(f"| {client} → {server} | {transport} | {size} | {shown} |")
 
     print(f"\n64 KiB messages against this machine's memcpy ({bw:.2f} GB/s for 64 KiB blocks "
-          "between two 64 MiB arenas, perf/c/memcpy_bw, same run):\n")
-    print("| stack | transport | GB/s of payload | memcpy ÷ stack |")
-    print("| --- | --- | ---: | ---: |")
+          "between two 64 MiB arenas, perf/c/memcpy_bw, same run) and against a bare socket "
+          "(perf/c/raw_thr: the blocks through a loopback TCP or Unix socket with no library, "
+          "medians of as many runs, same run):\n")
+    print("| stack | transport | GB/s of payload | memcpy ÷ stack | bare socket ÷ stack |")
+    print("| --- | --- | ---: | ---: | ---: |")
     print("\n".join(copies))
     if floors:
         print(f"\nThe low-latency mode (FERROMQ_SPIN_US={SPIN_US}, ContextBuilder::spin) against "

@@ -42,10 +42,16 @@ survived=0
 for c in "${cases[@]}"; do
   read -r mutant test <<<"$c"
   log="$(mktemp)"
-  if FERROMQ_MUTANT="$mutant" cargo test -q -p ferromq --features mutants --test runtime -- \
-      --exact "$test" >"$log" 2>&1; then
+  # A mutant that makes its test hang is caught too, but must not stall the run: each case
+  # gets five minutes (a passing test takes seconds).
+  FERROMQ_MUTANT="$mutant" timeout 300 cargo test -q -p ferromq --features mutants --test runtime \
+      -- --exact "$test" >"$log" 2>&1
+  rc=$?
+  if [ "$rc" = 0 ]; then
     echo "NOT CAUGHT  $mutant  by $test"
     survived=1
+  elif [ "$rc" = 124 ]; then
+    echo "caught      $mutant  by $test: it hung (killed after 300 s)"
   else
     echo "caught      $mutant  by $test: $(grep -m1 -E "panicked|assert" "$log" | cut -c1-120)"
   fi

@@ -10,6 +10,15 @@ fn t03_tcp_push_pull_with_ephemeral_port() {
     let (mut pull, mut push) = pull_push(&ctx, "tcp://127.0.0.1:*");
     assert!(pull.last_endpoint().unwrap().starts_with("tcp://127.0.0.1:"));
     roundtrip(&mut pull, &mut push);
+    // Then single messages after a quiet spell, so that every reader on the way (the PUSH
+    // side's session, the PULL socket) has found its pipe empty and sleeps when one comes: only
+    // the writer's wake-up gets it read. A burst alone may never let a reader fall asleep.
+    for i in 0..3u8 {
+        std::thread::sleep(Duration::from_millis(20));
+        push.send(vec![i]).unwrap();
+        let m = pull.recv().expect("a message sent to a sleeping reader was never read");
+        assert_eq!(&m[..], [i]);
+    }
 }
 
 /// T-06: ipc end to end.

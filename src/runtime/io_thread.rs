@@ -14,7 +14,7 @@ use super::stream::{Listener, Stream, Tuning};
 use super::{Route, SocketCmd};
 use crate::core::{Action, Connection, PeerConfig, PipeId, SocketActor, SocketInput};
 use crate::endpoint::Endpoint;
-use crate::pipe::{Mailbox, PipeCommand, Sender};
+use crate::pipe::{Mailbox, PipeCommand, Sender, Wake};
 use crate::{Error, Result};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
@@ -162,22 +162,19 @@ pub(crate) struct IoThread {
     actions: Vec<Action>,
     stopping: bool,
     events: Events,
-    /// Rings the mailbox's waker: how an arriving helper ends the thread's sleep.
-    ring: Arc<mio::Waker>,
-    /// Shared with the mailbox's waker and the [`HelpGate`]: whether the thread may be in
-    /// `epoll_wait`.
-    polling: Arc<AtomicBool>,
+    /// The mailbox's waker, shared with the [`HelpGate`]: an arriving helper rings the
+    /// thread awake the way a command does.
+    wake: MioWake,
 }
 
 impl IoThread {
     pub(crate) fn new(index: usize) -> Result<(IoThread, Sender<IoCmd>)> {
         let poll = Poll::new().map_err(Error::Io)?;
         let waker = mio::Waker::new(poll.registry(), WAKER).map_err(Error::Io)?;
-        let ring = Arc::new(waker);
-        // True until the low-latency loop starts keeping it: the default loop may always be
-        // in `epoll_wait`.
-        let polling = Arc::new(AtomicBool::new(true));
-        let (mailbox, tx) = Mailbox::new(MioWake { ring: ring.clone(), polling: polling.clone() });
+        // `polling` is true until the low-latency loop starts keeping it: the default loop may
+        // always be in `epoll_wait`.
+        let wake = MioWake { ring: Arc::new(waker), polling: Arc::new(AtomicBool::new(true)) };
+        let (mailbox, tx) = Mailbox::new(wake.clone());
         let t = IoThread {
             index,
             poll,
@@ -192,8 +189,7 @@ impl IoThread {
             actions: Vec::new(),
             stopping: false,
             events: Events::with_capacity(256),
-            ring,
-            polling,
+            wake,
         };
         Ok((t, tx))
     }
@@ -733,8 +729,7 @@ impl IoLoop {
             count: AtomicUsize::new(0),
             left: AtomicU64::new(HelpGate::NEVER),
             epoch: Instant::now(),
-            polling: t.polling.clone(),
-            ring: t.ring.clone(),
+            wake: t.wake.clone(),
             io: std::sync::OnceLock::new(),
         };
         IoLoop { state: Mutex::new(t), helpers }
@@ -754,11 +749,11 @@ pub(crate) struct HelpGate {
     /// none did, or the last one to leave went to sleep.
     left: AtomicU64,
     epoch: Instant,
-    /// The I/O thread is in a turn that may sleep in `epoll_wait` (always, outside the
-    /// low-latency mode): a command or a helper arriving then rings it awake; otherwise the
-    /// thread drains its mailbox before it next polls, and nobody needs to ring.
-    polling: Arc<AtomicBool>,
-    ring: Arc<mio::Waker>,
+    /// The mailbox's waker. Its `polling` flag says the I/O thread is in a turn that may sleep
+    /// in `epoll_wait` (always, outside the low-latency mode): a command or a helper arriving
+    /// then rings it awake; otherwise the thread drains its mailbox before it next polls, and
+    /// nobody needs to ring.
+    wake: MioWake,
     /// The I/O thread, parked while it stays out of the way.
     io: std::sync::OnceLock<std::thread::Thread>,
 }
@@ -769,11 +764,8 @@ impl HelpGate {
     pub(crate) fn enter(&self) {
         self.count.fetch_add(1, Ordering::SeqCst);
         // Paired with `polling`: either the thread sees this helper before it sleeps, or this
-        // helper sees it sleeping and rings (both sides store, then load, sequentially
-        // consistent).
-        if self.polling.load(Ordering::SeqCst) {
-            let _ = self.ring.wake();
-        }
+        // helper sees it sleeping and rings, as for a command.
+        self.wake.wake();
     }
 
     /// `back`: the helper returns with traffic and will be back soon; otherwise it is going
@@ -796,11 +788,14 @@ impl HelpGate {
     /// not while a helper waits for the lock.
     fn polling(&self, on: bool) -> bool {
         // The planted bug hides the poll: what arrives meanwhile is not rung for.
-        self.polling.store(on && !mutant!(PollGoesUnrung), Ordering::SeqCst);
-        // Paired with the fence in the mailbox's waker ([`MioWake`]): the drain that starts
-        // this turn sees every command whose sender saw `polling` false.
+        self.wake.polling.store(on && !mutant!(PollGoesUnrung), Ordering::SeqCst);
+        if !on {
+            return false;
+        }
+        // Paired with the fence in [`MioWake::wake`]: the drain that starts this turn sees
+        // every command, and the count every helper, whose sender saw `polling` false.
         fence(Ordering::SeqCst);
-        on && self.count.load(Ordering::SeqCst) == 0
+        self.count.load(Ordering::SeqCst) == 0
     }
 
     /// Until when the I/O thread should leave the work to helpers, if it should. A user

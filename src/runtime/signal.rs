@@ -162,6 +162,7 @@ impl Wake for SharedWaker {
 /// while the thread is out of `epoll_wait` and will drain its mailbox before it next enters
 /// it (the low-latency mode, between turns and while helpers do the work), and then the
 /// eventfd write, a system call per command, would only make the next poll return early.
+#[derive(Clone)]
 pub(crate) struct MioWake {
     pub(crate) ring: Arc<mio::Waker>,
     pub(crate) polling: Arc<AtomicBool>,

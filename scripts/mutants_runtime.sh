@@ -36,6 +36,9 @@ cases=(
   "short-read-ignores-hangup      close::l07_tcp_burst_then_close_loses_nothing"
   "io-thread-stays-quiet          low_latency::spin01_the_io_thread_takes_over_when_the_user_stops_waiting"
   "poll-goes-unrung               low_latency::spin06_a_send_while_nobody_helps_rings_the_io_thread"
+  "io-thread-stays-quiet          lead::lead04_the_io_thread_takes_over_when_the_leader_stops_calling"
+  "leader-goes-unrung             lead::lead01_an_inproc_send_wakes_a_receiver_leading_the_loop"
+  "leader-goes-unrung             lead::lead02_an_inproc_send_wakes_a_poll_leading_the_loop"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

@@ -98,11 +98,16 @@ pub enum Mutant {
     /// no user thread helps waits for the next timer, or for ever (the runtime driver; the
     /// simulator does not run it).
     PollGoesUnrung,
+    /// A user thread that leads its I/O thread's loop (a blocking call in the default mode)
+    /// is not rung when its socket is notified from another thread: it sleeps on in
+    /// `epoll_wait`, and an inproc message or a closing context waits for the next network
+    /// event or the call's timeout (the runtime driver; the simulator does not run it).
+    LeaderGoesUnrung,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 28] = [
+    pub const ALL: [Mutant; 29] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -131,6 +136,7 @@ impl Mutant {
         Mutant::ShortReadIgnoresHangup,
         Mutant::IoThreadStaysQuiet,
         Mutant::PollGoesUnrung,
+        Mutant::LeaderGoesUnrung,
     ];
 
     /// Its command-line name (kebab case).
@@ -164,6 +170,7 @@ impl Mutant {
             Mutant::ShortReadIgnoresHangup => "short-read-ignores-hangup",
             Mutant::IoThreadStaysQuiet => "io-thread-stays-quiet",
             Mutant::PollGoesUnrung => "poll-goes-unrung",
+            Mutant::LeaderGoesUnrung => "leader-goes-unrung",
         }
     }
 

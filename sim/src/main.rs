@@ -269,6 +269,10 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
         ferromq::mutants::Mutant::PollGoesUnrung,
         "it lives in the mio driver's low-latency mailbox wake-up, which the simulator does not run",
     ),
+    (
+        ferromq::mutants::Mutant::LeaderGoesUnrung,
+        "it lives in the mio driver's blocking wait (a user thread leading the I/O loop), which the simulator does not run",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

@@ -62,18 +62,49 @@ impl CtxInner {
         }
     }
 
+    /// After a send that woke a connection: the message is written from this thread by a turn
+    /// of the I/O loops that stay out of the way of a round trip (the grace after a leader
+    /// left, [`IoThread::lead`]), or of every loop in the low-latency mode. A loop that is
+    /// awake was rung for the command and writes it itself: a sender streaming messages
+    /// keeps its I/O thread batching them.
+    pub(crate) fn direct_write(self: &Arc<Self>) {
+        for l in &self.io_loops {
+            if !self.spin.is_zero() || l.helpers.in_grace() {
+                IoThread::help(&l.state, self);
+            }
+        }
+    }
+
     /// How a user thread blocked in `send`, `recv` or `poll` waits on its `signal` until
-    /// `deadline`: in the low-latency mode it first spins, taking the I/O threads' turns
-    /// meanwhile, and hands the work back before it sleeps.
-    pub(crate) fn wait(self: &Arc<Self>, signal: &Signal, deadline: Option<Instant>) {
+    /// `deadline`. In the low-latency mode it first spins, taking the I/O threads' turns
+    /// meanwhile, and hands the work back before it sleeps. In the default mode, with one I/O
+    /// thread (the default) and nobody leading it already, it leads that thread's loop: it
+    /// sleeps in the loop's `epoll_wait` rather than on the signal, as `lead` says.
+    pub(crate) fn wait(self: &Arc<Self>, signal: &Signal, deadline: Option<Instant>, lead: Lead) {
         if !self.spin.is_zero() {
             let helping = self.helping();
             if signal.spin(deadline, self.spin, &|| self.help_io()) {
                 return;
             }
             helping.park();
+        } else if let ([l], true) = (&self.io_loops[..], lead != Lead::No) {
+            if IoThread::lead(l, self, signal, deadline, lead == Lead::RoundTrip) {
+                return;
+            }
+        }
+        if lead == Lead::No {
+            // Its notifiers are user threads: whether an I/O thread waits out a grace does not
+            // matter to it.
+            signal.wait(deadline);
+            return;
+        }
+        for l in &self.io_loops {
+            l.helpers.sleeping();
         }
         signal.wait(deadline);
+        for l in &self.io_loops {
+            l.helpers.woke();
+        }
     }
 
     /// Marks the calling thread as a helper of every I/O thread until the guard drops: the I/O
@@ -151,6 +182,22 @@ impl CtxInner {
             let _ = t.join();
         }
     }
+}
+
+/// Whether a blocked call in the default mode leads its I/O thread's loop ([`CtxInner::wait`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lead {
+    /// No: what it waits for comes from user threads (inproc peers), which notify its signal
+    /// directly; sleeping in `epoll_wait` would only put an eventfd between them.
+    No,
+    /// Yes, and the I/O thread takes the work back as soon as the call returns (a `send`
+    /// held up by a full queue: the caller will stream on, and its I/O thread should write
+    /// while it does).
+    Once,
+    /// Yes, and the I/O thread stays out of the way for a grace after the call returns (a
+    /// `recv` or a poll: the caller is likely back soon, after a send of its own, which then
+    /// writes from its thread, [`CtxInner::direct_write`]).
+    RoundTrip,
 }
 
 /// A helper's mark on the I/O threads ([`CtxInner::helping`]). Dropped, it says the thread

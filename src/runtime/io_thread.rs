@@ -9,7 +9,7 @@
 
 use super::context::CtxInner;
 use super::monitor::{MonitorEvent, MonitorHandle};
-use super::signal::MioWake;
+use super::signal::{MioWake, Signal};
 use super::stream::{Listener, Stream, Tuning};
 use super::{Route, SocketCmd};
 use crate::core::{Action, Connection, PeerConfig, PipeId, SocketActor, SocketInput};
@@ -195,31 +195,32 @@ impl IoThread {
     }
 
     /// The thread's loop. Each turn holds the state's lock, and so does a sleep in
-    /// `epoll_wait`. In the low-latency mode the thread lets go of the lock between turns and
-    /// stays out of the way while user threads help ([`IoThread::help`]): a helper arriving
-    /// while the thread sleeps in `epoll_wait` rings it awake, so the sleep ends and the lock
-    /// is free for the helper.
+    /// `epoll_wait`; between turns the thread lets go of it. While a user thread does the
+    /// work (it leads the loop from a blocking call, [`IoThread::lead`], or helps in the
+    /// low-latency mode, [`IoThread::help`]) the thread stays out of the way ([`HelpGate`]): a
+    /// user thread arriving while it sleeps in `epoll_wait` rings it awake, so the sleep ends
+    /// and the lock is free.
     pub(crate) fn run(l: Arc<IoLoop>, ctx: Arc<CtxInner>) {
         let lock = || l.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let spin = ctx.spin;
+        let grace = if ctx.spin.is_zero() { HANDOVER } else { ctx.spin };
         let _ = l.helpers.io.set(std::thread::current());
-        if spin.is_zero() {
-            let mut t = lock();
-            while t.turn(&ctx, true) {}
-            return;
-        }
         loop {
-            // While a user thread helps, the work is its: two busy threads on one side of a
+            // While a user thread does the work, it is its: two busy threads on one side of a
             // round trip would only take the core from each other.
-            let now = Instant::now();
-            if let Some(until) = l.helpers.quiet_until(now, spin) {
-                // A helper that gives up and goes to sleep unparks this.
-                std::thread::park_timeout(until - now);
-                continue;
+            match l.helpers.quiet(grace) {
+                Quiet::No => {}
+                Quiet::Until(until) => {
+                    std::thread::park_timeout(until.saturating_duration_since(Instant::now()));
+                    continue;
+                }
+                Quiet::Helped => {
+                    l.helpers.sleep_while_helped();
+                    continue;
+                }
             }
             let mut t = lock();
             let may_sleep = l.helpers.polling(true);
-            let alive = t.turn(&ctx, may_sleep);
+            let alive = t.turn(&ctx, may_sleep, None);
             l.helpers.polling(false);
             drop(t);
             if !alive {
@@ -233,8 +234,41 @@ impl IoThread {
     /// thread that owns a socket runs this only from a blocking call, outside its actor.
     pub(crate) fn help(state: &Mutex<IoThread>, ctx: &Arc<CtxInner>) {
         if let Ok(mut t) = state.try_lock() {
-            t.turn(ctx, false);
+            t.turn(ctx, false, None);
         }
+    }
+
+    /// A blocking call's wait in the default mode: the user thread leads the loop, taking
+    /// the I/O thread's turns itself and sleeping in its `epoll_wait`, until `signal` is
+    /// notified or `deadline`. What it waits for then wakes it straight from the kernel, one
+    /// wake-up where a sleep on the signal costs two (the I/O thread's, then the user's).
+    /// False, without waiting, if another thread leads already.
+    pub(crate) fn lead(
+        l: &IoLoop,
+        ctx: &Arc<CtxInner>,
+        signal: &Signal,
+        deadline: Option<Instant>,
+        round_trip: bool,
+    ) -> bool {
+        let g = &l.helpers;
+        if g.leader.swap(true, Ordering::Acquire) {
+            return false;
+        }
+        g.enter();
+        let mut t = l.state.lock().unwrap_or_else(PoisonError::into_inner);
+        // Armed, a notify from any thread rings the waker this turn sleeps on.
+        while signal.arm_lead() {
+            g.polling(true);
+            let alive = t.turn(ctx, true, deadline);
+            g.polling(false);
+            if signal.disarm_lead() || !alive || deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        drop(t);
+        g.leader.store(false, Ordering::Release);
+        g.leave(round_trip);
+        true
     }
 
     /// How long the loop may sleep: until its first timer.
@@ -243,8 +277,9 @@ impl IoThread {
     }
 
     /// Commands, timers, one poll and the events it brought; false once the thread should
-    /// exit. `may_sleep`: the poll may block until the next timer (false for a helper).
-    fn turn(&mut self, ctx: &Arc<CtxInner>, may_sleep: bool) -> bool {
+    /// exit. `may_sleep`: the poll may block until the next timer (false for a helper), and
+    /// no later than `until` (a leader's deadline).
+    fn turn(&mut self, ctx: &Arc<CtxInner>, may_sleep: bool, until: Option<Instant>) -> bool {
         self.drain_mailbox(ctx);
         // Every socket is closed by the time the context asks us to stop; what is left
         // are connections still flushing their tail, and they must finish first.
@@ -253,7 +288,15 @@ impl IoThread {
         }
         let now = Instant::now();
         self.fire_timers(now);
-        let timeout = if may_sleep { self.timeout(now) } else { Some(Duration::ZERO) };
+        let timeout = if !may_sleep {
+            Some(Duration::ZERO)
+        } else {
+            let cap = until.map(|u| u.saturating_duration_since(now));
+            match (self.timeout(now), cap) {
+                (Some(t), Some(c)) => Some(t.min(c)),
+                (t, c) => t.or(c),
+            }
+        };
         let mut events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         match self.poll.poll(&mut events, timeout) {
             Ok(()) => {}
@@ -731,6 +774,9 @@ impl IoLoop {
             epoch: Instant::now(),
             wake: t.wake.clone(),
             io: std::sync::OnceLock::new(),
+            leader: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            asleep: AtomicBool::new(false),
         };
         IoLoop { state: Mutex::new(t), helpers }
     }
@@ -741,21 +787,46 @@ impl IoLoop {
     }
 }
 
-/// Whether user threads are helping an I/O thread (the low-latency mode): while one is, and
-/// for one budget after the last one left, the thread stays out of its way.
+/// How long an I/O thread stays out of the way after a user thread that led its loop
+/// returned with traffic (the default mode): a thread between two blocking calls of a round
+/// trip (a reply received, the request sent, the next `recv` not yet entered) will be back
+/// within it, and handing the loop over and back would cost a wake-up each way. Traffic nobody
+/// waits for meanwhile (a connection still flushing a backlog, a socket nobody is blocked on)
+/// waits for it at most, and never when another user thread sleeps in a blocking call.
+const HANDOVER: Duration = Duration::from_micros(500);
+
+/// Whether user threads do an I/O thread's work (a leader in the default mode, helpers in the
+/// low-latency mode): while one does, and for a grace after the last one left with traffic,
+/// the thread stays out of its way.
 pub(crate) struct HelpGate {
     count: AtomicUsize,
     /// When the last helper returned with traffic, in nanoseconds since `epoch`; `NEVER` when
     /// none did, or the last one to leave went to sleep.
     left: AtomicU64,
     epoch: Instant,
-    /// The mailbox's waker. Its `polling` flag says the I/O thread is in a turn that may sleep
-    /// in `epoll_wait` (always, outside the low-latency mode): a command or a helper arriving
-    /// then rings it awake; otherwise the thread drains its mailbox before it next polls, and
-    /// nobody needs to ring.
-    wake: MioWake,
+    /// The mailbox's waker. Its `polling` flag says the I/O thread, or a leader, is in a turn
+    /// that may sleep in `epoll_wait`: a command or a helper arriving then rings it awake;
+    /// otherwise the thread drains its mailbox before it next polls, and nobody needs to ring.
+    pub(crate) wake: MioWake,
     /// The I/O thread, parked while it stays out of the way.
     io: std::sync::OnceLock<std::thread::Thread>,
+    /// A user thread leads the loop ([`IoThread::lead`]); only one may.
+    leader: AtomicBool,
+    /// User threads asleep on their signal in a blocking call: nobody leads for them, so the
+    /// I/O thread must not wait out a grace while they sleep.
+    sleepers: AtomicUsize,
+    /// The I/O thread is parked until the last helper leaves.
+    asleep: AtomicBool,
+}
+
+/// What the I/O thread does before its next turn.
+enum Quiet {
+    /// Take it.
+    No,
+    /// Stay out of the way until then (the grace after the last helper left).
+    Until(Instant),
+    /// Stay out of the way until the last helper leaves.
+    Helped,
 }
 
 impl HelpGate {
@@ -776,16 +847,61 @@ impl HelpGate {
         } else {
             Self::NEVER
         };
-        self.left.store(ns, Ordering::Relaxed);
-        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 && !back {
-            if let Some(io) = self.io.get() {
-                io.unpark();
-            }
+        self.left.store(ns, Ordering::SeqCst);
+        if self.count.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        // Paired with `sleeping`: either a thread about to sleep on its signal sees this
+        // grace and ends it, or this sees that thread and gives none.
+        let back = back && self.sleepers.load(Ordering::SeqCst) == 0;
+        if !back {
+            self.left.store(Self::NEVER, Ordering::SeqCst);
+        }
+        // A thread parked until the last helper leaves must start its grace, or end it.
+        if !back || self.asleep.load(Ordering::SeqCst) {
+            self.unpark();
         }
     }
 
-    /// The I/O thread starts (`true`) or ended a turn; starting, whether that turn may sleep:
-    /// not while a helper waits for the lock.
+    /// Out of the way for a grace after a leader left: nobody takes turns meanwhile unless
+    /// a user thread does ([`CtxInner::direct_write`]).
+    pub(crate) fn in_grace(&self) -> bool {
+        self.count.load(Ordering::Relaxed) == 0 && self.left.load(Ordering::Relaxed) != Self::NEVER
+    }
+
+    fn unpark(&self) {
+        if let Some(io) = self.io.get() {
+            io.unpark();
+        }
+    }
+
+    /// A user thread is about to sleep on its signal in a blocking call, until it calls
+    /// [`HelpGate::woke`]: the I/O thread takes the work now rather than after a grace.
+    pub(crate) fn sleeping(&self) {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        if self.count.load(Ordering::SeqCst) == 0 && self.left.load(Ordering::SeqCst) != Self::NEVER
+        {
+            self.left.store(Self::NEVER, Ordering::SeqCst);
+            self.unpark();
+        }
+    }
+
+    pub(crate) fn woke(&self) {
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The I/O thread parks while a helper is in; the last one to leave unparks it.
+    fn sleep_while_helped(&self) {
+        self.asleep.store(true, Ordering::SeqCst);
+        // Paired with `leave`: either this sees the last helper gone, or it sees this asleep.
+        if self.count.load(Ordering::SeqCst) > 0 {
+            std::thread::park();
+        }
+        self.asleep.store(false, Ordering::SeqCst);
+    }
+
+    /// The I/O thread (or a leader) starts (`true`) or ended a turn; starting, whether that
+    /// turn may sleep: not while a helper waits for the lock.
     fn polling(&self, on: bool) -> bool {
         // The planted bug hides the poll: what arrives meanwhile is not rung for.
         self.wake.polling.store(on && !mutant!(PollGoesUnrung), Ordering::SeqCst);
@@ -798,22 +914,28 @@ impl HelpGate {
         self.count.load(Ordering::SeqCst) == 0
     }
 
-    /// Until when the I/O thread should leave the work to helpers, if it should. A user
+    /// Whether the I/O thread should leave the work to user threads, and until when. A user
     /// thread between two blocking calls of a round trip (a reply sent, the next `recv` not
-    /// yet entered) is still the one to do it, hence the budget after the last one left; a
-    /// user thread that stopped calling leaves the I/O thread in charge one budget later.
-    fn quiet_until(&self, now: Instant, spin: Duration) -> Option<Instant> {
+    /// yet entered) is still the one to do it, hence the grace after the last one left; a
+    /// user thread that stopped calling leaves the I/O thread in charge one grace later.
+    fn quiet(&self, grace: Duration) -> Quiet {
         if self.count.load(Ordering::SeqCst) > 0 {
-            return Some(now + spin);
+            return Quiet::Helped;
         }
-        let ns = self.left.load(Ordering::Relaxed);
+        let ns = self.left.load(Ordering::SeqCst);
         if ns == Self::NEVER {
-            return None;
+            return Quiet::No;
         }
         let left = self.epoch + Duration::from_nanos(ns);
         // The planted bug stays out far longer than any test waits (but not for ever, so that
         // the context still terminates and the test fails rather than hangs).
-        let spin = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { spin };
-        (left + spin > now).then_some(left + spin)
+        let grace = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { grace };
+        if left + grace > Instant::now() {
+            return Quiet::Until(left + grace);
+        }
+        // Over: sends stop writing from their own thread ([`HelpGate::in_grace`]), unless a
+        // helper left again meanwhile.
+        let _ = self.left.compare_exchange(ns, Self::NEVER, Ordering::SeqCst, Ordering::Relaxed);
+        Quiet::No
     }
 }

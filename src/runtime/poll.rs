@@ -1,6 +1,7 @@
 //! Waiting on several sockets at once ([`poll`], like `zmq_poll`), and a level-triggered file
 //! descriptor ([`ReadinessFd`]) for putting a socket inside another event loop.
 
+use super::context::Lead;
 use super::signal::{Signal, WakeTarget};
 use super::socket::Socket;
 use crate::Result;
@@ -96,6 +97,15 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
     // Every socket of one poll normally shares one context: its low-latency mode is the
     // first socket's.
     let ctx = items.first().map(|it| it.socket.ctx().clone());
+    // A leader sleeps in its context's loop, which a socket of another context would not
+    // ring: mixed items sleep on the signal.
+    let one_ctx =
+        ctx.as_ref().is_some_and(|c| items.iter().all(|it| Arc::ptr_eq(it.socket.ctx(), c)));
+    let lead = if one_ctx && items.iter().any(|it| it.socket.networked()) {
+        Lead::RoundTrip
+    } else {
+        Lead::No
+    };
     for it in items.iter_mut() {
         it.socket.retarget_wake(WakeTarget::User(signal.clone(), None));
     }
@@ -125,7 +135,7 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
             break Ok(ready);
         }
         match &ctx {
-            Some(ctx) => ctx.wait(&signal, deadline),
+            Some(ctx) => ctx.wait(&signal, deadline, lead),
             None => signal.wait(deadline),
         }
     };

@@ -14,6 +14,9 @@ const EMPTY: u8 = 0;
 const NOTIFIED: u8 = 1;
 /// The waiter is asleep on the condition variable (or about to be, holding the lock).
 const PARKED: u8 = 2;
+/// The waiter leads an I/O thread's loop: it sleeps in that loop's `epoll_wait`, and a notify
+/// rings the loop's waker ([`Signal::arm_lead`]).
+const LEADING: u8 = 3;
 
 /// A one-bit parker: `notify` sets the bit, `wait` (spins for a while if asked, then) sleeps
 /// until it is set and clears it.
@@ -29,13 +32,36 @@ pub(crate) struct Signal {
 }
 
 impl Signal {
-    pub(crate) fn notify(&self) {
-        if self.state.swap(NOTIFIED, Ordering::Release) == PARKED {
+    /// Sets the bit and wakes the waiter from its sleep on the condition variable; true if
+    /// it sleeps in the `epoll_wait` of a loop it leads instead, which the caller must ring.
+    #[must_use]
+    pub(crate) fn notify(&self) -> bool {
+        let was = self.state.swap(NOTIFIED, Ordering::Release);
+        if was == PARKED {
             // The waiter set PARKED holding the lock and releases it only inside `cv.wait`:
             // taking the lock here means it is waiting, so the notify cannot be missed.
             drop(self.lock.lock().unwrap_or_else(PoisonError::into_inner));
             self.cv.notify_one();
         }
+        was == LEADING
+    }
+
+    /// Before the waiter sleeps in the `epoll_wait` of the loop it leads: from now a notify
+    /// tells its caller to ring that loop. False if notified already (the notify is consumed,
+    /// the caller returns).
+    pub(crate) fn arm_lead(&self) -> bool {
+        match self.state.compare_exchange(EMPTY, LEADING, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(_) => {
+                self.state.store(EMPTY, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// After the led turn: true if notified meanwhile (and consumed).
+    pub(crate) fn disarm_lead(&self) -> bool {
+        self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
     }
 
     fn take(&self) -> bool {
@@ -128,11 +154,14 @@ pub(crate) enum WakeTarget {
 /// The wake hook of a socket's mailbox; its target can be switched when the socket is reaped.
 pub(crate) struct SocketWaker {
     target: Mutex<WakeTarget>,
+    /// The waker of the I/O loop a thread blocked on this socket may lead (the context's
+    /// only one; none with several, which are not led).
+    lead: Option<Arc<mio::Waker>>,
 }
 
 impl SocketWaker {
-    pub(crate) fn new(signal: Arc<Signal>) -> Arc<SocketWaker> {
-        Arc::new(SocketWaker { target: Mutex::new(WakeTarget::User(signal, None)) })
+    pub(crate) fn new(signal: Arc<Signal>, lead: Option<Arc<mio::Waker>>) -> Arc<SocketWaker> {
+        Arc::new(SocketWaker { target: Mutex::new(WakeTarget::User(signal, None)), lead })
     }
 
     pub(crate) fn retarget(&self, t: WakeTarget) {
@@ -147,7 +176,14 @@ impl Wake for SharedWaker {
     fn wake(&self) {
         match &*self.0.target.lock().unwrap_or_else(PoisonError::into_inner) {
             WakeTarget::User(s, fd) => {
-                s.notify();
+                // The planted bug leaves a leader asleep in `epoll_wait`: a notify from another
+                // thread (an inproc peer, a closing context) waits for the next I/O event.
+                if s.notify() && !mutant!(LeaderGoesUnrung) {
+                    if let Some(ring) = &self.0.lead {
+                        // Failing only happens when the poll is gone: nobody sleeps in it.
+                        let _ = ring.wake();
+                    }
+                }
                 if let Some(fd) = fd {
                     // A full buffer already means "readable": nothing is lost by failing.
                     let _ = std::io::Write::write(&mut &**fd, &[1]);

@@ -1,6 +1,7 @@
 //! The blocking socket API, on the user's thread.
 
 use super::context::CtxInner;
+use super::context::Lead;
 use super::inproc::Me;
 use super::io_thread::{IoCmd, LiveLinger, PeerOpts, Reaped};
 use super::monitor::{Monitor, MonitorEvent, MonitorHandle};
@@ -95,7 +96,11 @@ impl Socket {
         // libzmq starts a ROUTER's generated ids, and a REQ's request ids, at random.
         let actor = SocketActor::with_options(ty, &opts, ctx.random_seed())?;
         let signal = Arc::new(Signal::default());
-        let waker = SocketWaker::new(signal.clone());
+        let lead = match &ctx.io_loops[..] {
+            [l] => Some(l.helpers.wake.ring.clone()),
+            _ => None,
+        };
+        let waker = SocketWaker::new(signal.clone(), lead);
         let (mailbox, tx) = Mailbox::new(SharedWaker(waker.clone()));
         let id = ctx.next_id();
         ctx.register(id, tx.clone())?;
@@ -493,16 +498,31 @@ impl Socket {
     }
 
     /// Sleeps until woken (a command arrived) or the deadline; `None` (don't wait) or a
-    /// deadline already passed is "would block".
-    fn wait(&self, wait: Option<Option<Instant>>) -> Result<()> {
+    /// deadline already passed is "would block". `round_trip`: the caller is likely back
+    /// soon with a send of its own (a `recv`, not a `send` held up by a full queue).
+    fn wait(&self, wait: Option<Option<Instant>>, round_trip: bool) -> Result<()> {
+        let lead = match (self.networked(), round_trip) {
+            (false, _) => Lead::No,
+            (true, false) => Lead::Once,
+            (true, true) => Lead::RoundTrip,
+        };
         match wait {
             None => Err(Error::WouldBlock),
             Some(Some(d)) if Instant::now() >= d => Err(Error::WouldBlock),
             Some(deadline) => {
-                self.ctx.wait(&self.signal, deadline);
+                self.ctx.wait(&self.signal, deadline, lead);
                 Ok(())
             }
         }
+    }
+
+    /// Whether what the socket waits for may come through an I/O thread (it has a tcp or ipc
+    /// endpoint), so that a blocked call is better off sleeping in that thread's poll than on
+    /// its signal, which an inproc peer notifies directly.
+    pub(crate) fn networked(&self) -> bool {
+        self.endpoints
+            .iter()
+            .any(|(_, a)| !matches!(a, Attached::InprocBind(_) | Attached::InprocConnect(_)))
     }
 
     fn deadline(timeout: Option<Duration>, dontwait: bool) -> Option<Option<Instant>> {
@@ -591,12 +611,13 @@ impl Socket {
             self.process_commands()?;
             match self.core().send(msg) {
                 Ok(()) => {
-                    if self.flush_commands() && !self.ctx.spin.is_zero() {
-                        // The low-latency mode's direct write: the message woke a connection
-                        // (nothing was queued for it), so take the I/O thread's turn now, which
-                        // writes it to the stream from this thread, rather than wait for the
-                        // I/O thread to wake and do it.
-                        self.ctx.help_io();
+                    if self.flush_commands() {
+                        // The direct write: the message woke a connection (nothing was queued
+                        // for it), so take the I/O thread's turn now if it is free (the thread
+                        // stays out of the way of a user thread in a round trip, or spins on
+                        // it), which writes the message to the stream from this thread, rather
+                        // than wait for the I/O thread to wake and do it.
+                        self.ctx.direct_write();
                     }
                     return Ok(());
                 }
@@ -607,7 +628,7 @@ impl Socket {
                 }
             }
             self.flush_commands();
-            self.wait(wait)?;
+            self.wait(wait, false)?;
         }
     }
 
@@ -696,7 +717,7 @@ impl Socket {
                 }
             }
             self.flush_commands();
-            self.wait(wait)?;
+            self.wait(wait, true)?;
         }
     }
 
@@ -757,7 +778,8 @@ impl Drop for Socket {
         self.ctx.unregister(self.id, true);
         let io = 0;
         self.waker.retarget(WakeTarget::Reaper { io: self.ctx.io[io].clone(), socket: self.id });
-        let (mailbox, _) = Mailbox::new(SharedWaker(SocketWaker::new(Arc::new(Signal::default()))));
+        let (mailbox, _) =
+            Mailbox::new(SharedWaker(SocketWaker::new(Arc::new(Signal::default()), None)));
         let mailbox = std::mem::replace(&mut self.mailbox, mailbox);
         self.ctx.io[io].send(IoCmd::Reap(Box::new(Reaped { id: self.id, actor, mailbox })));
     }

@@ -6,6 +6,7 @@ mod blocked;
 mod close;
 mod conflate;
 mod hwm;
+mod lead;
 mod lifecycle;
 mod low_latency;
 mod options;

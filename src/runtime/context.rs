@@ -55,6 +55,17 @@ impl CtxInner {
         PipeId(self.next_id())
     }
 
+    /// A `recv` found its message already queued: the caller is reading a stream, not waiting
+    /// out a round trip, and its I/O thread should read on in parallel rather than wait out
+    /// the grace the last blocking `recv` gave it.
+    pub(crate) fn streaming(&self) {
+        if self.spin.is_zero() {
+            for l in &self.io_loops {
+                l.helpers.end_grace();
+            }
+        }
+    }
+
     /// The low-latency mode's help: a turn of each I/O thread's loop that is not in one.
     pub(crate) fn help_io(self: &Arc<Self>) {
         for l in &self.io_loops {

@@ -242,7 +242,8 @@ impl IoThread {
     /// the I/O thread's turns itself and sleeping in its `epoll_wait`, until `signal` is
     /// notified or `deadline`. What it waits for then wakes it straight from the kernel, one
     /// wake-up where a sleep on the signal costs two (the I/O thread's, then the user's).
-    /// False, without waiting, if another thread leads already.
+    /// False, without waiting, if another thread leads already, or sleeps in a blocking call
+    /// (the I/O thread is better off serving them all).
     pub(crate) fn lead(
         l: &IoLoop,
         ctx: &Arc<CtxInner>,
@@ -251,7 +252,9 @@ impl IoThread {
         round_trip: bool,
     ) -> bool {
         let g = &l.helpers;
-        if g.leader.swap(true, Ordering::Acquire) {
+        // With other threads asleep on their signals the I/O thread serves them all, and
+        // handing its loop to one of them and back would cost each hand-over a wake-up.
+        if g.sleepers.load(Ordering::Relaxed) > 0 || g.leader.swap(true, Ordering::Acquire) {
             return false;
         }
         g.enter();
@@ -867,6 +870,15 @@ impl HelpGate {
     /// a user thread does ([`CtxInner::direct_write`]).
     pub(crate) fn in_grace(&self) -> bool {
         self.count.load(Ordering::Relaxed) == 0 && self.left.load(Ordering::Relaxed) != Self::NEVER
+    }
+
+    /// Ends a grace early ([`CtxInner::streaming`]); nothing if there is none.
+    #[inline]
+    pub(crate) fn end_grace(&self) {
+        if self.in_grace() {
+            self.left.store(Self::NEVER, Ordering::SeqCst);
+            self.unpark();
+        }
     }
 
     fn unpark(&self) {

@@ -63,6 +63,8 @@ pub struct Socket {
     terminated: bool,
     io_next: usize,
     readiness: Option<Readiness>,
+    /// The last part received said more follow: the next is part of the same message.
+    rcv_more: bool,
     monitor: MonitorHandle,
 }
 
@@ -120,6 +122,7 @@ impl Socket {
             terminated: false,
             io_next: 0,
             readiness: None,
+            rcv_more: false,
             monitor: MonitorHandle::default(),
         })
     }
@@ -703,10 +706,16 @@ impl Socket {
 
     fn recv_inner(&mut self, dontwait: bool) -> Result<Msg> {
         let wait = Self::deadline(self.opts.rcvtimeo, dontwait);
+        let mut waited = false;
         loop {
             self.process_commands()?;
             match self.core().recv() {
                 Ok(m) => {
+                    if !waited && !self.rcv_more {
+                        // A message that was already there: a stream, not a round trip.
+                        self.ctx.streaming();
+                    }
+                    self.rcv_more = m.more();
                     self.flush_commands();
                     return Ok(m);
                 }
@@ -717,6 +726,7 @@ impl Socket {
                 }
             }
             self.flush_commands();
+            waited = true;
             self.wait(wait, true)?;
         }
     }

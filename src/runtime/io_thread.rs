@@ -931,23 +931,31 @@ impl HelpGate {
     /// yet entered) is still the one to do it, hence the grace after the last one left; a
     /// user thread that stopped calling leaves the I/O thread in charge one grace later.
     fn quiet(&self, grace: Duration) -> Quiet {
-        if self.count.load(Ordering::SeqCst) > 0 {
-            return Quiet::Helped;
-        }
+        let helped = self.count.load(Ordering::SeqCst) > 0;
         let ns = self.left.load(Ordering::SeqCst);
-        if ns == Self::NEVER {
-            return Quiet::No;
+        if ns != Self::NEVER {
+            let left = self.epoch + Duration::from_nanos(ns);
+            // The planted bug stays out far longer than any test waits (but not for ever, so
+            // that the context still terminates and the test fails rather than hangs).
+            let grace = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { grace };
+            if left + grace > Instant::now() {
+                // Also while a helper is in: one that came back within the grace is likely in
+                // a round trip and leaves again soon, and a timed park spares it an unpark.
+                return Quiet::Until(left + grace);
+            }
+            if !helped {
+                // Over: sends stop writing from their own thread ([`HelpGate::in_grace`]),
+                // unless a helper left again meanwhile.
+                let _ = self.left.compare_exchange(
+                    ns,
+                    Self::NEVER,
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                );
+            }
         }
-        let left = self.epoch + Duration::from_nanos(ns);
-        // The planted bug stays out far longer than any test waits (but not for ever, so that
-        // the context still terminates and the test fails rather than hangs).
-        let grace = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { grace };
-        if left + grace > Instant::now() {
-            return Quiet::Until(left + grace);
-        }
-        // Over: sends stop writing from their own thread ([`HelpGate::in_grace`]), unless a
-        // helper left again meanwhile.
-        let _ = self.left.compare_exchange(ns, Self::NEVER, Ordering::SeqCst, Ordering::Relaxed);
-        Quiet::No
+        // A helper that stayed in for longer than a grace (a call blocked on a quiet socket)
+        // unparks this when it leaves: no wake-ups meanwhile.
+        if helped { Quiet::Helped } else { Quiet::No }
     }
 }

@@ -252,7 +252,10 @@ impl Default for ContextBuilder {
 }
 
 impl ContextBuilder {
-    /// Number of I/O threads (IO_THREADS; default 1, at least 1).
+    /// Number of I/O threads (IO_THREADS; default 1, at least 1). With one, a call blocked on
+    /// a tcp or ipc socket sleeps in that thread's poll and does its work when woken (see
+    /// [`spin`](Self::spin)); with several, it sleeps on its own and the I/O threads wake it,
+    /// a wake-up more per message on each side.
     pub fn io_threads(mut self, n: usize) -> Self {
         self.io_threads = n.max(1);
         self
@@ -276,16 +279,21 @@ impl ContextBuilder {
     /// that would sleep in `send`, `recv` or [`poll`](crate::poll) first keeps looking for
     /// traffic for up to `budget`, yielding the core between looks, and meanwhile does the I/O
     /// thread's work itself (reads what came, writes what was queued); a `send` that wakes a
-    /// connection writes it from the caller's thread at once. So a request and its reply need
-    /// not pass through a second thread on either side, and a message that comes within the
-    /// budget is taken without a sleep and a wake-up, which is most of a small message's
+    /// connection writes it from the caller's thread at once. So a message that comes within
+    /// the budget is taken without a sleep and a wake-up, which is most of a small message's
     /// latency over loopback (docs/performance.md has the figures). The I/O thread stays out
     /// of the way while a user thread helps, and for one budget after one returned with
     /// traffic (it will be back); a user thread whose budget ran out hands the work back at
     /// once before it sleeps.
     ///
+    /// Without a budget a blocked call already does most of this, without spinning: with one
+    /// I/O thread (the default) it sleeps in that thread's `epoll_wait` and does its work when
+    /// woken, so the bytes it waits for wake it directly, and a `send` right after a `recv`
+    /// writes from the caller's thread. What the budget adds is never sleeping at all.
+    ///
     /// The cost is CPU: a blocked user thread stays busy for up to `budget` before it sleeps,
-    /// so round trips keep about one core more busy than the default mode. An idle context costs nothing once its budget has run out. The budget should
+    /// so round trips keep about one core more busy than the default mode. An idle context
+    /// costs nothing once its budget has run out. The budget should
     /// cover a round trip (tens of microseconds on one machine, hundreds across a network);
     /// it is capped at one second.
     ///

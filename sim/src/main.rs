@@ -263,7 +263,7 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
     ),
     (
         ferromq::mutants::Mutant::IoThreadStaysQuiet,
-        "it lives in the mio driver's low-latency hand-over, which the simulator does not run",
+        "it lives in the mio driver's hand-over between user threads and the I/O thread, which the simulator does not run",
     ),
     (
         ferromq::mutants::Mutant::PollGoesUnrung,

@@ -3,7 +3,7 @@
 
 use super::SocketCmd;
 use super::inproc::Names;
-use super::io_thread::{IoCmd, IoLoop, IoThread};
+use super::io_thread::{IoCmd, IoLoop, IoThread, LEAD_MIN};
 use super::signal::Signal;
 use super::socket::Socket;
 use crate::core::PipeId;
@@ -81,7 +81,7 @@ impl CtxInner {
     pub(crate) fn direct_write(self: &Arc<Self>) {
         for l in &self.io_loops {
             if !self.spin.is_zero() || l.helpers.in_grace() {
-                IoThread::help(&l.state, self);
+                IoThread::write_now(&l.state, self);
             }
         }
     }
@@ -98,8 +98,9 @@ impl CtxInner {
                 return;
             }
             helping.park();
-        } else if let ([l], true) = (&self.io_loops[..], lead != Lead::No) {
-            if IoThread::lead(l, self, signal, deadline, lead == Lead::RoundTrip) {
+        } else if let ([l], true) = (&self.io_loops[..], lead == Lead::RoundTrip && !near(deadline))
+        {
+            if IoThread::lead(l, self, signal, deadline) {
                 return;
             }
         }
@@ -195,16 +196,21 @@ impl CtxInner {
     }
 }
 
+/// A deadline too close to sleep in `epoll_wait` for ([`LEAD_MIN`]).
+fn near(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < LEAD_MIN)
+}
+
 /// Whether a blocked call in the default mode leads its I/O thread's loop ([`CtxInner::wait`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lead {
     /// No: what it waits for comes from user threads (inproc peers), which notify its signal
     /// directly; sleeping in `epoll_wait` would only put an eventfd between them.
     No,
-    /// Yes, and the I/O thread takes the work back as soon as the call returns (a `send`
-    /// held up by a full queue: the caller will stream on, and its I/O thread should write
-    /// while it does).
-    Once,
+    /// No, but it waits for the I/O thread, which must not wait out a grace meanwhile (a
+    /// `send` held up by a full queue: its I/O thread writes while it sleeps, and leading would
+    /// hand the loop over and back at every message the peer makes room for).
+    Sleep,
     /// Yes, and the I/O thread stays out of the way for a grace after the call returns (a
     /// `recv` or a poll: the caller is likely back soon, after a send of its own, which then
     /// writes from its thread, [`CtxInner::direct_write`]).
@@ -286,7 +292,7 @@ impl ContextBuilder {
     /// traffic (it will be back); a user thread whose budget ran out hands the work back at
     /// once before it sleeps.
     ///
-    /// Without a budget a blocked call already does most of this, without spinning: with one
+    /// Without a budget a blocked `recv` or poll already does most of this, without spinning: with one
     /// I/O thread (the default) it sleeps in that thread's `epoll_wait` and does its work when
     /// woken, so the bytes it waits for wake it directly, and a `send` right after a `recv`
     /// writes from the caller's thread. What the budget adds is never sleeping at all.
@@ -326,7 +332,10 @@ impl ContextBuilder {
         }
         let inner = Arc::new(CtxInner {
             io: senders,
-            io_loops: threads.into_iter().map(|t| Arc::new(IoLoop::new(t))).collect(),
+            io_loops: threads
+                .into_iter()
+                .map(|t| Arc::new(IoLoop::new(t, !self.spin.is_zero())))
+                .collect(),
             threads: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
             registry: Mutex::new(Registry::default()),

@@ -9,7 +9,7 @@
 
 use super::context::CtxInner;
 use super::monitor::{MonitorEvent, MonitorHandle};
-use super::signal::{MioWake, Signal};
+use super::signal::{LeadMark, MioWake, Signal};
 use super::stream::{Listener, Stream, Tuning};
 use super::{Route, SocketCmd};
 use crate::core::{Action, Connection, PeerConfig, PipeId, SocketActor, SocketInput};
@@ -220,7 +220,7 @@ impl IoThread {
             }
             let mut t = lock();
             let may_sleep = l.helpers.polling(true);
-            let alive = t.turn(&ctx, may_sleep, None);
+            let alive = t.turn(&ctx, may_sleep, None, None);
             l.helpers.polling(false);
             drop(t);
             if !alive {
@@ -234,7 +234,17 @@ impl IoThread {
     /// thread that owns a socket runs this only from a blocking call, outside its actor.
     pub(crate) fn help(state: &Mutex<IoThread>, ctx: &Arc<CtxInner>) {
         if let Ok(mut t) = state.try_lock() {
-            t.turn(ctx, false, None);
+            t.turn(ctx, false, None, None);
+        }
+    }
+
+    /// A send's direct write ([`CtxInner::direct_write`]): the commands the send left for
+    /// the loop, run now from the sender's thread if nobody else is taking a turn, which
+    /// writes the message to its stream. Only the mailbox: what the loop's poll would bring
+    /// stays queued in the kernel for the next turn, and the send pays no `epoll_wait`.
+    pub(crate) fn write_now(state: &Mutex<IoThread>, ctx: &Arc<CtxInner>) {
+        if let Ok(mut t) = state.try_lock() {
+            t.drain_mailbox(ctx);
         }
     }
 
@@ -249,7 +259,6 @@ impl IoThread {
         ctx: &Arc<CtxInner>,
         signal: &Signal,
         deadline: Option<Instant>,
-        round_trip: bool,
     ) -> bool {
         let g = &l.helpers;
         // With other threads asleep on their signals the I/O thread serves them all, and
@@ -258,19 +267,27 @@ impl IoThread {
             return false;
         }
         g.enter();
+        // Declared before the lock's guard, so dropped after it: on the way out, a panic in a
+        // turn included, the loop is handed back and the next blocked call may lead.
+        let _led = Led { g, signal, _mark: LeadMark::set(&g.wake.ring) };
         let mut t = l.state.lock().unwrap_or_else(PoisonError::into_inner);
-        // Armed, a notify from any thread rings the waker this turn sleeps on.
-        while signal.arm_lead() {
+        loop {
+            // `epoll_wait` counts whole milliseconds, rounding up: the last one of a deadline
+            // is slept on the signal, which keeps it to the microsecond.
+            if deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < LEAD_MIN) {
+                break;
+            }
+            // Armed, a notify from another thread rings the waker this turn sleeps on.
+            if !signal.arm_lead() {
+                break;
+            }
             g.polling(true);
-            let alive = t.turn(ctx, true, deadline);
+            let alive = t.turn(ctx, true, deadline, Some(signal));
             g.polling(false);
-            if signal.disarm_lead() || !alive || deadline.is_some_and(|d| Instant::now() >= d) {
+            if signal.disarm_lead() || !alive {
                 break;
             }
         }
-        drop(t);
-        g.leader.store(false, Ordering::Release);
-        g.leave(round_trip);
         true
     }
 
@@ -281,8 +298,16 @@ impl IoThread {
 
     /// Commands, timers, one poll and the events it brought; false once the thread should
     /// exit. `may_sleep`: the poll may block until the next timer (false for a helper), and
-    /// no later than `until` (a leader's deadline).
-    fn turn(&mut self, ctx: &Arc<CtxInner>, may_sleep: bool, until: Option<Instant>) -> bool {
+    /// no later than `until` (a leader's deadline), and not at all once `leader` (the signal
+    /// of the thread taking the turn, which is not rung for what the turn itself delivers)
+    /// was notified.
+    fn turn(
+        &mut self,
+        ctx: &Arc<CtxInner>,
+        may_sleep: bool,
+        until: Option<Instant>,
+        leader: Option<&Signal>,
+    ) -> bool {
         self.drain_mailbox(ctx);
         // Every socket is closed by the time the context asks us to stop; what is left
         // are connections still flushing their tail, and they must finish first.
@@ -291,7 +316,7 @@ impl IoThread {
         }
         let now = Instant::now();
         self.fire_timers(now);
-        let timeout = if !may_sleep {
+        let timeout = if !may_sleep || leader.is_some_and(Signal::notified) {
             Some(Duration::ZERO)
         } else {
             let cap = until.map(|u| u.saturating_duration_since(now));
@@ -770,8 +795,10 @@ pub(crate) struct IoLoop {
 }
 
 impl IoLoop {
-    pub(crate) fn new(t: IoThread) -> IoLoop {
+    /// `spin`: the context is in the low-latency mode.
+    pub(crate) fn new(t: IoThread, spin: bool) -> IoLoop {
         let helpers = HelpGate {
+            spin,
             count: AtomicUsize::new(0),
             left: AtomicU64::new(HelpGate::NEVER),
             epoch: Instant::now(),
@@ -789,6 +816,31 @@ impl IoLoop {
         self.state.lock().unwrap_or_else(PoisonError::into_inner).index
     }
 }
+
+/// A leader's mark on its loop ([`IoThread::lead`]), removed when it drops.
+struct Led<'a> {
+    g: &'a HelpGate,
+    signal: &'a Signal,
+    _mark: LeadMark,
+}
+
+impl Drop for Led<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // A turn panicked between arming and disarming: a notify still to come must not
+            // ring a loop nobody leads (the ordinary path disarmed already, and doing it again
+            // would swallow a notify that came since).
+            self.g.polling(false);
+            let _ = self.signal.disarm_lead();
+        }
+        self.g.leader.store(false, Ordering::Release);
+        self.g.leave(true);
+    }
+}
+
+/// The least time before a deadline for a blocked call to lead: `epoll_wait` sleeps whole
+/// milliseconds.
+pub(crate) const LEAD_MIN: Duration = Duration::from_millis(1);
 
 /// How long an I/O thread stays out of the way after a user thread that led its loop
 /// returned with traffic (the default mode): a thread between two blocking calls of a round
@@ -820,6 +872,8 @@ pub(crate) struct HelpGate {
     sleepers: AtomicUsize,
     /// The I/O thread is parked until the last helper leaves.
     asleep: AtomicBool,
+    /// The low-latency mode (where the planted bug `poll-goes-unrung` lives).
+    spin: bool,
 }
 
 /// What the I/O thread does before its next turn.
@@ -916,7 +970,7 @@ impl HelpGate {
     /// turn may sleep: not while a helper waits for the lock.
     fn polling(&self, on: bool) -> bool {
         // The planted bug hides the poll: what arrives meanwhile is not rung for.
-        self.wake.polling.store(on && !mutant!(PollGoesUnrung), Ordering::SeqCst);
+        self.wake.polling.store(on && !(mutant!(PollGoesUnrung) && self.spin), Ordering::SeqCst);
         if !on {
             return false;
         }

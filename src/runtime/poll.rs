@@ -110,6 +110,7 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
         it.socket.retarget_wake(WakeTarget::User(signal.clone(), None));
     }
     let deadline = timeout.map(|t| Instant::now() + t);
+    let mut waited = false;
     let result = loop {
         let mut ready = 0;
         let mut failed = None;
@@ -138,9 +139,13 @@ pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usi
             Some(ctx) => ctx.wait(&signal, deadline, lead),
             None => signal.wait(deadline),
         }
+        waited = true;
     };
     for it in items.iter_mut() {
         it.socket.restore_wake();
+        if waited {
+            it.socket.polled();
+        }
     }
     result
 }

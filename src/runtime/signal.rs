@@ -59,6 +59,11 @@ impl Signal {
         }
     }
 
+    /// Whether notified since the last wait (and not yet consumed).
+    pub(crate) fn notified(&self) -> bool {
+        self.state.load(Ordering::Acquire) == NOTIFIED
+    }
+
     /// After the led turn: true if notified meanwhile (and consumed).
     pub(crate) fn disarm_lead(&self) -> bool {
         self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
@@ -179,9 +184,14 @@ impl Wake for SharedWaker {
                 // The planted bug leaves a leader asleep in `epoll_wait`: a notify from another
                 // thread (an inproc peer, a closing context) waits for the next I/O event.
                 if s.notify() && !mutant!(LeaderGoesUnrung) {
-                    if let Some(ring) = &self.0.lead {
+                    match &self.0.lead {
+                        // The leader's own turn delivered this: it looks at its signal before
+                        // the turn's poll and after it, and a ring would only make its next
+                        // poll return early.
+                        Some(ring) if LeadMark::is_mine(ring) => {}
                         // Failing only happens when the poll is gone: nobody sleeps in it.
-                        let _ = ring.wake();
+                        Some(ring) => drop(ring.wake()),
+                        None => {}
                     }
                 }
                 if let Some(fd) = fd {
@@ -191,6 +201,34 @@ impl Wake for SharedWaker {
             }
             WakeTarget::Reaper { io, socket } => io.send(IoCmd::WakeSocket(*socket)),
         }
+    }
+}
+
+thread_local! {
+    /// The waker of the loop this thread leads, as an address (0: none).
+    static LED_RING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread leads the loop whose waker is `ring` until the mark drops
+/// ([`IoThread::lead`](super::io_thread::IoThread::lead)).
+pub(crate) struct LeadMark;
+
+impl LeadMark {
+    pub(crate) fn set(ring: &Arc<mio::Waker>) -> LeadMark {
+        LED_RING.with(|l| l.set(Arc::as_ptr(ring) as usize));
+        LeadMark
+    }
+
+    /// Whether this thread leads the loop `ring` wakes, so that whoever waits LEADING on it
+    /// is this thread (one leader per loop).
+    fn is_mine(ring: &Arc<mio::Waker>) -> bool {
+        LED_RING.with(|l| l.get() == Arc::as_ptr(ring) as usize)
+    }
+}
+
+impl Drop for LeadMark {
+    fn drop(&mut self) {
+        LED_RING.with(|l| l.set(0));
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Socket {
     readiness: Option<Readiness>,
     /// The last part received said more follow: the next is part of the same message.
     rcv_more: bool,
+    /// Messages received in a row that were already queued when asked for, since the last
+    /// `recv` or poll that waited: from two on, a stream.
+    rcv_streak: u8,
     monitor: MonitorHandle,
 }
 
@@ -123,6 +126,7 @@ impl Socket {
             io_next: 0,
             readiness: None,
             rcv_more: false,
+            rcv_streak: 0,
             monitor: MonitorHandle::default(),
         })
     }
@@ -506,7 +510,7 @@ impl Socket {
     fn wait(&self, wait: Option<Option<Instant>>, round_trip: bool) -> Result<()> {
         let lead = match (self.networked(), round_trip) {
             (false, _) => Lead::No,
-            (true, false) => Lead::Once,
+            (true, false) => Lead::Sleep,
             (true, true) => Lead::RoundTrip,
         };
         match wait {
@@ -517,6 +521,11 @@ impl Socket {
                 Ok(())
             }
         }
+    }
+
+    /// A poll waited for this socket: what it then receives was waited for.
+    pub(crate) fn polled(&mut self) {
+        self.rcv_streak = 0;
     }
 
     /// Whether what the socket waits for may come through an I/O thread (it has a tcp or ipc
@@ -711,9 +720,15 @@ impl Socket {
             self.process_commands()?;
             match self.core().recv() {
                 Ok(m) => {
-                    if !waited && !self.rcv_more {
-                        // A message that was already there: a stream, not a round trip.
-                        self.ctx.streaming();
+                    if waited {
+                        self.rcv_streak = 0;
+                    } else if !self.rcv_more {
+                        // Two messages in a row that were already there: a stream, not a
+                        // round trip (where one may be, the one a poll waited for).
+                        self.rcv_streak = self.rcv_streak.saturating_add(1);
+                        if self.rcv_streak >= 2 {
+                            self.ctx.streaming();
+                        }
                     }
                     self.rcv_more = m.more();
                     self.flush_commands();

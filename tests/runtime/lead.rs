@@ -1,5 +1,5 @@
 //! A blocked call leads its I/O thread's loop (the default mode): a user thread blocked in
-//! `recv`, `send` or `poll` on a socket with a tcp or ipc endpoint sleeps in the loop's
+//! `recv` or `poll` on a socket with a tcp or ipc endpoint sleeps in the loop's
 //! `epoll_wait` and takes its turns, and the I/O thread stays out of the way meanwhile and for
 //! a short grace after a `recv`. None of this may change what is delivered or when a call
 //! wakes: a notify from another thread (an inproc peer, the context's end) must ring the
@@ -131,10 +131,11 @@ fn lead05_two_blocked_threads_one_leader() {
     }
 }
 
-/// A `send` held up by a full queue leads too (it is the only thread that could write), and
-/// the stream resumes when the peer reads: every message arrives, in order.
+/// A `send` held up by a full queue does not lead: it sleeps while its I/O thread writes, and
+/// the stream resumes when the peer reads, with a receiver that leads on the other side:
+/// every message arrives, in order.
 #[test]
-fn lead06_a_send_blocked_at_the_hwm_leads_until_the_peer_reads() {
+fn lead06_a_send_blocked_at_the_hwm_resumes_as_the_peer_reads() {
     let ctx = ctx();
     let other = Context::new().unwrap();
     let mut pull = sock(&other, SocketType::Pull, |o| o.rcvhwm = 4);

@@ -3,7 +3,7 @@
 
 use super::SocketCmd;
 use super::inproc::Names;
-use super::io_thread::{IoCmd, IoLoop, IoThread, LEAD_MIN};
+use super::io_thread::{IoCmd, IoLoop, IoThread, too_near};
 use super::signal::Signal;
 use super::socket::Socket;
 use crate::core::PipeId;
@@ -98,24 +98,22 @@ impl CtxInner {
                 return;
             }
             helping.park();
-        } else if let ([l], true) = (&self.io_loops[..], lead == Lead::RoundTrip && !near(deadline))
+        } else if let ([l], true) =
+            (&self.io_loops[..], lead == Lead::RoundTrip && !too_near(deadline))
         {
             if IoThread::lead(l, self, signal, deadline) {
                 return;
             }
         }
-        if lead == Lead::No {
-            // Its notifiers are user threads: whether an I/O thread waits out a grace does not
-            // matter to it.
-            signal.wait(deadline);
-            return;
-        }
-        for l in &self.io_loops {
-            l.helpers.sleeping();
+        // An inproc-only socket's notifiers are user threads: whether an I/O thread waits out
+        // a grace does not matter to it.
+        let sleeper = lead != Lead::No;
+        if sleeper {
+            self.io_loops.iter().for_each(|l| l.helpers.sleeping());
         }
         signal.wait(deadline);
-        for l in &self.io_loops {
-            l.helpers.woke();
+        if sleeper {
+            self.io_loops.iter().for_each(|l| l.helpers.woke());
         }
     }
 
@@ -194,11 +192,6 @@ impl CtxInner {
             let _ = t.join();
         }
     }
-}
-
-/// A deadline too close to sleep in `epoll_wait` for ([`LEAD_MIN`]).
-fn near(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < LEAD_MIN)
 }
 
 /// Whether a blocked call in the default mode leads its I/O thread's loop ([`CtxInner::wait`]).

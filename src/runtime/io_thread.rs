@@ -272,9 +272,7 @@ impl IoThread {
         let _led = Led { g, signal, _mark: LeadMark::set(&g.wake.ring) };
         let mut t = l.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            // `epoll_wait` counts whole milliseconds, rounding up: the last one of a deadline
-            // is slept on the signal, which keeps it to the microsecond.
-            if deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < LEAD_MIN) {
+            if too_near(deadline) {
                 break;
             }
             // Armed, a notify from another thread rings the waker this turn sleeps on.
@@ -838,9 +836,12 @@ impl Drop for Led<'_> {
     }
 }
 
-/// The least time before a deadline for a blocked call to lead: `epoll_wait` sleeps whole
-/// milliseconds.
-pub(crate) const LEAD_MIN: Duration = Duration::from_millis(1);
+/// Whether `deadline` is too close to lead for: `epoll_wait` counts whole milliseconds,
+/// rounding up, so the last one before a deadline is slept on the signal, which keeps it to
+/// the microsecond.
+pub(crate) fn too_near(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < Duration::from_millis(1))
+}
 
 /// How long an I/O thread stays out of the way after a user thread that led its loop
 /// returned with traffic (the default mode): a thread between two blocking calls of a round
@@ -921,9 +922,10 @@ impl HelpGate {
     }
 
     /// Out of the way for a grace after a leader left: nobody takes turns meanwhile unless
-    /// a user thread does ([`CtxInner::direct_write`]).
+    /// a user thread does ([`CtxInner::direct_write`]). SeqCst for [`HelpGate::sleeping`]'s
+    /// pairing with `leave` (plain loads on x86, so the hot callers pay nothing for it).
     pub(crate) fn in_grace(&self) -> bool {
-        self.count.load(Ordering::Relaxed) == 0 && self.left.load(Ordering::Relaxed) != Self::NEVER
+        self.count.load(Ordering::SeqCst) == 0 && self.left.load(Ordering::SeqCst) != Self::NEVER
     }
 
     /// Ends a grace early ([`CtxInner::streaming`]); nothing if there is none.
@@ -945,11 +947,7 @@ impl HelpGate {
     /// [`HelpGate::woke`]: the I/O thread takes the work now rather than after a grace.
     pub(crate) fn sleeping(&self) {
         self.sleepers.fetch_add(1, Ordering::SeqCst);
-        if self.count.load(Ordering::SeqCst) == 0 && self.left.load(Ordering::SeqCst) != Self::NEVER
-        {
-            self.left.store(Self::NEVER, Ordering::SeqCst);
-            self.unpark();
-        }
+        self.end_grace();
     }
 
     pub(crate) fn woke(&self) {

@@ -11,12 +11,15 @@ use crate::blocked::spawn_blocked;
 use crate::common::*;
 use ferromq::{PollEvents, PollItem, poll};
 
-/// A PULL with a tcp endpoint (so a blocked `recv` leads the loop) and an inproc one.
-fn networked_pull(ctx: &Context, name: &str) -> (Socket, String) {
+/// A PULL with a tcp endpoint (so a blocked `recv` leads the loop) and an inproc one, and a
+/// PUSH connected to it over inproc.
+fn networked_pull_inproc_push(ctx: &Context, name: &str) -> (Socket, Socket) {
     let mut pull = sock(ctx, SocketType::Pull, |_| {});
-    let ep = bind(&mut pull, "tcp://127.0.0.1:*");
+    bind(&mut pull, "tcp://127.0.0.1:*");
     pull.bind(&format!("inproc://{name}")).unwrap();
-    (pull, ep)
+    let mut push = sock(ctx, SocketType::Push, |_| {});
+    push.connect(&format!("inproc://{name}")).unwrap();
+    (pull, push)
 }
 
 /// An inproc peer notifies the receiver's signal directly, from its own thread; the receiver
@@ -25,9 +28,7 @@ fn networked_pull(ctx: &Context, name: &str) -> (Socket, String) {
 #[test]
 fn lead01_an_inproc_send_wakes_a_receiver_leading_the_loop() {
     let ctx = ctx();
-    let (mut pull, _) = networked_pull(&ctx, "lead01");
-    let mut push = sock(&ctx, SocketType::Push, |_| {});
-    push.connect("inproc://lead01").unwrap();
+    let (mut pull, mut push) = networked_pull_inproc_push(&ctx, "lead01");
     let started = Instant::now();
     let waiter = spawn_blocked(move || (pull.recv().map(|m| m.to_vec()), Instant::now()));
     push.send("x").unwrap();
@@ -45,9 +46,7 @@ fn lead01_an_inproc_send_wakes_a_receiver_leading_the_loop() {
 #[test]
 fn lead02_an_inproc_send_wakes_a_poll_leading_the_loop() {
     let ctx = ctx();
-    let (mut pull, _) = networked_pull(&ctx, "lead02");
-    let mut push = sock(&ctx, SocketType::Push, |_| {});
-    push.connect("inproc://lead02").unwrap();
+    let (mut pull, mut push) = networked_pull_inproc_push(&ctx, "lead02");
     let started = Instant::now();
     let waiter = spawn_blocked(move || {
         let mut items = [PollItem::new(&mut pull, PollEvents::IN)];

@@ -7,7 +7,7 @@
 //! calling, and a second blocked thread must not depend on the first. Speed is measured by
 //! `scripts/perf_compare.py`, not here.
 
-use crate::blocked::spawn_blocked;
+use crate::blocked::{spawn_blocked, spawn_leading};
 use crate::common::*;
 use ferromq::{PollEvents, PollItem, poll};
 
@@ -30,7 +30,7 @@ fn lead01_an_inproc_send_wakes_a_receiver_leading_the_loop() {
     let ctx = ctx();
     let (mut pull, mut push) = networked_pull_inproc_push(&ctx, "lead01");
     let started = Instant::now();
-    let waiter = spawn_blocked(move || (pull.recv().map(|m| m.to_vec()), Instant::now()));
+    let waiter = spawn_leading(move || (pull.recv().map(|m| m.to_vec()), Instant::now()));
     push.send("x").unwrap();
     let (got, at) = waiter.join().unwrap();
     assert_eq!(got.unwrap(), b"x");
@@ -48,7 +48,7 @@ fn lead02_an_inproc_send_wakes_a_poll_leading_the_loop() {
     let ctx = ctx();
     let (mut pull, mut push) = networked_pull_inproc_push(&ctx, "lead02");
     let started = Instant::now();
-    let waiter = spawn_blocked(move || {
+    let waiter = spawn_leading(move || {
         let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
         let n = poll(&mut items, Some(Duration::from_secs(10))).unwrap();
         (n, Instant::now(), pull.recv().map(|m| m.to_vec()))
@@ -67,7 +67,7 @@ fn lead03_term_wakes_a_receiver_leading_the_loop() {
     let ctx = ctx();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind("tcp://127.0.0.1:*").unwrap();
-    let waiter = spawn_blocked(move || pull.recv().map(|_| ()));
+    let waiter = spawn_leading(move || pull.recv().map(|_| ()));
     ctx.term();
     assert!(matches!(waiter.join().unwrap(), Err(Error::Terminated)));
 }

@@ -103,11 +103,15 @@ pub enum Mutant {
     /// `epoll_wait`, and an inproc message or a closing context waits for the next network
     /// event or the call's timeout (the runtime driver; the simulator does not run it).
     LeaderGoesUnrung,
+    /// A session keeps every message it used up for the thread that wrote it, never handing
+    /// a batch back and never dropping one: memory grows with every heap-bodied message sent
+    /// (`pipe::return_spent`).
+    SpentPilesUp,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 29] = [
+    pub const ALL: [Mutant; 30] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -137,6 +141,7 @@ impl Mutant {
         Mutant::IoThreadStaysQuiet,
         Mutant::PollGoesUnrung,
         Mutant::LeaderGoesUnrung,
+        Mutant::SpentPilesUp,
     ];
 
     /// Its command-line name (kebab case).
@@ -171,6 +176,7 @@ impl Mutant {
             Mutant::IoThreadStaysQuiet => "io-thread-stays-quiet",
             Mutant::PollGoesUnrung => "poll-goes-unrung",
             Mutant::LeaderGoesUnrung => "leader-goes-unrung",
+            Mutant::SpentPilesUp => "spent-piles-up",
         }
     }
 

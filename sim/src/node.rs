@@ -181,9 +181,10 @@ impl Node {
             timeout: e.conn.poll_timeout(),
         };
         let (pending, buffered) = (st.pending, e.conn.session().buffered_input());
+        let returning = e.conn.session().returning();
         let sock = sk.id;
         self.route(key);
-        self.emit(Event::Buffers { sock, key, pending, buffered });
+        self.emit(Event::Buffers { sock, key, pending, buffered, returning });
         st
     }
 

@@ -20,7 +20,7 @@
 
 use super::{PipeId, PipeInfo};
 use crate::Msg;
-use crate::pipe::{Flow, PipeCommand, PipeEnd, PipeEvent, pipe_pair_with};
+use crate::pipe::{Flow, PipeCommand, PipeEnd, PipeEvent, pipe_pair_with, return_spent};
 use crate::proto::{CloseReason, Engine, Event, PeerInfo};
 use bytes::BytesMut;
 use std::collections::VecDeque;
@@ -171,7 +171,8 @@ impl Session {
 
     fn create_pipe(&mut self) {
         let (out, inb) = self.cfg.flows;
-        let (ours, theirs) = pipe_pair_with(inb, out);
+        let (mut ours, mut theirs) = pipe_pair_with(inb, out);
+        return_spent(&mut ours, &mut theirs);
         self.pipe = Some(ours);
         let info =
             PipeInfo::new(self.cfg.connect).with_routing_id(self.cfg.connect_routing_id.clone());
@@ -314,6 +315,12 @@ impl Session {
     /// [`Engine::buffered_input`]).
     pub fn buffered_input(&self) -> usize {
         self.engine.as_ref().map_or(0, Engine::buffered_input)
+    }
+
+    /// Messages sent and kept for the thread that wrote them, to be freed there
+    /// ([`return_spent`]).
+    pub fn returning(&self) -> usize {
+        self.pipe.as_ref().map_or(0, PipeEnd::returning)
     }
 
     /// Bytes waiting to be written.
@@ -503,7 +510,16 @@ impl Session {
                 if subscribe { engine.send_subscribe(topic) } else { engine.send_cancel(topic) }
                     .map_err(drop)
             } else {
-                engine.send(m).map_err(drop)
+                match engine.send_returning(m) {
+                    Ok(spent) => {
+                        // Freed on the thread that allocated it (`return_spent`).
+                        if let Some(m) = spent {
+                            pipe.spent(m);
+                        }
+                        Ok(())
+                    }
+                    Err(_) => Err(()),
+                }
             };
             if sent.is_err() {
                 break;

@@ -9,6 +9,7 @@
 use super::latest;
 use super::spsc::{self, Consumer, Producer};
 use crate::Msg;
+use crate::sync::{Arc, Mutex, lock};
 use std::collections::VecDeque;
 
 /// What the pipe needs to know about a message part: whether another part of the same
@@ -230,6 +231,19 @@ pub struct PipeEnd<T> {
     delay: bool,
     commands: VecDeque<PipeCommand>,
     events: VecDeque<PipeEvent>,
+    /// Spent messages going back to the writer's thread ([`return_spent`]): as the reader,
+    /// what it read and used up since it last returned credit, and the slot it leaves them in
+    /// for the writer; as the writer, the slot it empties and its own (empty) batch.
+    back: Option<Returns<T>>,
+    mine: Option<Returns<T>>,
+}
+
+/// One direction's spent messages on their way back ([`return_spent`]): a batch this end
+/// fills or empties, and the slot shared with the other end. Three vectors circulate between
+/// the two ends and the slot by swapping, so returning allocates nothing in the steady state.
+struct Returns<T> {
+    batch: Vec<T>,
+    slot: Arc<Mutex<Vec<T>>>,
 }
 
 impl<T> std::fmt::Debug for PipeEnd<T> {
@@ -292,6 +306,20 @@ pub fn pipe_pair_with<T: PipeMsg>(a_to_b: Flow, b_to_a: Flow) -> (PipeEnd<T>, Pi
     )
 }
 
+/// Makes `reader` return what it reads from `writer`, once used up ([`PipeEnd::spent`]), to
+/// `writer`'s owner, who drops it when it next handles credit. A session that copies each
+/// message it reads into its output would otherwise free every heap body on the I/O thread,
+/// while the user's thread allocated it: glibc then serves each `malloc` and each `free` from
+/// the same arena under its lock, and the two threads contend for it per message (at 1 KiB
+/// that was a futex call per message on both). Returned, both happen on one thread, mostly in
+/// its per-thread cache. What waits to go back is bounded: one batch of at most `lwm`
+/// messages on each side of the slot.
+pub fn return_spent<T>(reader: &mut PipeEnd<T>, writer: &mut PipeEnd<T>) {
+    let slot = Arc::new(Mutex::new(Vec::new()));
+    reader.back = Some(Returns { batch: Vec::new(), slot: slot.clone() });
+    writer.mine = Some(Returns { batch: Vec::new(), slot });
+}
+
 impl<T: PipeMsg> PipeEnd<T> {
     fn new(out: Tx<T>, inp: Rx<T>, flow: Flow, lwm: u64) -> Self {
         let hwm = flow.hwm();
@@ -311,6 +339,8 @@ impl<T: PipeMsg> PipeEnd<T> {
             delay: true,
             commands: VecDeque::new(),
             events: VecDeque::new(),
+            back: None,
+            mine: None,
         }
         .with_hwm(hwm)
     }
@@ -400,6 +430,50 @@ impl<T: PipeMsg> PipeEnd<T> {
         }
     }
 
+    /// Takes back a message this end read and has used up (a session that copied it into its
+    /// output), to be dropped on the writer's thread rather than here ([`return_spent`]).
+    /// Dropped here at once if this direction does not return, or has no credit flow to
+    /// carry the batch (no high-water mark), or the batch is full.
+    pub fn spent(&mut self, msg: T) {
+        match self.back.as_mut() {
+            // The planted bug keeps them all.
+            Some(r) if mutant!(SpentPilesUp) => r.batch.push(msg),
+            Some(r) if self.lwm > 0 && (r.batch.len() as u64) < self.lwm => r.batch.push(msg),
+            _ => drop(msg),
+        }
+    }
+
+    /// At a credit point: the batch of spent messages goes into the slot, where the writer
+    /// finds it when it handles the credit. If the writer has not emptied the slot since the
+    /// last one, this batch is dropped here: the slot never holds more than one.
+    fn hand_back(&mut self) {
+        let Some(r) = self.back.as_mut() else { return };
+        if r.batch.is_empty() || mutant!(SpentPilesUp) {
+            return;
+        }
+        let mut slot = lock(&r.slot);
+        if slot.is_empty() {
+            std::mem::swap(&mut *slot, &mut r.batch);
+        } else {
+            drop(slot);
+            r.batch.clear();
+        }
+    }
+
+    /// How many used-up messages this end holds for the writer's thread (its batch and the
+    /// slot): at most two batches of `lwm`.
+    pub fn returning(&self) -> usize {
+        self.back.as_ref().map_or(0, |r| r.batch.len() + lock(&r.slot).len())
+    }
+
+    /// The writer handles a credit: the batch its reader returned is dropped now, on the
+    /// thread that allocated it (outside the lock; the emptied vector goes back next time).
+    fn free_returned(&mut self) {
+        let Some(r) = self.mine.as_mut() else { return };
+        std::mem::swap(&mut *lock(&r.slot), &mut r.batch);
+        r.batch.clear();
+    }
+
     fn readable_state(&self) -> bool {
         matches!(self.state, State::Active | State::WaitingForDelimiter)
     }
@@ -448,6 +522,7 @@ impl<T: PipeMsg> PipeEnd<T> {
                         self.credit_at += self.lwm;
                         let msgs_read = self.msgs_read;
                         self.commands.push_back(PipeCommand::ActivateWrite { msgs_read });
+                        self.hand_back();
                     }
                 }
                 Some(m)
@@ -518,6 +593,7 @@ impl<T: PipeMsg> PipeEnd<T> {
                 }
             }
             PipeCommand::ActivateWrite { msgs_read } => {
+                self.free_returned();
                 self.peers_msgs_read = msgs_read;
                 if !self.out_active && self.state == State::Active {
                     self.out_active = true;
@@ -643,6 +719,84 @@ impl<T: PipeMsg> PipeEnd<T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    /// A message that counts its drops, for the returns.
+    struct Tracked(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl PipeMsg for Tracked {
+        fn more(&self) -> bool {
+            false
+        }
+    }
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The reader's spent messages are dropped by the writer when it handles the credit that
+    /// follows them, not by the reader; what waits is bounded however long the writer takes.
+    #[test]
+    fn spent_messages_go_back_with_the_credit() {
+        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dropped = || drops.load(std::sync::atomic::Ordering::Relaxed);
+        // HWM 8: credit every 4 messages.
+        let (mut w, mut r) = pipe_pair::<Tracked>(8, 8);
+        return_spent(&mut r, &mut w);
+        let mut credits = VecDeque::new();
+        let (mut sent, mut refused) = (0, 0);
+        for round in 0..50 {
+            while w.write(Tracked(drops.clone())).is_ok() {
+                sent += 1;
+            }
+            // The one the mark refused was dropped on the spot.
+            refused += 1;
+            w.flush();
+            while let Some(m) = r.read() {
+                r.spent(m);
+                assert!(r.returning() <= 2 * 4, "round {round}: {} held", r.returning());
+            }
+            while let Some(c) = r.poll_command() {
+                credits.push_back(c);
+            }
+            // The writer lags a round behind with the credit: the reader meanwhile drops a
+            // batch itself when the slot is still full, so nothing piles up.
+            if round % 2 == 1 {
+                let before = dropped();
+                while let Some(c) = credits.pop_front() {
+                    w.handle_command(c);
+                }
+                assert!(dropped() > before, "the writer freed nothing it was handed");
+            }
+            while let Some(c) = w.poll_command() {
+                r.handle_command(c);
+            }
+        }
+        assert!(r.returning() <= 8);
+        let held = r.returning() + sent + refused - dropped();
+        assert!(held <= 8, "{held} messages unaccounted for");
+        drop((w, r));
+        assert_eq!(dropped(), sent + refused, "every message is dropped exactly once");
+    }
+
+    /// Without a high-water mark no credit flows to carry a batch back: spent messages are
+    /// dropped where they are.
+    #[test]
+    fn without_a_mark_spent_messages_drop_at_once() {
+        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (mut w, mut r) = pipe_pair::<Tracked>(0, 0);
+        return_spent(&mut r, &mut w);
+        for _ in 0..10 {
+            w.write(Tracked(drops.clone())).map_err(drop).unwrap();
+        }
+        w.flush();
+        while let Some(m) = r.read() {
+            r.spent(m);
+        }
+        assert_eq!(r.returning(), 0);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 10);
+    }
 
     /// Carries every pending command between the two ends until none is left.
     fn shuttle(a: &mut PipeEnd<Msg>, b: &mut PipeEnd<Msg>) {

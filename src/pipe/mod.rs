@@ -19,5 +19,6 @@ pub mod spsc;
 
 pub use end::{
     Flow, PipeCommand, PipeEnd, PipeEvent, PipeMsg, compute_lwm, pipe_pair, pipe_pair_with,
+    return_spent,
 };
 pub use mailbox::{Mailbox, Sender, Wake};

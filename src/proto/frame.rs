@@ -202,17 +202,22 @@ impl Encoder {
     }
 
     /// Appends one message frame, short form up to 255 octets and long form above (W-08).
-    pub fn push_message(&mut self, msg: &Msg) {
+    /// True if the body was copied: the encoder keeps no reference to it.
+    pub fn push_message(&mut self, msg: &Msg) -> bool {
         let flags = if msg.more() { FLAG_MORE } else { 0 };
         self.put_header(flags, msg.len());
+        self.len += msg.len();
         match msg.shared() {
             Some(body) if body.len() >= SHARE_THRESHOLD => {
                 self.queue.push_back(self.stage.split().freeze());
                 self.queue.push_back(body.clone());
+                false
             }
-            _ => self.stage.extend_from_slice(msg),
+            _ => {
+                self.stage.extend_from_slice(msg);
+                true
+            }
         }
-        self.len += msg.len();
     }
 
     /// Appends one command frame.

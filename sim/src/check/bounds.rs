@@ -84,11 +84,21 @@ impl Oracle for MemoryBound {
     }
 
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
-        let Event::Buffers { sock, key, pending, buffered } = *e else { return };
-        if buffered <= INPUT_BOUND && pending <= OUTPUT_BOUND {
+        let Event::Buffers { sock, key, pending, buffered, returning } = *e else { return };
+        // What a session holds for the socket's thread to free: a batch it fills between two
+        // credits and one waiting in the slot, each at most the low-water mark of the pipe it
+        // reads (the socket's SNDHWM; none without a mark).
+        let returns_bound = 2 * ferromq::pipe::compute_lwm(m.sock(sock).opts.sndhwm) as usize;
+        if buffered <= INPUT_BOUND && pending <= OUTPUT_BOUND && returning <= returns_bound {
             return;
         }
         let who = m.describe(sock);
+        if returning > returns_bound {
+            out.push(format!(
+                "{who} k{key}: {returning} sent messages held to be freed by the socket's \
+                 thread; at most two batches of the low-water mark may be ({returns_bound})"
+            ));
+        }
         if buffered > INPUT_BOUND {
             out.push(format!(
                 "{who} k{key}: {buffered} bytes read and not decoded; a session reads only \

@@ -242,6 +242,8 @@ pub enum Event<'a> {
         pending: usize,
         /// Bytes read and not decoded.
         buffered: usize,
+        /// Messages sent and held for the socket's thread to free (`pipe::return_spent`).
+        returning: usize,
     },
     /// The application closed the socket.
     Closing {

@@ -474,10 +474,18 @@ impl Engine {
 
     /// Queues one message frame. Only legal once [`Event::Ready`] was reported (W-15).
     pub fn send(&mut self, msg: Msg) -> Result<(), NotSent> {
+        self.send_returning(msg).map(drop)
+    }
+
+    /// Like [`Engine::send`], but hands the message back if its heap body was copied into the
+    /// output, so that the caller can free it where it was allocated
+    /// ([`return_spent`](crate::pipe::return_spent)); `None` for an inline body, or one the
+    /// output shares (large bodies go out from where they are).
+    pub fn send_returning(&mut self, msg: Msg) -> Result<Option<Msg>, NotSent> {
         match self.state {
             State::Active => {
-                self.out.push_message(&msg);
-                Ok(())
+                let copied = self.out.push_message(&msg);
+                Ok((copied && msg.shared().is_some()).then_some(msg))
             }
             State::Closed => Err(NotSent { msg, closed: true }),
             State::Greeting | State::Handshake => Err(NotSent { msg, closed: false }),

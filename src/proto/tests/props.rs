@@ -57,7 +57,9 @@ fn encode(items: &[Item]) -> Vec<u8> {
     let mut e = Encoder::new();
     for it in items {
         match it {
-            Item::M(m) => e.push_message(m),
+            Item::M(m) => {
+                e.push_message(m);
+            }
             Item::C(c) => e.push_command(c),
         }
     }

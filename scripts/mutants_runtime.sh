@@ -39,15 +39,18 @@ cases=(
   "io-thread-stays-quiet          lead::lead04_the_io_thread_takes_over_when_the_leader_stops_calling"
   "leader-goes-unrung             lead::lead01_an_inproc_send_wakes_a_receiver_leading_the_loop"
   "leader-goes-unrung             lead::lead02_an_inproc_send_wakes_a_poll_leading_the_loop"
+  "spent-piles-up                 sent_bodies_are_freed_by_their_sender_and_returns_stay_bounded  returns_alloc"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0
 for c in "${cases[@]}"; do
-  read -r mutant test <<<"$c"
+  # A third column names the test binary when it is not tests/runtime.
+  read -r mutant test bin <<<"$c"
+  bin="${bin:-runtime}"
   log="$(mktemp)"
   # A mutant that makes its test hang is caught too, but must not stall the run: each case
   # gets five minutes (a passing test takes seconds).
-  FERROMQ_MUTANT="$mutant" timeout 300 cargo test -q -p ferromq --features mutants --test runtime \
+  FERROMQ_MUTANT="$mutant" timeout 300 cargo test -q -p ferromq --features mutants --test "$bin" \
       -- --exact "$test" >"$log" 2>&1
   rc=$?
   if [ "$rc" = 0 ]; then

@@ -18,7 +18,7 @@ mod mailbox;
 pub mod spsc;
 
 pub use end::{
-    Flow, PipeCommand, PipeEnd, PipeEvent, PipeMsg, compute_lwm, pipe_pair, pipe_pair_with,
-    return_spent,
+    Flow, PipeCommand, PipeEnd, PipeEvent, PipeMsg, RETURN_SLOT, compute_lwm, pipe_pair,
+    pipe_pair_with, return_spent,
 };
 pub use mailbox::{Mailbox, Sender, Wake};

@@ -85,10 +85,11 @@ impl Oracle for MemoryBound {
 
     fn on_event(&mut self, m: &Model, e: &Event<'_>, out: &mut Vec<String>) {
         let Event::Buffers { sock, key, pending, buffered, returning } = *e else { return };
-        // What a session holds for the socket's thread to free: a batch it fills between two
-        // credits and one waiting in the slot, each at most the low-water mark of the pipe it
-        // reads (the socket's SNDHWM; none without a mark).
-        let returns_bound = 2 * ferromq::pipe::compute_lwm(m.sock(sock).opts.sndhwm) as usize;
+        // What a session holds for the socket's thread to free: the batch it fills between two
+        // credits and the slot's, in batches of the low-water mark of the pipe it reads (the
+        // socket's SNDHWM; none without a mark).
+        let lwm = ferromq::pipe::compute_lwm(m.sock(sock).opts.sndhwm);
+        let returns_bound = ((ferromq::pipe::RETURN_SLOT + 1) * lwm) as usize;
         if buffered <= INPUT_BOUND && pending <= OUTPUT_BOUND && returning <= returns_bound {
             return;
         }
@@ -96,7 +97,7 @@ impl Oracle for MemoryBound {
         if returning > returns_bound {
             out.push(format!(
                 "{who} k{key}: {returning} sent messages held to be freed by the socket's \
-                 thread; at most two batches of the low-water mark may be ({returns_bound})"
+                 thread; at most {returns_bound} may be (batches of the low-water mark)"
             ));
         }
         if buffered > INPUT_BOUND {

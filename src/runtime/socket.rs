@@ -724,9 +724,11 @@ impl Socket {
                         self.rcv_streak = 0;
                     } else if !self.rcv_more {
                         // Two messages in a row that were already there: a stream, not a
-                        // round trip (where one may be, the one a poll waited for).
+                        // round trip (where one may be, the one a poll waited for). Inline
+                        // ones are cheaper to decode here than to hand the loop back and
+                        // forth for; heap bodies are worth a second thread decoding.
                         self.rcv_streak = self.rcv_streak.saturating_add(1);
-                        if self.rcv_streak >= 2 {
+                        if self.rcv_streak >= 2 && !m.is_inline() {
                             self.ctx.streaming();
                         }
                     }

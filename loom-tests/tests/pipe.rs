@@ -2,7 +2,7 @@
 //! commands travel between them exactly as they will between a socket and a session.
 #![cfg(loom)]
 
-use ferromq::pipe::{PipeEvent, pipe_pair};
+use ferromq::pipe::{Mailbox, PipeCommand, PipeEnd, PipeEvent, pipe_pair, return_spent};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
@@ -15,41 +15,59 @@ use loom_tests::{Part, apply_commands, forward, mailbox, serve_until_terminated}
 #[test]
 fn hwm_blocking_and_lwm_wakeup_never_deadlock() {
     loom::model(|| {
-        let drops = Arc::new(AtomicUsize::new(0));
-        let (mut a, mut b) = pipe_pair::<Part>(1, 1);
-        let (mut a_mb, to_a, a_signal) = mailbox();
-        let (mut b_mb, to_b, b_signal) = mailbox();
-        let reader = thread::spawn(move || {
-            let mut got = Vec::new();
-            while got.len() < 3 {
-                apply_commands(&mut b, &mut b_mb);
-                while let Some(p) = b.read() {
-                    got.push(p.id);
-                }
-                forward(&mut b, &to_a);
-                if got.len() < 3 {
-                    b_signal.wait();
-                }
-            }
-            assert_eq!(got, [0, 1, 2]);
-        });
-        let mut sent = 0;
-        while sent < 3 {
-            apply_commands(&mut a, &mut a_mb);
-            while sent < 3 && a.check_write() {
-                a.write(Part::new(sent, &drops)).unwrap();
-                sent += 1;
-            }
-            a.flush();
-            forward(&mut a, &to_b);
-            if sent < 3 {
-                a_signal.wait();
-            }
-        }
-        reader.join().unwrap();
-        drop(a);
+        let (drops, a, b, _) = three_messages_at_hwm_1(false);
+        drop((a, b));
         assert_eq!(drops.load(Ordering::Relaxed), 3);
     });
+}
+
+/// Three messages, in order, through a pipe with a high-water mark of 1 (credit at every
+/// message): the writer on this thread, the reader on another, each sleeping on its own
+/// mailbox. With `spend` the reader returns what it read to the writer (`return_spent`).
+/// Gives the drop count, both ends and the writer's mailbox (what is still in it).
+fn three_messages_at_hwm_1(
+    spend: bool,
+) -> (Arc<AtomicUsize>, PipeEnd<Part>, PipeEnd<Part>, Mailbox<PipeCommand>) {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut a, mut b) = pipe_pair::<Part>(1, 1);
+    if spend {
+        return_spent(&mut b, &mut a);
+    }
+    let (mut a_mb, to_a, a_signal) = mailbox();
+    let (mut b_mb, to_b, b_signal) = mailbox();
+    let reader = thread::spawn(move || {
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            apply_commands(&mut b, &mut b_mb);
+            while let Some(p) = b.read() {
+                got.push(p.id);
+                if spend {
+                    b.spent(p);
+                }
+            }
+            forward(&mut b, &to_a);
+            if got.len() < 3 {
+                b_signal.wait();
+            }
+        }
+        assert_eq!(got, [0, 1, 2]);
+        b
+    });
+    let mut sent = 0;
+    while sent < 3 {
+        apply_commands(&mut a, &mut a_mb);
+        while sent < 3 && a.check_write() {
+            a.write(Part::new(sent, &drops)).unwrap();
+            sent += 1;
+        }
+        a.flush();
+        forward(&mut a, &to_b);
+        if sent < 3 {
+            a_signal.wait();
+        }
+    }
+    let b = reader.join().unwrap();
+    (drops, a, b, a_mb)
 }
 
 /// Proves: when the writer terminates right after writing, with its messages in flight, the
@@ -132,41 +150,7 @@ fn simultaneous_term_from_both_ends() {
 #[test]
 fn spent_messages_returned_to_the_writer_are_dropped_once() {
     loom::model(|| {
-        let drops = Arc::new(AtomicUsize::new(0));
-        let (mut a, mut b) = pipe_pair::<Part>(1, 1);
-        ferromq::pipe::return_spent(&mut b, &mut a);
-        let (mut a_mb, to_a, a_signal) = mailbox();
-        let (mut b_mb, to_b, b_signal) = mailbox();
-        let reader = thread::spawn(move || {
-            let mut got = Vec::new();
-            while got.len() < 3 {
-                apply_commands(&mut b, &mut b_mb);
-                while let Some(p) = b.read() {
-                    got.push(p.id);
-                    b.spent(p);
-                }
-                forward(&mut b, &to_a);
-                if got.len() < 3 {
-                    b_signal.wait();
-                }
-            }
-            assert_eq!(got, [0, 1, 2]);
-            b
-        });
-        let mut sent = 0;
-        while sent < 3 {
-            apply_commands(&mut a, &mut a_mb);
-            while sent < 3 && a.check_write() {
-                a.write(Part::new(sent, &drops)).unwrap();
-                sent += 1;
-            }
-            a.flush();
-            forward(&mut a, &to_b);
-            if sent < 3 {
-                a_signal.wait();
-            }
-        }
-        let b = reader.join().unwrap();
+        let (drops, mut a, b, mut a_mb) = three_messages_at_hwm_1(true);
         // Credit goes back at every message (HWM 1): the first two, spent before the last
         // credit, reach the writer with it in every interleaving and are dropped by it; the
         // last one waits in the reader's batch and goes with the ends.

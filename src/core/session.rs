@@ -510,16 +510,11 @@ impl Session {
                 if subscribe { engine.send_subscribe(topic) } else { engine.send_cancel(topic) }
                     .map_err(drop)
             } else {
-                match engine.send_returning(m) {
-                    Ok(spent) => {
-                        // Freed on the thread that allocated it (`return_spent`).
-                        if let Some(m) = spent {
-                            pipe.spent(m);
-                        }
-                        Ok(())
-                    }
-                    Err(_) => Err(()),
-                }
+                // Freed on the thread that allocated it (`return_spent`).
+                engine
+                    .send_returning(m)
+                    .map(|spent| spent.map_or((), |m| pipe.spent(m)))
+                    .map_err(drop)
             };
             if sent.is_err() {
                 break;

@@ -771,8 +771,8 @@ mod tests {
             while let Some(c) = r.poll_command() {
                 credits.push_back(c);
             }
-            // The writer lags a round behind with the credit: the reader meanwhile drops a
-            // batch itself when the slot is still full, so nothing piles up.
+            // The writer lags a round behind with the credit: the slot meanwhile takes the
+            // reader's batches on top of each other, within its bound.
             if round % 2 == 1 {
                 let before = dropped();
                 while let Some(c) = credits.pop_front() {

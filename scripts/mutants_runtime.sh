@@ -40,6 +40,8 @@ cases=(
   "leader-goes-unrung             lead::lead01_an_inproc_send_wakes_a_receiver_leading_the_loop"
   "leader-goes-unrung             lead::lead02_an_inproc_send_wakes_a_poll_leading_the_loop"
   "spent-piles-up                 sent_bodies_are_freed_by_their_sender_and_returns_stay_bounded  returns_alloc"
+  "home-never-drained             bodies_dropped_by_an_inproc_receiver_are_freed_by_their_sender  homes_alloc"
+  "home-overflows                 a_home_whose_owner_is_idle_holds_no_more_than_its_bound  homes_alloc"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

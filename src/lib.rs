@@ -70,6 +70,10 @@ mod runtime;
 mod sync;
 
 pub use error::{Error, Result};
+/// Where heap bodies go back to be freed, exposed for the loom models (`loom-tests`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use msg::home::Home;
 pub use msg::{Msg, Multipart};
 pub use options::{SocketOptions, SocketType};
 pub use runtime::{

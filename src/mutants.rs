@@ -107,11 +107,18 @@ pub enum Mutant {
     /// a batch back and never dropping one: memory grows with every heap-bodied message sent
     /// (`pipe::return_spent`).
     SpentPilesUp,
+    /// A home takes back every body another thread gives it, past its bounds: an owner that
+    /// stops allocating holds every body its peers dropped since (`msg::home`).
+    HomeOverflows,
+    /// A thread never frees the bodies given back to its home: they wait there, up to its
+    /// bounds, and everything past them is freed by the threads that dropped them, as if
+    /// there were no homes (`msg::home`).
+    HomeNeverDrained,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 30] = [
+    pub const ALL: [Mutant; 32] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -142,6 +149,8 @@ impl Mutant {
         Mutant::PollGoesUnrung,
         Mutant::LeaderGoesUnrung,
         Mutant::SpentPilesUp,
+        Mutant::HomeOverflows,
+        Mutant::HomeNeverDrained,
     ];
 
     /// Its command-line name (kebab case).
@@ -177,6 +186,8 @@ impl Mutant {
             Mutant::PollGoesUnrung => "poll-goes-unrung",
             Mutant::LeaderGoesUnrung => "leader-goes-unrung",
             Mutant::SpentPilesUp => "spent-piles-up",
+            Mutant::HomeOverflows => "home-overflows",
+            Mutant::HomeNeverDrained => "home-never-drained",
         }
     }
 

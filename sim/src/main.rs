@@ -273,6 +273,14 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
         ferromq::mutants::Mutant::LeaderGoesUnrung,
         "it lives in the mio driver's blocking wait (a user thread leading the I/O loop), which the simulator does not run",
     ),
+    (
+        ferromq::mutants::Mutant::HomeOverflows,
+        "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
+    ),
+    (
+        ferromq::mutants::Mutant::HomeNeverDrained,
+        "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

@@ -4,10 +4,12 @@
 //! most [`Msg::INLINE_CAPACITY`] (69) bytes lives inside the `Msg` value itself (no heap
 //! allocation; libzmq's "very small message" holds up to 33); anything larger is a reference-counted
 //! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
-//! body.
+//! body. A heap body this process allocated goes back to the thread that allocated it when
+//! another thread drops it last, and is freed there ([`home`]).
 
 #![forbid(unsafe_code)]
 
+pub(crate) mod home;
 mod multipart;
 
 pub use multipart::Multipart;
@@ -29,8 +31,55 @@ const INLINE_CAP: usize = 69;
 // is padded to a multiple of 8 and a separate byte would cost a whole extra word.
 #[derive(Clone)]
 enum Body {
-    Inline { flags: u8, len: u8, buf: [u8; INLINE_CAP] },
-    Shared { flags: u8, bytes: Bytes },
+    Inline {
+        flags: u8,
+        len: u8,
+        buf: [u8; INLINE_CAP],
+    },
+    Shared {
+        flags: u8,
+        bytes: Bytes,
+    },
+    /// A body this process allocated, which goes back to its thread to be freed
+    /// ([`home`]).
+    Homed {
+        flags: u8,
+        body: Homed,
+    },
+}
+
+/// A heap body that remembers the home of the thread that allocated it. Dropped last on
+/// another thread, it is given back there instead of freed here.
+#[derive(Clone)]
+struct Homed {
+    bytes: Bytes,
+    home: &'static home::Home,
+}
+
+impl Homed {
+    /// A body for `bytes`, homed at the calling thread when it has a home (`Body::Shared`
+    /// otherwise).
+    #[inline]
+    fn body(flags: u8, bytes: Bytes) -> Body {
+        match home::current() {
+            Some(home) => Body::Homed { flags, body: Homed { bytes, home } },
+            None => Body::Shared { flags, bytes },
+        }
+    }
+}
+
+impl Drop for Homed {
+    fn drop(&mut self) {
+        // Empty once `Msg::into_bytes` took the body out; a homed body is never empty else.
+        if self.bytes.is_empty() || home::is_mine(self.home) {
+            return;
+        }
+        // Only the last reference gives the memory back; a clone still alive keeps it.
+        if let Ok(body) = std::mem::take(&mut self.bytes).try_into_mut() {
+            // A full home leaves the body to be freed here.
+            let _ = self.home.give_back(body);
+        }
+    }
 }
 
 /// One message frame: a body plus the MORE flag that says another frame of the same message
@@ -118,7 +167,7 @@ impl Msg {
 
     #[cold]
     fn copy_to_heap(data: &[u8]) -> Self {
-        Msg { body: Body::Shared { flags: 0, bytes: Bytes::copy_from_slice(data) } }
+        Msg { body: Homed::body(0, Bytes::copy_from_slice(data)) }
     }
 
     /// A frame that shares `data`. Small bodies are still copied inline so that a tiny frame
@@ -134,14 +183,18 @@ impl Msg {
     #[inline(always)]
     fn flags(&self) -> u8 {
         match self.body {
-            Body::Inline { flags, .. } | Body::Shared { flags, .. } => flags,
+            Body::Inline { flags, .. } | Body::Shared { flags, .. } | Body::Homed { flags, .. } => {
+                flags
+            }
         }
     }
 
     #[inline(always)]
     fn flags_mut(&mut self) -> &mut u8 {
         match &mut self.body {
-            Body::Inline { flags, .. } | Body::Shared { flags, .. } => flags,
+            Body::Inline { flags, .. } | Body::Shared { flags, .. } | Body::Homed { flags, .. } => {
+                flags
+            }
         }
     }
 
@@ -149,7 +202,9 @@ impl Msg {
     pub fn len(&self) -> usize {
         match &self.body {
             Body::Inline { len, .. } => *len as usize,
-            Body::Shared { bytes: b, .. } => b.len(),
+            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => {
+                b.len()
+            }
         }
     }
 
@@ -233,7 +288,9 @@ impl Msg {
     pub fn to_bytes(&self) -> Bytes {
         match &self.body {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..*len as usize]),
-            Body::Shared { bytes: b, .. } => b.clone(),
+            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => {
+                b.clone()
+            }
         }
     }
 
@@ -242,6 +299,7 @@ impl Msg {
         match self.body {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..len as usize]),
             Body::Shared { bytes: b, .. } => b,
+            Body::Homed { mut body, .. } => std::mem::take(&mut body.bytes),
         }
     }
 
@@ -249,7 +307,9 @@ impl Msg {
     /// a vectored write without copying them.
     pub(crate) fn shared(&self) -> Option<&Bytes> {
         match &self.body {
-            Body::Shared { bytes: b, .. } => Some(b),
+            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => {
+                Some(b)
+            }
             Body::Inline { .. } => None,
         }
     }
@@ -267,7 +327,7 @@ impl Deref for Msg {
     fn deref(&self) -> &[u8] {
         match &self.body {
             Body::Inline { len, buf, .. } => &buf[..*len as usize],
-            Body::Shared { bytes: b, .. } => b,
+            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => b,
         }
     }
 }
@@ -313,7 +373,7 @@ impl From<Vec<u8>> for Msg {
         if v.len() <= INLINE_CAP {
             Msg::copy_from_slice(&v)
         } else {
-            Msg::from_bytes(Bytes::from(v))
+            Msg { body: Homed::body(0, Bytes::from(v)) }
         }
     }
 }
@@ -399,6 +459,31 @@ mod tests {
         let v = vec![3u8; 500];
         let vptr = v.as_ptr();
         assert_eq!(Msg::from(v).as_ptr(), vptr, "a Vec is taken over, not copied");
+    }
+
+    /// A body dropped on another thread goes back to the thread that made it; one dropped at
+    /// home, or taken out as `Bytes`, or still shared by a clone, does not.
+    #[test]
+    fn a_body_dropped_elsewhere_goes_back_to_its_thread() {
+        let (to_other, msgs) = std::sync::mpsc::channel::<Msg>();
+        let other = std::thread::spawn(move || msgs.into_iter().count());
+        let m = Msg::from(vec![1u8; 1000]);
+        let Body::Homed { body: Homed { home, .. }, .. } = &m.body else { panic!("not homed") };
+        let home: &'static home::Home = home;
+        home.drain();
+        drop(Msg::from(vec![2u8; 1000]));
+        assert_eq!(home.holding(), 0, "dropped at home: freed here");
+        let kept = m.clone();
+        to_other.send(m).unwrap();
+        to_other.send(Msg::from(vec![3u8; 1000])).unwrap();
+        to_other.send(Msg::copy_from_slice(&[4u8; 500])).unwrap();
+        let taken = Msg::from(vec![5u8; 1000]);
+        to_other.send(Msg::from(taken.into_bytes())).unwrap();
+        drop(to_other);
+        assert_eq!(other.join().unwrap(), 4);
+        assert_eq!(home.holding(), 2, "the copy and the fresh body; the clone still lives here");
+        assert_eq!(kept.len(), 1000);
+        assert_eq!(home.drain(), 2);
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! A heap body dropped on another thread goes back to the thread that allocated it, to be freed
+//! there (`msg::home`), and a home holds no more than its bound when its owner stops
+//! allocating. A counting global allocator tells which thread frees each body of the test's
+//! sizes. Alone in its own test binary, so that no other test allocates bodies of those sizes.
+
+use ferromq::{Context, Msg, SocketType};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bodies of these sizes are the tests': nothing else in the stack allocates them.
+const STREAMED: usize = 1000;
+const PILED: usize = 1001;
+/// A home's bound in bodies (`Home::MAX_BODIES`, documented in `msg::home`).
+const HOME_MAX_BODIES: usize = 4096;
+
+struct Counting;
+
+/// Per size (index 0: `STREAMED`, 1: `PILED`): frees on the receiving thread, and elsewhere.
+static BY_RECEIVER: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+static ELSEWHERE: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+thread_local! {
+    static RECEIVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+// SAFETY: defers every operation to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let slot = match layout.size() {
+            STREAMED => Some(0),
+            PILED => Some(1),
+            _ => None,
+        };
+        if let Some(i) = slot {
+            // `try_with`: a thread's locals may already be gone while it exits.
+            let receiver = RECEIVER.try_with(std::cell::Cell::get).unwrap_or(false);
+            if receiver { &BY_RECEIVER[i] } else { &ELSEWHERE[i] }.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn plant_mutant() {
+    #[cfg(feature = "mutants")]
+    if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
+        let m = ferromq::mutants::Mutant::from_name(&name).expect("FERROMQ_MUTANT names a mutant");
+        ferromq::mutants::set(m, true);
+    }
+}
+
+/// Receives `count` messages of `size` on another thread, which drops them.
+fn receive_elsewhere(
+    pull: ferromq::Socket,
+    count: usize,
+    size: usize,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut pull = pull;
+        RECEIVER.with(|r| r.set(true));
+        for _ in 0..count {
+            assert_eq!(pull.recv().unwrap().len(), size);
+        }
+    })
+}
+
+/// Makes enough messages that the calling thread frees what came back to it.
+fn allocate_a_while() {
+    for _ in 0..100 {
+        drop(Msg::from(vec![0u8; 100]));
+    }
+}
+
+/// Over inproc the receiving thread drops every body the sending thread allocated: none is
+/// freed there, every one by the sender. Fails with the planted bug `home-never-drained`
+/// (`FERROMQ_MUTANT`, `--features mutants`): the sender's home fills, and the receiver frees
+/// the rest itself.
+#[test]
+fn bodies_dropped_by_an_inproc_receiver_are_freed_by_their_sender() {
+    plant_mutant();
+    const COUNT: usize = 20_000;
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("inproc://homes-streamed").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.connect("inproc://homes-streamed").unwrap();
+    let receiver = receive_elsewhere(pull, COUNT, STREAMED);
+    for i in 0..COUNT {
+        push.send(Msg::from(vec![i as u8; STREAMED])).unwrap();
+    }
+    receiver.join().unwrap();
+    allocate_a_while();
+    let (by_receiver, by_sender) =
+        (BY_RECEIVER[0].load(Ordering::Relaxed), ELSEWHERE[0].load(Ordering::Relaxed));
+    assert_eq!(by_receiver, 0, "the receiver freed {by_receiver} of {COUNT} bodies");
+    assert_eq!(by_sender, COUNT, "the sender freed {by_sender} of {COUNT}");
+    drop(push);
+    ctx.term();
+}
+
+/// A sender that stops allocating while its peer drops a long queue holds no more than its
+/// home's bound: the rest is freed where it is dropped, and what the home held is freed once
+/// the sender allocates again. Fails with the planted bug `home-overflows`.
+#[test]
+fn a_home_whose_owner_is_idle_holds_no_more_than_its_bound() {
+    plant_mutant();
+    const COUNT: usize = 10_000;
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvhwm(0);
+    pull.bind("inproc://homes-piled").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_sndhwm(0);
+    push.connect("inproc://homes-piled").unwrap();
+    // All queued first, so that every body comes back while the sender makes none.
+    for i in 0..COUNT {
+        push.send(Msg::from(vec![i as u8; PILED])).unwrap();
+    }
+    receive_elsewhere(pull, COUNT, PILED).join().unwrap();
+    let by_receiver = BY_RECEIVER[1].load(Ordering::Relaxed);
+    assert_eq!(
+        by_receiver,
+        COUNT - HOME_MAX_BODIES,
+        "the receiver freed {by_receiver} of {COUNT}: the home held the rest"
+    );
+    allocate_a_while();
+    assert_eq!(ELSEWHERE[1].load(Ordering::Relaxed), HOME_MAX_BODIES, "the sender freed the rest");
+    drop(push);
+    ctx.term();
+}

@@ -1,7 +1,6 @@
 //! Models of a home (`msg::home`): bodies other threads give back while the owner drains.
 #![cfg(loom)]
 
-use bytes::BytesMut;
 use ferromq::Home;
 use loom::sync::Arc;
 use loom::thread;
@@ -18,7 +17,7 @@ fn bodies_given_back_from_two_threads_are_drained_once_each() {
         let givers: Vec<_> = (0..2)
             .map(|_| {
                 let home = home.clone();
-                thread::spawn(move || home.give_back(BytesMut::zeroed(8)).is_ok())
+                thread::spawn(move || home.give_back(vec![0; 8]).is_ok())
             })
             .collect();
         let mut drained = home.drain();

@@ -31,55 +31,8 @@ const INLINE_CAP: usize = 69;
 // is padded to a multiple of 8 and a separate byte would cost a whole extra word.
 #[derive(Clone)]
 enum Body {
-    Inline {
-        flags: u8,
-        len: u8,
-        buf: [u8; INLINE_CAP],
-    },
-    Shared {
-        flags: u8,
-        bytes: Bytes,
-    },
-    /// A body this process allocated, which goes back to its thread to be freed
-    /// ([`home`]).
-    Homed {
-        flags: u8,
-        body: Homed,
-    },
-}
-
-/// A heap body that remembers the home of the thread that allocated it. Dropped last on
-/// another thread, it is given back there instead of freed here.
-#[derive(Clone)]
-struct Homed {
-    bytes: Bytes,
-    home: &'static home::Home,
-}
-
-impl Homed {
-    /// A body for `bytes`, homed at the calling thread when it has a home (`Body::Shared`
-    /// otherwise).
-    #[inline]
-    fn body(flags: u8, bytes: Bytes) -> Body {
-        match home::current() {
-            Some(home) => Body::Homed { flags, body: Homed { bytes, home } },
-            None => Body::Shared { flags, bytes },
-        }
-    }
-}
-
-impl Drop for Homed {
-    fn drop(&mut self) {
-        // Empty once `Msg::into_bytes` took the body out; a homed body is never empty else.
-        if self.bytes.is_empty() || home::is_mine(self.home) {
-            return;
-        }
-        // Only the last reference gives the memory back; a clone still alive keeps it.
-        if let Ok(body) = std::mem::take(&mut self.bytes).try_into_mut() {
-            // A full home leaves the body to be freed here.
-            let _ = self.home.give_back(body);
-        }
-    }
+    Inline { flags: u8, len: u8, buf: [u8; INLINE_CAP] },
+    Shared { flags: u8, bytes: Bytes },
 }
 
 /// One message frame: a body plus the MORE flag that says another frame of the same message
@@ -167,7 +120,20 @@ impl Msg {
 
     #[cold]
     fn copy_to_heap(data: &[u8]) -> Self {
-        Msg { body: Homed::body(0, Bytes::copy_from_slice(data)) }
+        Msg::from_vec(data.to_vec())
+    }
+
+    /// A heap body taken over from `v`, homed at the calling thread ([`home`]): the `Bytes`
+    /// owns a [`Homebound`], whose drop, wherever the last reference goes, sends the memory
+    /// back. The home travels in the `Bytes`'s own owner, not in the `Msg`: a drop of its own
+    /// in a `Msg` made the compiler copy messages field by field on every hot path (tcp 1 B
+    /// ran a fifth slower), where this costs a heap body one small allocation more.
+    fn from_vec(v: Vec<u8>) -> Self {
+        let bytes = match if v.len() <= home::MAX_LEN { home::current() } else { 0 } {
+            0 => Bytes::from(v),
+            home => Bytes::from_owner(Homebound { body: v, home }),
+        };
+        Msg { body: Body::Shared { flags: 0, bytes } }
     }
 
     /// A frame that shares `data`. Small bodies are still copied inline so that a tiny frame
@@ -183,18 +149,14 @@ impl Msg {
     #[inline(always)]
     fn flags(&self) -> u8 {
         match self.body {
-            Body::Inline { flags, .. } | Body::Shared { flags, .. } | Body::Homed { flags, .. } => {
-                flags
-            }
+            Body::Inline { flags, .. } | Body::Shared { flags, .. } => flags,
         }
     }
 
     #[inline(always)]
     fn flags_mut(&mut self) -> &mut u8 {
         match &mut self.body {
-            Body::Inline { flags, .. } | Body::Shared { flags, .. } | Body::Homed { flags, .. } => {
-                flags
-            }
+            Body::Inline { flags, .. } | Body::Shared { flags, .. } => flags,
         }
     }
 
@@ -202,9 +164,7 @@ impl Msg {
     pub fn len(&self) -> usize {
         match &self.body {
             Body::Inline { len, .. } => *len as usize,
-            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => {
-                b.len()
-            }
+            Body::Shared { bytes: b, .. } => b.len(),
         }
     }
 
@@ -288,9 +248,7 @@ impl Msg {
     pub fn to_bytes(&self) -> Bytes {
         match &self.body {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..*len as usize]),
-            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => {
-                b.clone()
-            }
+            Body::Shared { bytes: b, .. } => b.clone(),
         }
     }
 
@@ -299,7 +257,6 @@ impl Msg {
         match self.body {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..len as usize]),
             Body::Shared { bytes: b, .. } => b,
-            Body::Homed { mut body, .. } => std::mem::take(&mut body.bytes),
         }
     }
 
@@ -307,9 +264,7 @@ impl Msg {
     /// a vectored write without copying them.
     pub(crate) fn shared(&self) -> Option<&Bytes> {
         match &self.body {
-            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => {
-                Some(b)
-            }
+            Body::Shared { bytes: b, .. } => Some(b),
             Body::Inline { .. } => None,
         }
     }
@@ -327,7 +282,7 @@ impl Deref for Msg {
     fn deref(&self) -> &[u8] {
         match &self.body {
             Body::Inline { len, buf, .. } => &buf[..*len as usize],
-            Body::Shared { bytes: b, .. } | Body::Homed { body: Homed { bytes: b, .. }, .. } => b,
+            Body::Shared { bytes: b, .. } => b,
         }
     }
 }
@@ -370,10 +325,26 @@ impl From<Bytes> for Msg {
 }
 impl From<Vec<u8>> for Msg {
     fn from(v: Vec<u8>) -> Self {
-        if v.len() <= INLINE_CAP {
-            Msg::copy_from_slice(&v)
-        } else {
-            Msg { body: Homed::body(0, Bytes::from(v)) }
+        if v.len() <= INLINE_CAP { Msg::copy_from_slice(&v) } else { Msg::from_vec(v) }
+    }
+}
+
+/// A heap body and the index of the home of the thread that allocated it.
+struct Homebound {
+    body: Vec<u8>,
+    home: u8,
+}
+
+impl AsRef<[u8]> for Homebound {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl Drop for Homebound {
+    fn drop(&mut self) {
+        if !home::is_mine(self.home) {
+            home::send_home(self.home, std::mem::take(&mut self.body));
         }
     }
 }
@@ -462,23 +433,27 @@ mod tests {
     }
 
     /// A body dropped on another thread goes back to the thread that made it; one dropped at
-    /// home, or taken out as `Bytes`, or still shared by a clone, does not.
+    /// home, or still shared by a clone, or too large to go home, does not.
     #[test]
     fn a_body_dropped_elsewhere_goes_back_to_its_thread() {
         let (to_other, msgs) = std::sync::mpsc::channel::<Msg>();
         let other = std::thread::spawn(move || msgs.into_iter().count());
-        let m = Msg::from(vec![1u8; 1000]);
-        let Body::Homed { body: Homed { home, .. }, .. } = &m.body else { panic!("not homed") };
-        let home: &'static home::Home = home;
+        let home = home::home(home::current());
         home.drain();
         drop(Msg::from(vec![2u8; 1000]));
         assert_eq!(home.holding(), 0, "dropped at home: freed here");
+        let m = Msg::from(vec![1u8; 1000]);
         let kept = m.clone();
-        to_other.send(m).unwrap();
-        to_other.send(Msg::from(vec![3u8; 1000])).unwrap();
-        to_other.send(Msg::copy_from_slice(&[4u8; 500])).unwrap();
-        let taken = Msg::from(vec![5u8; 1000]);
-        to_other.send(Msg::from(taken.into_bytes())).unwrap();
+        // All made before any is dropped over there: making one may drain the home.
+        let sent = [
+            m,
+            Msg::from(vec![3u8; 1000]),
+            Msg::copy_from_slice(&[4u8; 500]),
+            Msg::from(vec![5u8; home::MAX_LEN + 1]),
+        ];
+        for m in sent {
+            to_other.send(m).unwrap();
+        }
         drop(to_other);
         assert_eq!(other.join().unwrap(), 4);
         assert_eq!(home.holding(), 2, "the copy and the fresh body; the clone still lives here");

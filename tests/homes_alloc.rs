@@ -10,14 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Bodies of these sizes are the tests': nothing else in the stack allocates them.
 const STREAMED: usize = 1000;
 const PILED: usize = 1001;
+const ORPHANED: usize = 1002;
 /// A home's bound in bodies (`Home::MAX_BODIES`, documented in `msg::home`).
 const HOME_MAX_BODIES: usize = 4096;
 
 struct Counting;
 
-/// Per size (index 0: `STREAMED`, 1: `PILED`): frees on the receiving thread, and elsewhere.
-static BY_RECEIVER: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
-static ELSEWHERE: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+/// Per size (index 0: `STREAMED`, 1: `PILED`, 2: `ORPHANED`): frees on the receiving thread, and elsewhere.
+static BY_RECEIVER: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+static ELSEWHERE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 
 thread_local! {
     static RECEIVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -34,6 +35,7 @@ unsafe impl GlobalAlloc for Counting {
         let slot = match layout.size() {
             STREAMED => Some(0),
             PILED => Some(1),
+            ORPHANED => Some(2),
             _ => None,
         };
         if let Some(i) = slot {
@@ -133,6 +135,31 @@ fn a_home_whose_owner_is_idle_holds_no_more_than_its_bound() {
     );
     allocate_a_while();
     assert_eq!(ELSEWHERE[1].load(Ordering::Relaxed), HOME_MAX_BODIES, "the sender freed the rest");
+    drop(push);
+    ctx.term();
+}
+
+/// Bodies whose sending thread has ended are freed where they are dropped: a home whose owner
+/// is gone takes none, so nothing waits there for a thread that will never free it.
+#[test]
+fn bodies_outliving_their_thread_are_freed_where_they_are_dropped() {
+    const COUNT: usize = 1000;
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("inproc://homes-orphaned").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.connect("inproc://homes-orphaned").unwrap();
+    let push = std::thread::spawn(move || {
+        for i in 0..COUNT {
+            push.send(Msg::from(vec![i as u8; ORPHANED])).unwrap();
+        }
+        push
+    })
+    .join()
+    .unwrap();
+    receive_elsewhere(pull, COUNT, ORPHANED).join().unwrap();
+    let by_receiver = BY_RECEIVER[2].load(Ordering::Relaxed);
+    assert_eq!(by_receiver, COUNT, "the receiver freed {by_receiver} of {COUNT}");
     drop(push);
     ctx.term();
 }

@@ -30,3 +30,20 @@ fn bodies_given_back_from_two_threads_are_drained_once_each() {
         assert_eq!(home.drain(), 0);
     });
 }
+
+/// Proves: a body given back while the owner leaves is either freed by the leaving owner or
+/// refused (and freed by the giver), never kept in a home nobody owns.
+#[test]
+fn a_body_given_back_as_its_owner_leaves_is_never_left_behind() {
+    loom::model(|| {
+        let home = Arc::new(Home::new());
+        let giver = {
+            let home = home.clone();
+            thread::spawn(move || home.give_back(vec![0; 8]).is_ok())
+        };
+        home.close();
+        let _taken = giver.join().unwrap();
+        assert_eq!(home.holding(), 0, "a body waits in a closed home");
+        assert_eq!(home.drain(), 0);
+    });
+}

@@ -5,15 +5,20 @@
 //! per-thread caches serve a thread only what it freed itself, so every such free takes the
 //! allocating thread's arena lock while that thread takes it again to allocate the next body;
 //! on inproc at 1 KiB the two threads spent a quarter of their time in that lock's futex
-//! calls, and the same stack under jemalloc ran 2.5× faster. So a body made from a `Vec`
-//! (up to [`MAX_LEN`]) remembers its thread's [`Home`], and whoever drops it last on another thread gives it back
-//! there; the owner frees what came back every few messages it makes, from its own thread,
-//! where the allocator serves the next body from the memory just freed.
+//! calls, and the same stack under jemalloc ran 2.5× faster. So a body made from a `Vec` or a
+//! copy (a capacity of at most [`MAX_LEN`]) remembers its thread's [`Home`], and whoever drops
+//! it last on another thread gives it back there; the owner frees what came back once every
+//! [`DRAIN_EVERY`] such bodies it makes, from its own thread, where the allocator serves the
+//! next body from the memory just freed. Bodies from elsewhere (`Msg::from(Bytes)`, a receive
+//! buffer) have no home.
 //!
 //! A home holds at most [`Home::MAX_BODIES`] bodies and [`Home::MAX_BYTES`] bytes: past that,
-//! or when the owner is gone, the dropping thread frees the body itself, which is only slower.
-//! A thread's home outlives it: when the thread ends, its home is emptied and kept for the next
-//! thread that makes a message, so there are never more homes than threads alive at once.
+//! or once its thread has ended, the dropping thread frees the body itself, which is only
+//! slower. There are [`HOMES`] of them, so the process holds at most 63 × 8 MiB for owners;
+//! a thread that stops making bodies keeps what came back to it (within its home's bounds)
+//! until it makes one again or ends. When a thread ends its home is emptied and closed, and the
+//! next thread to make a body may take it; a thread that finds all of them taken frees where it
+//! drops, for the rest of its life.
 
 use crate::sync::{AtomicU64, Mutex, Ordering, lock};
 
@@ -38,6 +43,8 @@ pub struct Home {
 struct Returned {
     bodies: Vec<Vec<u8>>,
     bytes: usize,
+    /// A thread owns the home: bodies given back will be freed. Closed, it refuses them.
+    open: bool,
 }
 
 impl Default for Home {
@@ -55,19 +62,19 @@ impl Home {
     /// An empty home.
     pub fn new() -> Self {
         Home {
-            returned: Mutex::new(Returned { bodies: Vec::new(), bytes: 0 }),
+            returned: Mutex::new(Returned { bodies: Vec::new(), bytes: 0, open: true }),
             waiting: AtomicU64::new(0),
             spare: Mutex::new(Vec::new()),
         }
     }
 
     /// Another thread gives `body` back, to be freed by the owner. `Err` hands it back when
-    /// the home is full: the caller frees it.
+    /// the home is full or closed: the caller frees it.
     pub fn give_back(&self, body: Vec<u8>) -> Result<(), Vec<u8>> {
         let mut r = lock(&self.returned);
         let full =
             r.bodies.len() >= Self::MAX_BODIES || r.bytes + body.capacity() > Self::MAX_BYTES;
-        if full && !mutant!(HomeOverflows) {
+        if !r.open || full && !mutant!(HomeOverflows) {
             return Err(body);
         }
         r.bytes += body.capacity();
@@ -93,6 +100,24 @@ impl Home {
         n
     }
 
+    /// The owner is leaving: what came back is freed now, and from now on the home refuses
+    /// bodies (they are freed where they are dropped) until [`Home::open`].
+    pub fn close(&self) {
+        let taken = {
+            let mut r = lock(&self.returned);
+            r.open = false;
+            r.bytes = 0;
+            self.waiting.store(0, Ordering::Release);
+            std::mem::take(&mut r.bodies)
+        };
+        drop(taken);
+    }
+
+    /// A new owner takes the home: it takes bodies again.
+    pub fn open(&self) {
+        lock(&self.returned).open = true;
+    }
+
     /// Bodies waiting for the owner.
     #[cfg(any(test, loom))]
     pub fn holding(&self) -> usize {
@@ -107,18 +132,16 @@ impl Home {
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn current() -> u8 {
-    let index = match MINE.try_with(std::cell::Cell::get) {
-        Ok(0) => adopt(),
-        Ok(index) => index,
-        // The thread is ending: nothing comes back to it any more.
-        Err(_) => return 0,
+    let index = match MINE.with(std::cell::Cell::get) {
+        0 => adopt(),
+        index => index,
     };
     if index == NONE_FREE {
         return 0;
     }
     let due = COUNTDOWN.with(|c| {
         let left = c.get();
-        c.set(if left == 0 { DRAIN_EVERY } else { left - 1 });
+        c.set(if left == 0 { DRAIN_EVERY - 1 } else { left - 1 });
         left == 0
     });
     if due && !mutant!(HomeNeverDrained) {
@@ -137,9 +160,8 @@ pub(crate) fn current() -> u8 {
 /// the home is full, given back otherwise.
 #[cfg(not(loom))]
 pub(crate) fn send_home(index: u8, body: Vec<u8>) {
-    if MINE.try_with(|m| m.get() != index).unwrap_or(true) {
-        let _ = home(index).give_back(body);
-    }
+    // Refused (full, or its thread has ended): freed here.
+    let _ = home(index).give_back(body);
 }
 
 #[cfg(loom)]
@@ -149,7 +171,7 @@ pub(crate) fn send_home(_: u8, _: Vec<u8>) {}
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn is_mine(index: u8) -> bool {
-    MINE.try_with(|m| m.get() == index).unwrap_or(false)
+    MINE.with(|m| m.get() == index)
 }
 
 #[cfg(loom)]
@@ -157,7 +179,7 @@ pub(crate) fn is_mine(_: u8) -> bool {
     false
 }
 
-/// The owner drains once every this many bodies it makes: rarely enough that the cache line
+/// The owner drains once every this many homed bodies it makes: rarely enough that the cache line
 /// the other threads write to is not pulled over at every message, often enough that a home
 /// holds little more than what is in flight.
 #[cfg(not(loom))]
@@ -198,7 +220,11 @@ fn adopt() -> u8 {
     use std::sync::atomic::Ordering::{AcqRel, Acquire};
     // Registers the tenancy's destructor first: a thread whose thread-locals are being torn
     // down cannot, and then gets no home.
+    // (A thread-local destructor that makes the thread's first body registers it during
+    // teardown; where the platform then never runs it, that home stays taken: a lost slot,
+    // nothing worse, since what comes back to it is bounded.)
     if TENANCY.try_with(|_| ()).is_err() {
+        MINE.with(|m| m.set(NONE_FREE));
         return NONE_FREE;
     }
     let mut taken = TAKEN.load(Acquire);
@@ -214,26 +240,25 @@ fn adopt() -> u8 {
         }
     };
     if index != NONE_FREE {
-        // What came back after the last owner left is freed by the new one.
-        home(index).drain();
+        home(index).open();
     }
     MINE.with(|m| m.set(index));
     index
 }
 
-/// A thread's hold on its home: when the thread ends, the home is emptied and left for the
-/// next thread. Bodies given back to it meanwhile wait, within its bounds, for that thread.
+/// A thread's hold on its home: when the thread ends, the home is emptied and closed (bodies
+/// dropped later are freed where they are dropped) and left for the next thread.
 #[cfg(not(loom))]
 struct Tenancy;
 
 #[cfg(not(loom))]
 impl Drop for Tenancy {
     fn drop(&mut self) {
-        let Ok(index) = MINE.try_with(|m| m.replace(NONE_FREE)) else { return };
+        let index = MINE.with(|m| m.replace(NONE_FREE));
         if index == 0 || index == NONE_FREE {
             return;
         }
-        home(index).drain();
+        home(index).close();
         TAKEN.fetch_and(!(1u64 << (index - 1)), std::sync::atomic::Ordering::AcqRel);
     }
 }
@@ -273,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn a_thread_owns_one_home_and_leaves_it_emptied_to_the_next() {
+    fn a_live_thread_owns_one_home_of_its_own() {
         let (tx, rx) = std::sync::mpsc::channel();
         let (done_tx, done) = std::sync::mpsc::channel::<()>();
         let first = std::thread::spawn(move || {
@@ -292,6 +317,18 @@ mod tests {
         assert_eq!(home(theirs).holding(), 1);
         done_tx.send(()).unwrap();
         first.join().unwrap();
-        assert_eq!(home(theirs).holding(), 0, "a home is emptied when its thread ends");
+    }
+
+    #[test]
+    fn a_closed_home_is_emptied_and_refuses_until_opened_again() {
+        let home = Home::new();
+        home.give_back(body(100)).unwrap();
+        home.close();
+        assert_eq!(home.holding(), 0, "emptied when its thread ends");
+        assert!(home.give_back(body(100)).is_err(), "nobody would free it: freed where dropped");
+        assert_eq!(home.drain(), 0);
+        home.open();
+        home.give_back(body(100)).unwrap();
+        assert_eq!(home.drain(), 1);
     }
 }

@@ -4,8 +4,8 @@
 //! most [`Msg::INLINE_CAPACITY`] (69) bytes lives inside the `Msg` value itself (no heap
 //! allocation; libzmq's "very small message" holds up to 33); anything larger is a reference-counted
 //! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
-//! body. A heap body this process allocated goes back to the thread that allocated it when
-//! another thread drops it last, and is freed there ([`home`]).
+//! body. A heap body made here from a `Vec` or a copy (up to 16 KiB) goes back to the thread
+//! that allocated it when another thread drops it last, and is freed there ([`home`]).
 
 #![forbid(unsafe_code)]
 
@@ -129,7 +129,7 @@ impl Msg {
     /// in a `Msg` made the compiler copy messages field by field on every hot path (tcp 1 B
     /// ran a fifth slower), where this costs a heap body one small allocation more.
     fn from_vec(v: Vec<u8>) -> Self {
-        let bytes = match if v.len() <= home::MAX_LEN { home::current() } else { 0 } {
+        let bytes = match if v.capacity() <= home::MAX_LEN { home::current() } else { 0 } {
             0 => Bytes::from(v),
             home => Bytes::from_owner(Homebound { body: v, home }),
         };

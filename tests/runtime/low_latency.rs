@@ -15,11 +15,14 @@ fn spin_ctx() -> Context {
 /// The user thread helps while blocked in `recv`, then stops calling: the I/O thread must
 /// take the work back (within one budget), so the next message is read into the socket's
 /// queue while nobody is blocked on it. `events` never helps, so it sees that only if the I/O
-/// thread did the reading.
+/// thread did the reading. The budget is long enough that the first message, connection and
+/// handshake included, arrives while `recv` still spins: with 2 ms, a slow handshake let the
+/// user thread fall asleep first, the I/O thread read the message, no helper ever left, and
+/// the planted bug `io-thread-stays-quiet` went uncaught (once in CI).
 #[test]
 fn spin01_the_io_thread_takes_over_when_the_user_stops_waiting() {
     plant();
-    let ctx = spin_ctx();
+    let ctx = Context::builder().spin(Duration::from_millis(250)).build().unwrap();
     let mut pull = sock(&ctx, SocketType::Pull, |_| {});
     let ep = bind(&mut pull, "tcp://127.0.0.1:*");
     let (go_tx, go_rx) = mpsc::channel::<()>();

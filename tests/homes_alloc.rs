@@ -59,6 +59,22 @@ fn plant_mutant() {
     }
 }
 
+/// A context and an inproc PUSH connected to a PULL bound at `name`; `unbounded` lifts both
+/// high-water marks.
+fn inproc_pair(name: &str, unbounded: bool) -> (Context, ferromq::Socket, ferromq::Socket) {
+    let ep = format!("inproc://{name}");
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    if unbounded {
+        pull.set_rcvhwm(0);
+        push.set_sndhwm(0);
+    }
+    pull.bind(&ep).unwrap();
+    push.connect(&ep).unwrap();
+    (ctx, push, pull)
+}
+
 /// Receives `count` messages of `size` on another thread, which drops them.
 fn receive_elsewhere(
     pull: ferromq::Socket,
@@ -89,11 +105,7 @@ fn allocate_a_while() {
 fn bodies_dropped_by_an_inproc_receiver_are_freed_by_their_sender() {
     plant_mutant();
     const COUNT: usize = 20_000;
-    let ctx = Context::new().unwrap();
-    let mut pull = ctx.socket(SocketType::Pull).unwrap();
-    pull.bind("inproc://homes-streamed").unwrap();
-    let mut push = ctx.socket(SocketType::Push).unwrap();
-    push.connect("inproc://homes-streamed").unwrap();
+    let (ctx, mut push, pull) = inproc_pair("homes-streamed", false);
     let receiver = receive_elsewhere(pull, COUNT, STREAMED);
     for i in 0..COUNT {
         push.send(Msg::from(vec![i as u8; STREAMED])).unwrap();
@@ -115,13 +127,7 @@ fn bodies_dropped_by_an_inproc_receiver_are_freed_by_their_sender() {
 fn a_home_whose_owner_is_idle_holds_no_more_than_its_bound() {
     plant_mutant();
     const COUNT: usize = 10_000;
-    let ctx = Context::new().unwrap();
-    let mut pull = ctx.socket(SocketType::Pull).unwrap();
-    pull.set_rcvhwm(0);
-    pull.bind("inproc://homes-piled").unwrap();
-    let mut push = ctx.socket(SocketType::Push).unwrap();
-    push.set_sndhwm(0);
-    push.connect("inproc://homes-piled").unwrap();
+    let (ctx, mut push, pull) = inproc_pair("homes-piled", true);
     // All queued first, so that every body comes back while the sender makes none.
     for i in 0..COUNT {
         push.send(Msg::from(vec![i as u8; PILED])).unwrap();
@@ -144,11 +150,7 @@ fn a_home_whose_owner_is_idle_holds_no_more_than_its_bound() {
 #[test]
 fn bodies_outliving_their_thread_are_freed_where_they_are_dropped() {
     const COUNT: usize = 1000;
-    let ctx = Context::new().unwrap();
-    let mut pull = ctx.socket(SocketType::Pull).unwrap();
-    pull.bind("inproc://homes-orphaned").unwrap();
-    let mut push = ctx.socket(SocketType::Push).unwrap();
-    push.connect("inproc://homes-orphaned").unwrap();
+    let (ctx, mut push, pull) = inproc_pair("homes-orphaned", false);
     let push = std::thread::spawn(move || {
         for i in 0..COUNT {
             push.send(Msg::from(vec![i as u8; ORPHANED])).unwrap();

@@ -156,11 +156,10 @@ pub(crate) fn current() -> u8 {
     0
 }
 
-/// A body of home `index`, dropped last by this thread: freed here if this is its home or
-/// the home is full, given back otherwise.
+/// Gives a body of home `index`, dropped last on another thread, back there; freed here if
+/// the home refuses it (full, or its thread has ended).
 #[cfg(not(loom))]
 pub(crate) fn send_home(index: u8, body: Vec<u8>) {
-    // Refused (full, or its thread has ended): freed here.
     let _ = home(index).give_back(body);
 }
 

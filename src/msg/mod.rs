@@ -129,10 +129,9 @@ impl Msg {
     /// in a `Msg` made the compiler copy messages field by field on every hot path (tcp 1 B
     /// ran a fifth slower), where this costs a heap body one small allocation more.
     fn from_vec(v: Vec<u8>) -> Self {
-        let bytes = match if v.capacity() <= home::MAX_LEN { home::current() } else { 0 } {
-            0 => Bytes::from(v),
-            home => Bytes::from_owner(Homebound { body: v, home }),
-        };
+        let home = if v.capacity() <= home::MAX_LEN { home::current() } else { 0 };
+        let bytes =
+            if home == 0 { Bytes::from(v) } else { Bytes::from_owner(Homebound { body: v, home }) };
         Msg { body: Body::Shared { flags: 0, bytes } }
     }
 

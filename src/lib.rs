@@ -74,7 +74,7 @@ pub use error::{Error, Result};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use msg::home::Home;
-pub use msg::{Msg, Multipart};
+pub use msg::{Msg, MsgBuf, Multipart};
 pub use options::{SocketOptions, SocketType};
 pub use runtime::{
     Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Monitor, MonitorEvent, PollEvents, PollItem,

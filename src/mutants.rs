@@ -12,7 +12,7 @@
 //! mutants::set(Mutant::HwmOffByOne, false);
 //! ```
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One planted bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -114,11 +114,15 @@ pub enum Mutant {
     /// bounds, and everything past them is freed by the threads that dropped them, as if
     /// there were no homes (`msg::home`).
     HomeNeverDrained,
+    /// A thread never takes back the large bodies it made with `MsgBuf`: each one is
+    /// allocated afresh, and those that come back wait, up to the bounds, to be freed
+    /// (`msg::home`).
+    ReuseForgets,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 32] = [
+    pub const ALL: [Mutant; 33] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -151,6 +155,7 @@ impl Mutant {
         Mutant::SpentPilesUp,
         Mutant::HomeOverflows,
         Mutant::HomeNeverDrained,
+        Mutant::ReuseForgets,
     ];
 
     /// Its command-line name (kebab case).
@@ -188,6 +193,7 @@ impl Mutant {
             Mutant::SpentPilesUp => "spent-piles-up",
             Mutant::HomeOverflows => "home-overflows",
             Mutant::HomeNeverDrained => "home-never-drained",
+            Mutant::ReuseForgets => "reuse-forgets",
         }
     }
 
@@ -196,12 +202,12 @@ impl Mutant {
         Mutant::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    fn bit(self) -> u32 {
-        1 << self as u32
+    fn bit(self) -> u64 {
+        1 << self as u64
     }
 }
 
-static ON: AtomicU32 = AtomicU32::new(0);
+static ON: AtomicU64 = AtomicU64::new(0);
 
 /// Turns a planted bug on or off for the whole process.
 pub fn set(m: Mutant, on: bool) {

@@ -1,9 +1,10 @@
 //! A heap body dropped on another thread goes back to the thread that allocated it, to be freed
-//! there (`msg::home`), and a home holds no more than its bound when its owner stops
-//! allocating. A counting global allocator tells which thread frees each body of the test's
-//! sizes. Alone in its own test binary, so that no other test allocates bodies of those sizes.
+//! there (`msg::home`), or, made with a `MsgBuf`, to be reused there; and a home holds no more
+//! than its bound when its owner stops allocating. A counting global allocator tells which
+//! thread frees each body of the test's sizes, and how many are allocated. Alone in its own
+//! test binary, so that no other test allocates bodies of those sizes.
 
-use ferromq::{Context, Msg, SocketType};
+use ferromq::{Context, Msg, MsgBuf, SocketType};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const STREAMED: usize = 1000;
 const PILED: usize = 1001;
 const ORPHANED: usize = 1002;
+/// Large enough to be reused rather than freed (past `msg::home::MAX_LEN`, 16 KiB).
+const REUSED: usize = 40_000;
 /// A home's bound in bodies (`Home::MAX_BODIES`, documented in `msg::home`).
 const HOME_MAX_BODIES: usize = 4096;
 
@@ -19,6 +22,8 @@ struct Counting;
 /// Per size (index 0: `STREAMED`, 1: `PILED`, 2: `ORPHANED`): frees on the receiving thread, and elsewhere.
 static BY_RECEIVER: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 static ELSEWHERE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+/// Allocations of `REUSED` bytes.
+static REUSED_ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static RECEIVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -27,6 +32,9 @@ thread_local! {
 // SAFETY: defers every operation to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() == REUSED {
+            REUSED_ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
@@ -162,6 +170,42 @@ fn bodies_outliving_their_thread_are_freed_where_they_are_dropped() {
     receive_elsewhere(pull, COUNT, ORPHANED).join().unwrap();
     let by_receiver = BY_RECEIVER[2].load(Ordering::Relaxed);
     assert_eq!(by_receiver, COUNT, "the receiver freed {by_receiver} of {COUNT}");
+    drop(push);
+    ctx.term();
+}
+
+/// Large bodies made with a `MsgBuf` and dropped by the receiver come back to be made again:
+/// in bursts of `BURST`, each received whole before the next is made, no more than a burst is
+/// ever in flight, so the sender allocates no more than a burst's bodies (fewer where the
+/// receiver dropped some of the first burst before it ended) and reuses them ever after. Fails with the planted bug `reuse-forgets`: every
+/// body is allocated afresh.
+#[test]
+fn large_bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
+    plant_mutant();
+    const BURST: usize = 50;
+    const BURSTS: usize = 40;
+    let (ctx, mut push, pull) = inproc_pair("homes-reused", false);
+    let (dropped, done) = std::sync::mpsc::channel();
+    let receiver = std::thread::spawn(move || {
+        let mut pull = pull;
+        for _ in 0..BURSTS {
+            for _ in 0..BURST {
+                assert_eq!(pull.recv().unwrap().len(), REUSED);
+            }
+            dropped.send(()).unwrap();
+        }
+    });
+    for burst in 0..BURSTS {
+        for i in 0..BURST {
+            let mut body = MsgBuf::with_capacity(REUSED);
+            body.resize(REUSED, (burst + i) as u8);
+            push.send(Msg::from(body)).unwrap();
+        }
+        done.recv().unwrap();
+    }
+    receiver.join().unwrap();
+    let allocated = REUSED_ALLOCS.load(Ordering::Relaxed);
+    assert!(allocated <= BURST, "{allocated} of {} bodies were allocated", BURST * BURSTS);
     drop(push);
     ctx.term();
 }

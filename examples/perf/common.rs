@@ -104,10 +104,12 @@ pub fn fresh_msg(size: usize) -> ferromq::Msg {
     if size <= ferromq::Msg::INLINE_CAPACITY {
         ferromq::Msg::copy_from_slice(&ZEROS[..size])
     } else {
-        // malloc then memset, as libzmq's tools do (zmq_msg_init_size, memset): `vec![0; n]`
-        // is calloc, which glibc serves from its arena, never from the per-thread cache,
-        // a cost the C tools do not pay.
-        let mut body = Vec::with_capacity(size);
+        // Allocate then memset, as libzmq's tools do (zmq_msg_init_size, memset), through
+        // ferromq's own allocation for message bodies as theirs is through libzmq's: a
+        // `MsgBuf` takes back a large body of this thread's that the receiver or the I/O
+        // thread is done with, where `zmq_msg_init_size` calls malloc. (`vec![0; n]` would
+        // be calloc, which glibc serves from its arena, never from the per-thread cache.)
+        let mut body = ferromq::MsgBuf::with_capacity(size);
         body.resize(size, 0u8);
         ferromq::Msg::from(body)
     }

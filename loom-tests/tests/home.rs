@@ -47,3 +47,36 @@ fn a_body_given_back_as_its_owner_leaves_is_never_left_behind() {
         assert_eq!(home.drain(), 0);
     });
 }
+
+/// Proves: bodies given back for reuse by one thread while another gives one back to be freed
+/// and the owner takes the reusable ones meanwhile are each taken exactly once, by that take
+/// or the next, and the body to be freed is drained, never taken for reuse: the owner's
+/// unlocked look at `reusable` never hides a body given back before it looked again.
+#[test]
+fn bodies_given_back_for_reuse_are_taken_once_each() {
+    loom::model(|| {
+        let home = Arc::new(Home::new());
+        let reuser = {
+            let home = home.clone();
+            thread::spawn(move || {
+                home.give_back_for_reuse(vec![1; 8]).unwrap();
+                home.give_back_for_reuse(vec![2; 8]).unwrap();
+            })
+        };
+        let freer = {
+            let home = home.clone();
+            thread::spawn(move || home.give_back(vec![3; 8]).unwrap())
+        };
+        let mut taken = Vec::new();
+        home.take_reusable(&mut taken);
+        let mut drained = home.drain();
+        reuser.join().unwrap();
+        freer.join().unwrap();
+        home.take_reusable(&mut taken);
+        drained += home.drain();
+        assert_eq!(taken.len(), 2, "each reusable body is taken once");
+        assert!(taken.iter().all(|b| b.is_empty() && b.capacity() >= 8), "emptied, room kept");
+        assert_eq!(drained, 1, "the body to be freed is drained, not reused");
+        assert_eq!(home.holding(), 0);
+    });
+}

@@ -281,6 +281,10 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
         ferromq::mutants::Mutant::HomeNeverDrained,
         "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
     ),
+    (
+        ferromq::mutants::Mutant::ReuseForgets,
+        "it costs allocations, not messages, and the simulator's oracles check messages",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

@@ -12,6 +12,14 @@
 //! next body from the memory just freed. Bodies from elsewhere (`Msg::from(Bytes)`, a receive
 //! buffer) have no home.
 //!
+//! Larger bodies that ferromq allocated itself ([`crate::MsgBuf`], a large
+//! [`Msg::copy_from_slice`](crate::Msg::copy_from_slice)), up to [`MAX_REUSE_LEN`], go home
+//! too, but are not freed there: the owner takes them again for its next large bodies. Freeing
+//! and allocating a 64 KiB body per message is what costs at that size: glibc hands the pages
+//! back when the last bodies in flight are freed and the next `memset` faults them in again
+//! (up to 2.3 page faults per message on a tcp sender, against a warm body reused). A home
+//! keeps at most [`Home::MAX_REUSE_BYTES`] of them, and so does its owner once taken.
+//!
 //! A home holds at most [`Home::MAX_BODIES`] bodies and [`Home::MAX_BYTES`] bytes: past that,
 //! or once its thread has ended, the dropping thread frees the body itself, which is only
 //! slower. There are [`HOMES`] of them, so the process holds at most 63 × 8 MiB for owners;
@@ -27,6 +35,10 @@ use crate::sync::{AtomicU64, Mutex, Ordering, lock};
 /// with the sender: homed, 64 KiB inproc ran at 0.36-0.8 of its speed.
 pub(crate) const MAX_LEN: usize = 16 * 1024;
 
+/// The largest body kept for reuse: past it a body is rare enough, and its copy slow enough,
+/// that the allocator's cost does not show.
+pub(crate) const MAX_REUSE_LEN: usize = 1 << 20;
+
 /// Where the bodies one thread allocated come back to.
 #[derive(Debug)]
 pub struct Home {
@@ -37,12 +49,17 @@ pub struct Home {
     /// The emptied vector from the last drain, so that neither side allocates in the steady
     /// state. Only the owner touches it.
     spare: Mutex<Vec<Vec<u8>>>,
+    /// How many bodies wait in `returned.reuse`, read as `waiting` is.
+    reusable: AtomicU64,
 }
 
 #[derive(Debug)]
 struct Returned {
     bodies: Vec<Vec<u8>>,
     bytes: usize,
+    /// Bodies to be taken again by the owner ([`Home::take_reusable`]), not freed.
+    reuse: Vec<Vec<u8>>,
+    reuse_bytes: usize,
     /// A thread owns the home: bodies given back will be freed. Closed, it refuses them.
     open: bool,
 }
@@ -58,13 +75,22 @@ impl Home {
     pub const MAX_BODIES: usize = 4096;
     /// The most bytes a home holds for its owner.
     pub const MAX_BYTES: usize = 8 << 20;
+    /// The most bytes of bodies a home keeps for reuse; its owner keeps as many again.
+    pub const MAX_REUSE_BYTES: usize = 8 << 20;
 
     /// An empty home.
     pub fn new() -> Self {
         Home {
-            returned: Mutex::new(Returned { bodies: Vec::new(), bytes: 0, open: true }),
+            returned: Mutex::new(Returned {
+                bodies: Vec::new(),
+                bytes: 0,
+                reuse: Vec::new(),
+                reuse_bytes: 0,
+                open: true,
+            }),
             waiting: AtomicU64::new(0),
             spare: Mutex::new(Vec::new()),
+            reusable: AtomicU64::new(0),
         }
     }
 
@@ -81,6 +107,36 @@ impl Home {
         r.bodies.push(body);
         self.waiting.store(r.bodies.len() as u64, Ordering::Release);
         Ok(())
+    }
+
+    /// Another thread gives back `body`, to be reused by the owner; past
+    /// [`Home::MAX_REUSE_BYTES`] it is given back to be freed ([`Home::give_back`]).
+    pub fn give_back_for_reuse(&self, mut body: Vec<u8>) -> Result<(), Vec<u8>> {
+        {
+            let mut r = lock(&self.returned);
+            if r.open && r.reuse_bytes + body.capacity() <= Self::MAX_REUSE_BYTES {
+                body.clear();
+                r.reuse_bytes += body.capacity();
+                r.reuse.push(body);
+                self.reusable.store(r.reuse.len() as u64, Ordering::Release);
+                return Ok(());
+            }
+        }
+        self.give_back(body)
+    }
+
+    /// The owner takes every body given back for reuse, appending them to `into` (emptied,
+    /// their capacity kept); returns how many.
+    pub fn take_reusable(&self, into: &mut Vec<Vec<u8>>) -> usize {
+        if self.reusable.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
+        let mut r = lock(&self.returned);
+        let n = r.reuse.len();
+        into.append(&mut r.reuse);
+        r.reuse_bytes = 0;
+        self.reusable.store(0, Ordering::Release);
+        n
     }
 
     /// The owner frees what came back (outside the lock); returns how many bodies.
@@ -107,8 +163,10 @@ impl Home {
             let mut r = lock(&self.returned);
             r.open = false;
             r.bytes = 0;
+            r.reuse_bytes = 0;
             self.waiting.store(0, Ordering::Release);
-            std::mem::take(&mut r.bodies)
+            self.reusable.store(0, Ordering::Release);
+            (std::mem::take(&mut r.bodies), std::mem::take(&mut r.reuse))
         };
         drop(taken);
     }
@@ -121,7 +179,8 @@ impl Home {
     /// Bodies waiting for the owner.
     #[cfg(any(test, loom))]
     pub fn holding(&self) -> usize {
-        lock(&self.returned).bodies.len()
+        let r = lock(&self.returned);
+        r.bodies.len() + r.reuse.len()
     }
 }
 
@@ -156,15 +215,93 @@ pub(crate) fn current() -> u8 {
     0
 }
 
-/// Gives a body of home `index`, dropped last on another thread, back there; freed here if
-/// the home refuses it (full, or its thread has ended).
+/// Gives a body of home `index`, dropped last on another thread, back there, to be reused
+/// or freed; freed here if the home refuses it (full, or its thread has ended).
 #[cfg(not(loom))]
-pub(crate) fn send_home(index: u8, body: Vec<u8>) {
-    let _ = home(index).give_back(body);
+pub(crate) fn send_home(index: u8, body: Vec<u8>, reuse: bool) {
+    let home = home(index);
+    let _ = if reuse { home.give_back_for_reuse(body) } else { home.give_back(body) };
 }
 
 #[cfg(loom)]
-pub(crate) fn send_home(_: u8, _: Vec<u8>) {}
+pub(crate) fn send_home(_: u8, _: Vec<u8>, _: bool) {}
+
+/// An empty body with room for at least `capacity` bytes (and at most twice that) from those
+/// that came back to this thread for reuse, the most recently returned first; `None` when
+/// none fits.
+#[cfg(not(loom))]
+pub(crate) fn reuse(capacity: usize) -> Option<Vec<u8>> {
+    let index = match MINE.with(std::cell::Cell::get) {
+        0 => adopt(),
+        index => index,
+    };
+    if index == NONE_FREE {
+        return None;
+    }
+    KEPT.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if let Some(body) = kept.take(capacity) {
+            return Some(body);
+        }
+        if home(index).take_reusable(&mut kept.bodies) == 0 {
+            return None;
+        }
+        kept.settle();
+        kept.take(capacity)
+    })
+    .ok()
+    .flatten()
+}
+
+#[cfg(loom)]
+pub(crate) fn reuse(_: usize) -> Option<Vec<u8>> {
+    None
+}
+
+/// A reusable body dropped last by its own thread: kept for the next one.
+#[cfg(not(loom))]
+pub(crate) fn keep(mut body: Vec<u8>) {
+    body.clear();
+    // During thread teardown it is simply freed.
+    let _ = KEPT.try_with(|kept| {
+        let mut kept = kept.borrow_mut();
+        kept.bodies.push(body);
+        kept.settle();
+    });
+}
+
+#[cfg(loom)]
+pub(crate) fn keep(_: Vec<u8>) {}
+
+/// The bodies an owner took back for reuse, oldest first.
+#[cfg(not(loom))]
+#[derive(Default)]
+struct Kept {
+    bodies: Vec<Vec<u8>>,
+}
+
+#[cfg(not(loom))]
+impl Kept {
+    fn take(&mut self, capacity: usize) -> Option<Vec<u8>> {
+        let fits = |b: &Vec<u8>| b.capacity() >= capacity && b.capacity() / 2 <= capacity;
+        if mutant!(ReuseForgets) {
+            return None;
+        }
+        let at = self.bodies.iter().rposition(fits)?;
+        Some(self.bodies.remove(at))
+    }
+
+    /// Frees the oldest bodies past [`Home::MAX_REUSE_BYTES`].
+    fn settle(&mut self) {
+        let mut bytes: usize = self.bodies.iter().map(Vec::capacity).sum();
+        let mut first = 0;
+        while bytes > Home::MAX_REUSE_BYTES {
+            bytes -= self.bodies[first].capacity();
+            first += 1;
+        }
+        self.bodies.drain(..first);
+    }
+}
 
 /// Whether home `index` is the calling thread's own.
 #[cfg(not(loom))]
@@ -198,6 +335,7 @@ thread_local! {
     static MINE: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
     static COUNTDOWN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     static TENANCY: Tenancy = const { Tenancy };
+    static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::new(Kept::default());
 }
 
 #[cfg(not(loom))]
@@ -316,6 +454,46 @@ mod tests {
         assert_eq!(home(theirs).holding(), 1);
         done_tx.send(()).unwrap();
         first.join().unwrap();
+    }
+
+    #[test]
+    fn bodies_for_reuse_are_kept_within_their_bound_and_taken_emptied() {
+        let home = Home::new();
+        let big = Home::MAX_REUSE_BYTES / 4;
+        for _ in 0..4 {
+            home.give_back_for_reuse(vec![7; big]).unwrap();
+        }
+        // Past the reuse bound a body is given back to be freed instead.
+        home.give_back_for_reuse(body(100)).unwrap();
+        assert_eq!(home.holding(), 5);
+        let mut taken = Vec::new();
+        assert_eq!(home.take_reusable(&mut taken), 4);
+        assert!(taken.iter().all(|b| b.is_empty() && b.capacity() == big));
+        assert_eq!(home.take_reusable(&mut taken), 0);
+        assert_eq!(home.drain(), 1, "the one past the bound was to be freed");
+        home.give_back_for_reuse(body(100)).unwrap();
+        home.close();
+        assert_eq!(home.holding(), 0, "a closed home frees what waited for reuse too");
+        assert!(home.give_back_for_reuse(body(100)).is_err());
+    }
+
+    #[test]
+    fn an_owner_takes_a_body_of_about_the_size_asked_the_newest_first() {
+        let mut kept = Kept::default();
+        for cap in [40_000, 100_000, 50_000] {
+            kept.bodies.push(Vec::with_capacity(cap));
+        }
+        assert!(kept.take(19_000).is_none(), "more than twice the size asked is not taken");
+        assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(50_000), "newest first");
+        assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(40_000));
+        assert!(kept.take(200_000).is_none(), "too small");
+        for _ in 0..(Home::MAX_REUSE_BYTES / 100_000) {
+            kept.bodies.push(Vec::with_capacity(100_000));
+        }
+        kept.settle();
+        let bytes: usize = kept.bodies.iter().map(Vec::capacity).sum();
+        assert!(bytes <= Home::MAX_REUSE_BYTES, "an owner keeps {bytes} bytes");
+        assert_eq!(kept.bodies.len(), Home::MAX_REUSE_BYTES / 100_000, "the oldest went first");
     }
 
     #[test]

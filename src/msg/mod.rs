@@ -120,7 +120,9 @@ impl Msg {
 
     #[cold]
     fn copy_to_heap(data: &[u8]) -> Self {
-        Msg::from_vec(data.to_vec())
+        let mut body = MsgBuf::with_capacity(data.len());
+        body.extend_from_slice(data);
+        Msg::from_vec(body.0, true)
     }
 
     /// A heap body taken over from `v`, homed at the calling thread ([`home`]): the `Bytes`
@@ -128,10 +130,17 @@ impl Msg {
     /// back. The home travels in the `Bytes`'s own owner, not in the `Msg`: a drop of its own
     /// in a `Msg` made the compiler copy messages field by field on every hot path (tcp 1 B
     /// ran a fifth slower), where this costs a heap body one small allocation more.
-    fn from_vec(v: Vec<u8>) -> Self {
-        let home = if v.capacity() <= home::MAX_LEN { home::current() } else { 0 };
-        let bytes =
-            if home == 0 { Bytes::from(v) } else { Bytes::from_owner(Homebound { body: v, home }) };
+    /// `reuse`: the body is ferromq's to reuse ([`MsgBuf`]), homed up to
+    /// [`home::MAX_REUSE_LEN`] to be taken again rather than freed.
+    fn from_vec(v: Vec<u8>, reuse: bool) -> Self {
+        let cap = v.capacity();
+        let reuse = reuse && cap > home::MAX_LEN && cap <= home::MAX_REUSE_LEN;
+        let home = if cap <= home::MAX_LEN || reuse { home::current() } else { 0 };
+        let bytes = if home == 0 {
+            Bytes::from(v)
+        } else {
+            Bytes::from_owner(Homebound { body: v, home, reuse })
+        };
         Msg { body: Body::Shared { flags: 0, bytes } }
     }
 
@@ -324,7 +333,60 @@ impl From<Bytes> for Msg {
 }
 impl From<Vec<u8>> for Msg {
     fn from(v: Vec<u8>) -> Self {
-        if v.len() <= INLINE_CAP { Msg::copy_from_slice(&v) } else { Msg::from_vec(v) }
+        if v.len() <= INLINE_CAP { Msg::copy_from_slice(&v) } else { Msg::from_vec(v, false) }
+    }
+}
+
+/// A message body being written, which becomes a [`Msg`] without a copy. Its memory is
+/// ferromq's to reuse: a body of more than 16 KiB (up to 1 MiB) that another thread drops
+/// last (a receiver over inproc, the I/O thread once the body is written) comes back to the
+/// thread that made it, and that thread's next `MsgBuf` of about its size takes it again,
+/// warm, instead of asking the allocator for fresh pages (the module docs of `home` give the
+/// figures). Smaller bodies come home to be freed, as those of `Msg::from(Vec)` do. It derefs
+/// to the `Vec<u8>` it fills, so anything that writes to a `Vec` writes to it.
+///
+/// ```
+/// use ferromq::{Msg, MsgBuf};
+/// use std::io::Write;
+/// let mut body = MsgBuf::with_capacity(64 * 1024);
+/// body.resize(60_000, 0);
+/// write!(&mut *body, "trailer").unwrap();
+/// let msg = Msg::from(body);
+/// assert_eq!(msg.len(), 60_007);
+/// assert!(msg.ends_with(b"trailer"));
+/// ```
+#[derive(Debug, Default)]
+pub struct MsgBuf(Vec<u8>);
+
+impl MsgBuf {
+    /// An empty body with room for `capacity` bytes, reused where one of about that size
+    /// came back to this thread.
+    pub fn with_capacity(capacity: usize) -> MsgBuf {
+        let reused = if capacity > home::MAX_LEN && capacity <= home::MAX_REUSE_LEN {
+            home::reuse(capacity)
+        } else {
+            None
+        };
+        MsgBuf(reused.unwrap_or_else(|| Vec::with_capacity(capacity)))
+    }
+}
+
+impl Deref for MsgBuf {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for MsgBuf {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl From<MsgBuf> for Msg {
+    fn from(b: MsgBuf) -> Self {
+        if b.len() <= INLINE_CAP { Msg::copy_from_slice(&b) } else { Msg::from_vec(b.0, true) }
     }
 }
 
@@ -332,6 +394,8 @@ impl From<Vec<u8>> for Msg {
 struct Homebound {
     body: Vec<u8>,
     home: u8,
+    /// To be reused there rather than freed.
+    reuse: bool,
 }
 
 impl AsRef<[u8]> for Homebound {
@@ -342,8 +406,11 @@ impl AsRef<[u8]> for Homebound {
 
 impl Drop for Homebound {
     fn drop(&mut self) {
+        let body = std::mem::take(&mut self.body);
         if !home::is_mine(self.home) {
-            home::send_home(self.home, std::mem::take(&mut self.body));
+            home::send_home(self.home, body, self.reuse);
+        } else if self.reuse {
+            home::keep(body);
         }
     }
 }
@@ -400,6 +467,30 @@ mod tests {
 
     /// Nine words: a 64-byte body inline, and no more (a pipe slot is this plus its mark,
     /// rounded up to cache lines).
+    #[test]
+    fn a_large_body_dropped_by_its_own_thread_is_made_again_from_the_same_memory() {
+        let msg = Msg::from({
+            let mut b = MsgBuf::with_capacity(100_000);
+            b.resize(100_000, 1);
+            b
+        });
+        let at = msg.as_ptr();
+        drop(msg);
+        let again = Msg::copy_from_slice(&[2; 90_000]);
+        assert_eq!(again.as_ptr(), at, "the copy reused the body");
+        assert!(again.iter().all(|&b| b == 2));
+        // Small and huge bodies are left to the allocator.
+        let small = MsgBuf::with_capacity(home::MAX_LEN);
+        assert_eq!(small.capacity(), home::MAX_LEN);
+        let huge = Msg::from({
+            let mut b = MsgBuf::with_capacity(home::MAX_REUSE_LEN + 1);
+            b.resize(home::MAX_REUSE_LEN + 1, 0);
+            b
+        });
+        drop(huge);
+        assert!(home::reuse(home::MAX_REUSE_LEN / 2 + 1).is_none(), "past the bound it is freed");
+    }
+
     #[test]
     fn msg_stays_small_enough_to_move_cheaply() {
         assert_eq!(std::mem::size_of::<Msg>(), 72);

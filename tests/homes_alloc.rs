@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const STREAMED: usize = 1000;
 const PILED: usize = 1001;
 const ORPHANED: usize = 1002;
-/// Large enough to be reused rather than freed (past `msg::home::MAX_LEN`, 16 KiB).
-const REUSED: usize = 40_000;
+/// Bodies made with a `MsgBuf`, to be reused: one under 16 KiB (which a `Vec` would bring home
+/// to be freed) and one past it (which a `Vec` would leave where it is dropped).
+const REUSED: [usize; 2] = [2_000, 40_000];
 /// A home's bound in bodies (`Home::MAX_BODIES`, documented in `msg::home`).
 const HOME_MAX_BODIES: usize = 4096;
 
@@ -23,7 +24,7 @@ struct Counting;
 static BY_RECEIVER: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 static ELSEWHERE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 /// Allocations of `REUSED` bytes.
-static REUSED_ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static REUSED_ALLOCS: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
 
 thread_local! {
     static RECEIVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -32,8 +33,8 @@ thread_local! {
 // SAFETY: defers every operation to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() == REUSED {
-            REUSED_ALLOCS.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = REUSED.iter().position(|&n| n == layout.size()) {
+            REUSED_ALLOCS[i].fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
@@ -174,13 +175,13 @@ fn bodies_outliving_their_thread_are_freed_where_they_are_dropped() {
     ctx.term();
 }
 
-/// Large bodies made with a `MsgBuf` and dropped by the receiver come back to be made again:
-/// in bursts of `BURST`, each received whole before the next is made, no more than a burst is
+/// Bodies made with a `MsgBuf` and dropped by the receiver come back to be made again: in
+/// bursts of `BURST`, each received whole before the next is made, no more than a burst is
 /// ever in flight, so the sender allocates no more than a burst's bodies (fewer where the
-/// receiver dropped some of the first burst before it ended) and reuses them ever after. Fails with the planted bug `reuse-forgets`: every
-/// body is allocated afresh.
+/// receiver dropped some of the first burst before it ended) and reuses them ever after.
+/// Fails with the planted bug `reuse-forgets`: every body is allocated afresh.
 #[test]
-fn large_bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
+fn bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
     plant_mutant();
     const BURST: usize = 50;
     const BURSTS: usize = 40;
@@ -188,24 +189,30 @@ fn large_bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
     let (dropped, done) = std::sync::mpsc::channel();
     let receiver = std::thread::spawn(move || {
         let mut pull = pull;
-        for _ in 0..BURSTS {
-            for _ in 0..BURST {
-                assert_eq!(pull.recv().unwrap().len(), REUSED);
+        for size in REUSED {
+            for _ in 0..BURSTS {
+                for _ in 0..BURST {
+                    assert_eq!(pull.recv().unwrap().len(), size);
+                }
+                dropped.send(()).unwrap();
             }
-            dropped.send(()).unwrap();
         }
     });
-    for burst in 0..BURSTS {
-        for i in 0..BURST {
-            let mut body = MsgBuf::with_capacity(REUSED);
-            body.resize(REUSED, (burst + i) as u8);
-            push.send(Msg::from(body)).unwrap();
+    for size in REUSED {
+        for burst in 0..BURSTS {
+            for i in 0..BURST {
+                let mut body = MsgBuf::with_capacity(size);
+                body.resize(size, (burst + i) as u8);
+                push.send(Msg::from(body)).unwrap();
+            }
+            done.recv().unwrap();
         }
-        done.recv().unwrap();
     }
     receiver.join().unwrap();
-    let allocated = REUSED_ALLOCS.load(Ordering::Relaxed);
-    assert!(allocated <= BURST, "{allocated} of {} bodies were allocated", BURST * BURSTS);
+    for (i, size) in REUSED.into_iter().enumerate() {
+        let allocated = REUSED_ALLOCS[i].load(Ordering::Relaxed);
+        assert!(allocated <= BURST, "{size} B: {allocated} of {} allocated", BURST * BURSTS);
+    }
     drop(push);
     ctx.term();
 }

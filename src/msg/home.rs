@@ -227,8 +227,8 @@ pub(crate) fn send_home(index: u8, body: Vec<u8>, reuse: bool) {
 pub(crate) fn send_home(_: u8, _: Vec<u8>, _: bool) {}
 
 /// An empty body with room for at least `capacity` bytes (and at most twice that) from those
-/// that came back to this thread for reuse, the most recently returned first; `None` when
-/// none fits.
+/// that came back to this thread for reuse, among the few most recently returned; `None` when
+/// none of them fits.
 #[cfg(not(loom))]
 pub(crate) fn reuse(capacity: usize) -> Option<Vec<u8>> {
     let index = match MINE.with(std::cell::Cell::get) {
@@ -243,10 +243,7 @@ pub(crate) fn reuse(capacity: usize) -> Option<Vec<u8>> {
         if let Some(body) = kept.take(capacity) {
             return Some(body);
         }
-        if home(index).take_reusable(&mut kept.bodies) == 0 {
-            return None;
-        }
-        kept.settle();
+        kept.refill(home(index));
         kept.take(capacity)
     })
     .ok()
@@ -260,25 +257,26 @@ pub(crate) fn reuse(_: usize) -> Option<Vec<u8>> {
 
 /// A reusable body dropped last by its own thread: kept for the next one.
 #[cfg(not(loom))]
-pub(crate) fn keep(mut body: Vec<u8>) {
-    body.clear();
+pub(crate) fn keep(body: Vec<u8>) {
     // During thread teardown it is simply freed.
-    let _ = KEPT.try_with(|kept| {
-        let mut kept = kept.borrow_mut();
-        kept.bodies.push(body);
-        kept.settle();
-    });
+    let _ = KEPT.try_with(|kept| kept.borrow_mut().put(body));
 }
 
 #[cfg(loom)]
 pub(crate) fn keep(_: Vec<u8>) {}
 
-/// The bodies an owner took back for reuse, oldest first.
+/// The bodies an owner took back for reuse, oldest first, and their bytes.
 #[cfg(not(loom))]
 #[derive(Default)]
 struct Kept {
     bodies: Vec<Vec<u8>>,
+    bytes: usize,
 }
+
+/// How many of the newest kept bodies a `MsgBuf` looks at: a stream of one size finds its fit
+/// at the first, and a mix of sizes costs no search.
+#[cfg(not(loom))]
+const LOOK_AT: usize = 4;
 
 #[cfg(not(loom))]
 impl Kept {
@@ -287,16 +285,38 @@ impl Kept {
         if mutant!(ReuseForgets) {
             return None;
         }
-        let at = self.bodies.iter().rposition(fits)?;
-        Some(self.bodies.remove(at))
+        let newest = self.bodies.len().saturating_sub(LOOK_AT);
+        let at = newest + self.bodies[newest..].iter().rposition(fits)?;
+        let body = self.bodies.remove(at);
+        self.bytes -= body.capacity();
+        Some(body)
     }
 
-    /// Frees the oldest bodies past [`Home::MAX_REUSE_BYTES`].
+    fn put(&mut self, mut body: Vec<u8>) {
+        body.clear();
+        self.bytes += body.capacity();
+        self.bodies.push(body);
+        self.settle();
+    }
+
+    /// Takes what came back to `home` for reuse.
+    fn refill(&mut self, home: &Home) {
+        let before = self.bodies.len();
+        if home.take_reusable(&mut self.bodies) > 0 {
+            self.bytes += self.bodies[before..].iter().map(Vec::capacity).sum::<usize>();
+            self.settle();
+        }
+    }
+
+    /// Past [`Home::MAX_REUSE_BYTES`], frees the oldest bodies down to three quarters of it,
+    /// so that the front of the list moves once per many bodies, not at each.
     fn settle(&mut self) {
-        let mut bytes: usize = self.bodies.iter().map(Vec::capacity).sum();
+        if self.bytes <= Home::MAX_REUSE_BYTES {
+            return;
+        }
         let mut first = 0;
-        while bytes > Home::MAX_REUSE_BYTES {
-            bytes -= self.bodies[first].capacity();
+        while self.bytes > Home::MAX_REUSE_BYTES / 4 * 3 {
+            self.bytes -= self.bodies[first].capacity();
             first += 1;
         }
         self.bodies.drain(..first);
@@ -480,20 +500,24 @@ mod tests {
     #[test]
     fn an_owner_takes_a_body_of_about_the_size_asked_the_newest_first() {
         let mut kept = Kept::default();
-        for cap in [40_000, 100_000, 50_000] {
-            kept.bodies.push(Vec::with_capacity(cap));
+        kept.put(vec![1; 40_000]);
+        for cap in [100_000, 100_000, 100_000, 100_000, 50_000, 60_000] {
+            kept.put(vec![1; cap]);
         }
+        assert!(kept.bodies.iter().all(Vec::is_empty), "kept emptied");
         assert!(kept.take(19_000).is_none(), "more than twice the size asked is not taken");
-        assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(50_000), "newest first");
-        assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(40_000));
+        assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(60_000), "newest first");
+        assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(50_000));
+        assert!(kept.take(30_000).is_none(), "only the newest few are looked at");
         assert!(kept.take(200_000).is_none(), "too small");
-        for _ in 0..(Home::MAX_REUSE_BYTES / 100_000) {
-            kept.bodies.push(Vec::with_capacity(100_000));
+        assert_eq!(kept.bytes, 440_000);
+        for _ in 0..(Home::MAX_REUSE_BYTES / 100_000 + 1) {
+            kept.put(Vec::with_capacity(100_000));
         }
-        kept.settle();
         let bytes: usize = kept.bodies.iter().map(Vec::capacity).sum();
+        assert_eq!(kept.bytes, bytes);
         assert!(bytes <= Home::MAX_REUSE_BYTES, "an owner keeps {bytes} bytes");
-        assert_eq!(kept.bodies.len(), Home::MAX_REUSE_BYTES / 100_000, "the oldest went first");
+        assert!(kept.bodies.iter().all(|b| b.capacity() == 100_000), "the oldest went first");
     }
 
     #[test]

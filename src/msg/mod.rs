@@ -134,7 +134,7 @@ impl Msg {
     /// [`home::MAX_REUSE_LEN`] to be taken again rather than freed.
     fn from_vec(v: Vec<u8>, reuse: bool) -> Self {
         let cap = v.capacity();
-        let reuse = reuse && cap > home::MAX_LEN && cap <= home::MAX_REUSE_LEN;
+        let reuse = reuse && cap <= home::MAX_REUSE_LEN;
         let home = if cap <= home::MAX_LEN || reuse { home::current() } else { 0 };
         let bytes = if home == 0 {
             Bytes::from(v)
@@ -362,7 +362,7 @@ impl MsgBuf {
     /// An empty body with room for `capacity` bytes, reused where one of about that size
     /// came back to this thread.
     pub fn with_capacity(capacity: usize) -> MsgBuf {
-        let reused = if capacity > home::MAX_LEN && capacity <= home::MAX_REUSE_LEN {
+        let reused = if capacity > INLINE_CAP && capacity <= home::MAX_REUSE_LEN {
             home::reuse(capacity)
         } else {
             None
@@ -468,7 +468,7 @@ mod tests {
     /// Nine words: a 64-byte body inline, and no more (a pipe slot is this plus its mark,
     /// rounded up to cache lines).
     #[test]
-    fn a_large_body_dropped_by_its_own_thread_is_made_again_from_the_same_memory() {
+    fn a_msgbuf_body_dropped_by_its_own_thread_is_made_again_from_the_same_memory() {
         let msg = Msg::from({
             let mut b = MsgBuf::with_capacity(100_000);
             b.resize(100_000, 1);
@@ -479,9 +479,15 @@ mod tests {
         let again = Msg::copy_from_slice(&[2; 90_000]);
         assert_eq!(again.as_ptr(), at, "the copy reused the body");
         assert!(again.iter().all(|&b| b == 2));
-        // Small and huge bodies are left to the allocator.
-        let small = MsgBuf::with_capacity(home::MAX_LEN);
-        assert_eq!(small.capacity(), home::MAX_LEN);
+        // A 1 KiB body too, and a huge one is left to the allocator.
+        let small = Msg::from({
+            let mut b = MsgBuf::with_capacity(1024);
+            b.resize(1000, 3);
+            b
+        });
+        let at = small.as_ptr();
+        drop(small);
+        assert_eq!(MsgBuf::with_capacity(1000).as_ptr(), at);
         let huge = Msg::from({
             let mut b = MsgBuf::with_capacity(home::MAX_REUSE_LEN + 1);
             b.resize(home::MAX_REUSE_LEN + 1, 0);
@@ -522,8 +528,9 @@ mod tests {
         assert_eq!(Msg::from(v).as_ptr(), vptr, "a Vec is taken over, not copied");
     }
 
-    /// A body dropped on another thread goes back to the thread that made it; one dropped at
-    /// home, or still shared by a clone, or too large to go home, does not.
+    /// A body dropped on another thread goes back to the thread that made it, to be freed, or
+    /// reused if ferromq made it (a copy); one dropped at home, or still shared by a clone, or
+    /// too large to go home, does not.
     #[test]
     fn a_body_dropped_elsewhere_goes_back_to_its_thread() {
         let (to_other, msgs) = std::sync::mpsc::channel::<Msg>();
@@ -548,7 +555,10 @@ mod tests {
         assert_eq!(other.join().unwrap(), 4);
         assert_eq!(home.holding(), 2, "the copy and the fresh body; the clone still lives here");
         assert_eq!(kept.len(), 1000);
-        assert_eq!(home.drain(), 2);
+        assert_eq!(home.drain(), 1, "the fresh body, to be freed");
+        let mut reusable = Vec::new();
+        assert_eq!(home.take_reusable(&mut reusable), 1, "the copy, ferromq's, to be reused");
+        assert!(reusable[0].capacity() >= 500);
     }
 
     #[test]

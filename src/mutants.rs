@@ -114,7 +114,7 @@ pub enum Mutant {
     /// bounds, and everything past them is freed by the threads that dropped them, as if
     /// there were no homes (`msg::home`).
     HomeNeverDrained,
-    /// A thread never takes back the large bodies it made with `MsgBuf`: each one is
+    /// A thread never takes back the bodies it made with `MsgBuf`: each one is
     /// allocated afresh, and those that come back wait, up to the bounds, to be freed
     /// (`msg::home`).
     ReuseForgets,

@@ -190,9 +190,11 @@ fn bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
     let receiver = std::thread::spawn(move || {
         let mut pull = pull;
         for size in REUSED {
-            for _ in 0..BURSTS {
-                for _ in 0..BURST {
-                    assert_eq!(pull.recv().unwrap().len(), size);
+            for burst in 0..BURSTS {
+                for i in 0..BURST {
+                    let m = pull.recv().unwrap();
+                    assert_eq!(m.len(), size);
+                    assert!(m.iter().all(|&b| b == (burst + i) as u8), "a body of its own");
                 }
                 dropped.send(()).unwrap();
             }

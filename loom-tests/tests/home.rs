@@ -80,3 +80,21 @@ fn bodies_given_back_for_reuse_are_taken_once_each() {
         assert_eq!(home.holding(), 0);
     });
 }
+
+/// Proves: a body given back for reuse while the owner leaves is either freed by the leaving
+/// owner or refused (and freed by the giver), never kept in a home nobody owns.
+#[test]
+fn a_body_given_back_for_reuse_as_its_owner_leaves_is_never_left_behind() {
+    loom::model(|| {
+        let home = Arc::new(Home::new());
+        let giver = {
+            let home = home.clone();
+            thread::spawn(move || home.give_back_for_reuse(vec![0; 8]).is_ok())
+        };
+        home.close();
+        let _taken = giver.join().unwrap();
+        assert_eq!(home.holding(), 0, "a body waits in a closed home");
+        let mut taken = Vec::new();
+        assert_eq!(home.take_reusable(&mut taken), 0);
+    });
+}

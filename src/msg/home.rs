@@ -1,4 +1,4 @@
-//! Homes: heap bodies go back to the thread that allocated them, to be freed there.
+//! Homes: heap bodies go back to the thread that allocated them, to be freed or reused there.
 //!
 //! A message body is allocated by the thread that makes the message and, more often than not,
 //! dropped by another: the receiving application thread (inproc), or an I/O thread. glibc's
@@ -12,21 +12,22 @@
 //! next body from the memory just freed. Bodies from elsewhere (`Msg::from(Bytes)`, a receive
 //! buffer) have no home.
 //!
-//! Larger bodies that ferromq allocated itself ([`crate::MsgBuf`], a large
-//! [`Msg::copy_from_slice`](crate::Msg::copy_from_slice)), up to [`MAX_REUSE_LEN`], go home
-//! too, but are not freed there: the owner takes them again for its next large bodies. Freeing
-//! and allocating a 64 KiB body per message is what costs at that size: glibc hands the pages
-//! back when the last bodies in flight are freed and the next `memset` faults them in again
-//! (up to 2.3 page faults per message on a tcp sender, against a warm body reused). A home
-//! keeps at most [`Home::MAX_REUSE_BYTES`] of them, and so does its owner once taken.
+//! A body made with a [`crate::MsgBuf`], of up to [`MAX_REUSE_LEN`], goes home too but is not
+//! freed there: the thread's next `MsgBuf` of about its size takes it again, warm, and one its
+//! own thread drops is kept at once. That spares the allocator altogether: glibc serves a
+//! 1 KiB body from a large bin, slowly once the returned bodies overflow its per-thread cache,
+//! and hands the pages of 64 KiB bodies back whenever the bodies in flight are all freed, for
+//! the next `memset` to fault them in again (2.3 page faults per message on a tcp sender). A
+//! home keeps at most [`Home::MAX_BODIES`] bodies and [`Home::MAX_REUSE_BYTES`] bytes of them
+//! for reuse, and its owner keeps as many once taken, until its thread ends.
 //!
-//! A home holds at most [`Home::MAX_BODIES`] bodies and [`Home::MAX_BYTES`] bytes: past that,
-//! or once its thread has ended, the dropping thread frees the body itself, which is only
-//! slower. There are [`HOMES`] of them, so the process holds at most 63 × 8 MiB for owners;
-//! a thread that stops making bodies keeps what came back to it (within its home's bounds)
-//! until it makes one again or ends. When a thread ends its home is emptied and closed, and the
-//! next thread to make a body may take it; a thread that finds all of them taken frees where it
-//! drops, for the rest of its life.
+//! A home holds at most [`Home::MAX_BODIES`] bodies and [`Home::MAX_BYTES`] bytes to be freed:
+//! past that, or once its thread has ended, the dropping thread frees the body itself, which
+//! is only slower. There are [`HOMES`] of them, so the process holds at most 63 × 8 MiB to be
+//! freed and 63 × 16 MiB to be reused; a thread that stops making bodies keeps what came back
+//! to it (within those bounds) until it makes one again or ends. When a thread ends its home
+//! is emptied and closed, and the next thread to make a body may take it; a thread that finds
+//! all of them taken frees where it drops, for the rest of its life.
 
 use crate::sync::{AtomicU64, Mutex, Ordering, lock};
 
@@ -97,7 +98,10 @@ impl Home {
     /// Another thread gives `body` back, to be freed by the owner. `Err` hands it back when
     /// the home is full or closed: the caller frees it.
     pub fn give_back(&self, body: Vec<u8>) -> Result<(), Vec<u8>> {
-        let mut r = lock(&self.returned);
+        self.to_be_freed(&mut lock(&self.returned), body)
+    }
+
+    fn to_be_freed(&self, r: &mut Returned, body: Vec<u8>) -> Result<(), Vec<u8>> {
         let full =
             r.bodies.len() >= Self::MAX_BODIES || r.bytes + body.capacity() > Self::MAX_BYTES;
         if !r.open || full && !mutant!(HomeOverflows) {
@@ -109,20 +113,24 @@ impl Home {
         Ok(())
     }
 
-    /// Another thread gives back `body`, to be reused by the owner; past
-    /// [`Home::MAX_REUSE_BYTES`] it is given back to be freed ([`Home::give_back`]).
+    /// Another thread gives back `body`, to be reused by the owner. Past the reuse bounds it
+    /// is given back to be freed instead if it is small enough to go home at all
+    /// ([`MAX_LEN`]); `Err` hands it back otherwise, or when the home is closed or full.
     pub fn give_back_for_reuse(&self, mut body: Vec<u8>) -> Result<(), Vec<u8>> {
-        {
-            let mut r = lock(&self.returned);
-            if r.open && r.reuse_bytes + body.capacity() <= Self::MAX_REUSE_BYTES {
-                body.clear();
-                r.reuse_bytes += body.capacity();
-                r.reuse.push(body);
-                self.reusable.store(r.reuse.len() as u64, Ordering::Release);
-                return Ok(());
-            }
+        let mut r = lock(&self.returned);
+        let room = r.reuse.len() < Self::MAX_BODIES
+            && r.reuse_bytes + body.capacity() <= Self::MAX_REUSE_BYTES;
+        if r.open && room {
+            body.clear();
+            r.reuse_bytes += body.capacity();
+            r.reuse.push(body);
+            self.reusable.store(r.reuse.len() as u64, Ordering::Release);
+            return Ok(());
         }
-        self.give_back(body)
+        if body.capacity() > MAX_LEN {
+            return Err(body);
+        }
+        self.to_be_freed(&mut r, body)
     }
 
     /// The owner takes every body given back for reuse, appending them to `into` (emptied,
@@ -191,13 +199,7 @@ impl Home {
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn current() -> u8 {
-    let index = match MINE.with(std::cell::Cell::get) {
-        0 => adopt(),
-        index => index,
-    };
-    if index == NONE_FREE {
-        return 0;
-    }
+    let Some(index) = mine() else { return 0 };
     let due = COUNTDOWN.with(|c| {
         let left = c.get();
         c.set(if left == 0 { DRAIN_EVERY - 1 } else { left - 1 });
@@ -207,6 +209,19 @@ pub(crate) fn current() -> u8 {
         home(index).drain();
     }
     index
+}
+
+/// The calling thread's home (taking a vacant one if it has none yet); `None` if every home
+/// was taken when it first looked.
+#[cfg(not(loom))]
+#[inline]
+fn mine() -> Option<u8> {
+    match MINE.with(std::cell::Cell::get) {
+        0 => Some(adopt()),
+        NONE_FREE => None,
+        index => Some(index),
+    }
+    .filter(|&index| index != NONE_FREE)
 }
 
 /// Under loom, bodies have no home: the models exercise [`Home`] itself.
@@ -231,13 +246,7 @@ pub(crate) fn send_home(_: u8, _: Vec<u8>, _: bool) {}
 /// none of them fits.
 #[cfg(not(loom))]
 pub(crate) fn reuse(capacity: usize) -> Option<Vec<u8>> {
-    let index = match MINE.with(std::cell::Cell::get) {
-        0 => adopt(),
-        index => index,
-    };
-    if index == NONE_FREE {
-        return None;
-    }
+    let index = mine()?;
     KEPT.try_with(|kept| {
         let mut kept = kept.borrow_mut();
         if let Some(body) = kept.take(capacity) {
@@ -258,8 +267,11 @@ pub(crate) fn reuse(_: usize) -> Option<Vec<u8>> {
 /// A reusable body dropped last by its own thread: kept for the next one.
 #[cfg(not(loom))]
 pub(crate) fn keep(body: Vec<u8>) {
-    // During thread teardown it is simply freed.
-    let _ = KEPT.try_with(|kept| kept.borrow_mut().put(body));
+    // A thread without a home never looks in its kept list; during thread teardown the body
+    // is simply freed.
+    if mine().is_some() {
+        let _ = KEPT.try_with(|kept| kept.borrow_mut().put(body));
+    }
 }
 
 #[cfg(loom)]
@@ -294,28 +306,32 @@ impl Kept {
 
     fn put(&mut self, mut body: Vec<u8>) {
         body.clear();
-        self.bytes += body.capacity();
         self.bodies.push(body);
-        self.settle();
+        self.settle(self.bodies.len() - 1);
     }
 
     /// Takes what came back to `home` for reuse.
     fn refill(&mut self, home: &Home) {
         let before = self.bodies.len();
         if home.take_reusable(&mut self.bodies) > 0 {
-            self.bytes += self.bodies[before..].iter().map(Vec::capacity).sum::<usize>();
-            self.settle();
+            self.settle(before);
         }
     }
 
-    /// Past [`Home::MAX_REUSE_BYTES`], frees the oldest bodies down to three quarters of it,
-    /// so that the front of the list moves once per many bodies, not at each.
-    fn settle(&mut self) {
-        if self.bytes <= Home::MAX_REUSE_BYTES {
+    /// Counts the bodies from `added` on, then past [`Home::MAX_BODIES`] bodies or
+    /// [`Home::MAX_REUSE_BYTES`] bytes frees the oldest down to three quarters of both, so
+    /// that the front of the list moves once per many bodies, not at each.
+    fn settle(&mut self, added: usize) {
+        self.bytes += self.bodies[added..].iter().map(Vec::capacity).sum::<usize>();
+        let over = |k: &Kept, first: usize, num: usize| {
+            k.bodies.len() - first > Home::MAX_BODIES / 4 * num
+                || k.bytes > Home::MAX_REUSE_BYTES / 4 * num
+        };
+        if !over(self, 0, 4) {
             return;
         }
         let mut first = 0;
-        while self.bytes > Home::MAX_REUSE_BYTES / 4 * 3 {
+        while over(self, first, 3) {
             self.bytes -= self.bodies[first].capacity();
             first += 1;
         }
@@ -355,7 +371,8 @@ thread_local! {
     static MINE: std::cell::Cell<u8> = const { std::cell::Cell::new(0) };
     static COUNTDOWN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     static TENANCY: Tenancy = const { Tenancy };
-    static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::new(Kept::default());
+    static KEPT: std::cell::RefCell<Kept> =
+        const { std::cell::RefCell::new(Kept { bodies: Vec::new(), bytes: 0 }) };
 }
 
 #[cfg(not(loom))]
@@ -483,8 +500,10 @@ mod tests {
         for _ in 0..4 {
             home.give_back_for_reuse(vec![7; big]).unwrap();
         }
-        // Past the reuse bound a body is given back to be freed instead.
+        // Past the reuse bound a body is given back to be freed instead, if small enough to
+        // go home at all.
         home.give_back_for_reuse(body(100)).unwrap();
+        assert!(home.give_back_for_reuse(body(MAX_LEN + 1)).is_err(), "freed by the giver");
         assert_eq!(home.holding(), 5);
         let mut taken = Vec::new();
         assert_eq!(home.take_reusable(&mut taken), 4);

@@ -5,7 +5,8 @@
 //! allocation; libzmq's "very small message" holds up to 33); anything larger is a reference-counted
 //! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
 //! body. A heap body made here from a `Vec` or a copy (up to 16 KiB) goes back to the thread
-//! that allocated it when another thread drops it last, and is freed there ([`home`]).
+//! that allocated it when another thread drops it last, and is freed there ([`home`]); one made
+//! with a [`MsgBuf`] goes back there to be reused.
 
 #![forbid(unsafe_code)]
 
@@ -120,9 +121,7 @@ impl Msg {
 
     #[cold]
     fn copy_to_heap(data: &[u8]) -> Self {
-        let mut body = MsgBuf::with_capacity(data.len());
-        body.extend_from_slice(data);
-        Msg::from_vec(body.0, true)
+        Msg::from_vec(data.to_vec(), false)
     }
 
     /// A heap body taken over from `v`, homed at the calling thread ([`home`]): the `Bytes`
@@ -337,13 +336,16 @@ impl From<Vec<u8>> for Msg {
     }
 }
 
-/// A message body being written, which becomes a [`Msg`] without a copy. Its memory is
-/// ferromq's to reuse: a body of more than 16 KiB (up to 1 MiB) that another thread drops
-/// last (a receiver over inproc, the I/O thread once the body is written) comes back to the
-/// thread that made it, and that thread's next `MsgBuf` of about its size takes it again,
-/// warm, instead of asking the allocator for fresh pages (the module docs of `home` give the
-/// figures). Smaller bodies come home to be freed, as those of `Msg::from(Vec)` do. It derefs
-/// to the `Vec<u8>` it fills, so anything that writes to a `Vec` writes to it.
+/// A message body being written, which becomes a [`Msg`] without a copy, and whose memory
+/// ferromq reuses. When another thread drops the body last (a receiver over inproc, the I/O
+/// thread once the body is written), it goes back to the thread that made it, and that
+/// thread's next `MsgBuf` of about its size (up to twice the capacity asked) takes it again,
+/// warm, instead of asking the allocator; one dropped by its own thread, sent or not, is
+/// kept at once. A thread keeps at most 8 MiB of such bodies (and 4096 of them), and as much
+/// again waits in its home, until it ends; bodies over 1 MiB are left to the allocator.
+/// `Msg::from(Vec)` and copies are not reused (small ones go home to be freed): the steady
+/// state of a stream of `MsgBuf` bodies allocates nothing. It derefs to the `Vec<u8>` it
+/// fills, so anything that writes to a `Vec` writes to it.
 ///
 /// ```
 /// use ferromq::{Msg, MsgBuf};
@@ -355,19 +357,37 @@ impl From<Vec<u8>> for Msg {
 /// assert_eq!(msg.len(), 60_007);
 /// assert!(msg.ends_with(b"trailer"));
 /// ```
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MsgBuf(Vec<u8>);
+
+impl fmt::Debug for MsgBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MsgBuf")
+            .field("len", &self.0.len())
+            .field("capacity", &self.0.capacity())
+            .finish()
+    }
+}
+
+impl Drop for MsgBuf {
+    fn drop(&mut self) {
+        if MsgBuf::reusable(self.0.capacity()) {
+            home::keep(std::mem::take(&mut self.0));
+        }
+    }
+}
 
 impl MsgBuf {
     /// An empty body with room for `capacity` bytes, reused where one of about that size
     /// came back to this thread.
     pub fn with_capacity(capacity: usize) -> MsgBuf {
-        let reused = if capacity > INLINE_CAP && capacity <= home::MAX_REUSE_LEN {
-            home::reuse(capacity)
-        } else {
-            None
-        };
+        let reused = if MsgBuf::reusable(capacity) { home::reuse(capacity) } else { None };
         MsgBuf(reused.unwrap_or_else(|| Vec::with_capacity(capacity)))
+    }
+
+    /// Bodies of this capacity are kept for reuse: past the inline threshold, up to the bound.
+    fn reusable(capacity: usize) -> bool {
+        capacity > INLINE_CAP && capacity <= home::MAX_REUSE_LEN
     }
 }
 
@@ -385,8 +405,13 @@ impl std::ops::DerefMut for MsgBuf {
 }
 
 impl From<MsgBuf> for Msg {
-    fn from(b: MsgBuf) -> Self {
-        if b.len() <= INLINE_CAP { Msg::copy_from_slice(&b) } else { Msg::from_vec(b.0, true) }
+    fn from(mut b: MsgBuf) -> Self {
+        if b.len() <= INLINE_CAP {
+            // The body stays with `b`, whose drop keeps it.
+            Msg::copy_from_slice(&b)
+        } else {
+            Msg::from_vec(std::mem::take(&mut b.0), true)
+        }
     }
 }
 
@@ -465,38 +490,43 @@ mod tests {
         }
     }
 
-    /// Nine words: a 64-byte body inline, and no more (a pipe slot is this plus its mark,
-    /// rounded up to cache lines).
+    /// A `MsgBuf` body dropped at home is kept and handed out again: large or small, sent or
+    /// not, inline or not; a copy's body and a huge one are left to the allocator.
     #[test]
     fn a_msgbuf_body_dropped_by_its_own_thread_is_made_again_from_the_same_memory() {
-        let msg = Msg::from({
-            let mut b = MsgBuf::with_capacity(100_000);
-            b.resize(100_000, 1);
-            b
-        });
+        let made = |n: usize| {
+            let mut b = MsgBuf::with_capacity(n);
+            b.resize(n, 1);
+            Msg::from(b)
+        };
+        let msg = made(100_000);
         let at = msg.as_ptr();
         drop(msg);
-        let again = Msg::copy_from_slice(&[2; 90_000]);
-        assert_eq!(again.as_ptr(), at, "the copy reused the body");
-        assert!(again.iter().all(|&b| b == 2));
-        // A 1 KiB body too, and a huge one is left to the allocator.
-        let small = Msg::from({
-            let mut b = MsgBuf::with_capacity(1024);
-            b.resize(1000, 3);
-            b
-        });
+        let kept = home::reuse(90_000).expect("the body was kept");
+        assert_eq!(kept.as_ptr(), at);
+        assert!(kept.is_empty() && kept.capacity() == 100_000);
+        home::keep(kept);
+        let again = MsgBuf::with_capacity(90_000);
+        assert_eq!(again.as_ptr(), at, "a MsgBuf takes the kept body");
+        drop(again);
+        assert_eq!(home::reuse(90_000).map(|b| b.as_ptr()), Some(at), "unsent, kept too");
+        let small = made(1000);
         let at = small.as_ptr();
         drop(small);
-        assert_eq!(MsgBuf::with_capacity(1000).as_ptr(), at);
-        let huge = Msg::from({
-            let mut b = MsgBuf::with_capacity(home::MAX_REUSE_LEN + 1);
-            b.resize(home::MAX_REUSE_LEN + 1, 0);
-            b
-        });
-        drop(huge);
+        assert_eq!(home::reuse(1000).map(|b| b.as_ptr()), Some(at), "1 KiB too");
+        let mut inline = MsgBuf::with_capacity(1000);
+        let at = inline.as_ptr();
+        inline.push(7);
+        assert!(Msg::from(inline).is_inline());
+        assert_eq!(home::reuse(1000).map(|b| b.as_ptr()), Some(at), "inline, the body is kept");
+        drop(Msg::copy_from_slice(&[2; 90_000]));
+        assert!(home::reuse(90_000).is_none(), "a copy is freed");
+        drop(made(home::MAX_REUSE_LEN + 1));
         assert!(home::reuse(home::MAX_REUSE_LEN / 2 + 1).is_none(), "past the bound it is freed");
     }
 
+    /// Nine words: a 64-byte body inline, and no more (a pipe slot is this plus its mark,
+    /// rounded up to cache lines).
     #[test]
     fn msg_stays_small_enough_to_move_cheaply() {
         assert_eq!(std::mem::size_of::<Msg>(), 72);
@@ -528,9 +558,8 @@ mod tests {
         assert_eq!(Msg::from(v).as_ptr(), vptr, "a Vec is taken over, not copied");
     }
 
-    /// A body dropped on another thread goes back to the thread that made it, to be freed, or
-    /// reused if ferromq made it (a copy); one dropped at home, or still shared by a clone, or
-    /// too large to go home, does not.
+    /// A body dropped on another thread goes back to the thread that made it; one dropped at
+    /// home, or still shared by a clone, or too large to go home, does not.
     #[test]
     fn a_body_dropped_elsewhere_goes_back_to_its_thread() {
         let (to_other, msgs) = std::sync::mpsc::channel::<Msg>();
@@ -555,10 +584,7 @@ mod tests {
         assert_eq!(other.join().unwrap(), 4);
         assert_eq!(home.holding(), 2, "the copy and the fresh body; the clone still lives here");
         assert_eq!(kept.len(), 1000);
-        assert_eq!(home.drain(), 1, "the fresh body, to be freed");
-        let mut reusable = Vec::new();
-        assert_eq!(home.take_reusable(&mut reusable), 1, "the copy, ferromq's, to be reused");
-        assert!(reusable[0].capacity() >= 500);
+        assert_eq!(home.drain(), 2);
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | module | level | what |
 //! | --- | --- | --- |
 //! | [`Msg`], [`Multipart`] | data | frames: small bodies inline, large ones shared |
+//! | [`MsgBuf`] | data | a body written in place, its memory reused by its thread |
 //! | [`proto`] | connection, sans-IO | ZMTP codec, NULL handshake, heartbeats: [`proto::Engine`] |
 //! | [`pipe`] | data path, lock-free | SPSC queues, pipes with HWM and term handshake, mailboxes |
 //! | [`core`] | objects, sans-IO | sockets ([`core::SocketActor`], [`core::SocketCore`], one file per type), peers ([`core::Connection`], [`core::Session`]) |

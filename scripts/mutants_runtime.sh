@@ -43,6 +43,7 @@ cases=(
   "home-never-drained             bodies_dropped_by_an_inproc_receiver_are_freed_by_their_sender  homes_alloc"
   "home-overflows                 a_home_whose_owner_is_idle_holds_no_more_than_its_bound  homes_alloc"
   "reuse-forgets                  bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender  homes_alloc"
+  "reuse-forgets                  bodies_sent_over_tcp_are_reused_by_their_sender  homes_alloc"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run
 survived=0

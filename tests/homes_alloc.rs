@@ -13,8 +13,9 @@ const STREAMED: usize = 1000;
 const PILED: usize = 1001;
 const ORPHANED: usize = 1002;
 /// Bodies made with a `MsgBuf`, to be reused: one under 16 KiB (which a `Vec` would bring home
-/// to be freed) and one past it (which a `Vec` would leave where it is dropped).
-const REUSED: [usize; 2] = [2_000, 40_000];
+/// to be freed) and one past it (which a `Vec` would leave where it is dropped), over inproc;
+/// and one sent over tcp.
+const REUSED: [usize; 3] = [2_000, 40_000, 3_000];
 /// A home's bound in bodies (`Home::MAX_BODIES`, documented in `msg::home`).
 const HOME_MAX_BODIES: usize = 4096;
 
@@ -24,7 +25,7 @@ struct Counting;
 static BY_RECEIVER: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 static ELSEWHERE: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 /// Allocations of `REUSED` bytes.
-static REUSED_ALLOCS: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
+static REUSED_ALLOCS: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
 
 thread_local! {
     static RECEIVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -189,7 +190,7 @@ fn bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
     let (dropped, done) = std::sync::mpsc::channel();
     let receiver = std::thread::spawn(move || {
         let mut pull = pull;
-        for size in REUSED {
+        for size in [REUSED[0], REUSED[1]] {
             for burst in 0..BURSTS {
                 for i in 0..BURST {
                     let m = pull.recv().unwrap();
@@ -200,7 +201,7 @@ fn bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
             }
         }
     });
-    for size in REUSED {
+    for size in [REUSED[0], REUSED[1]] {
         for burst in 0..BURSTS {
             for i in 0..BURST {
                 let mut body = MsgBuf::with_capacity(size);
@@ -211,10 +212,56 @@ fn bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
         }
     }
     receiver.join().unwrap();
-    for (i, size) in REUSED.into_iter().enumerate() {
+    for (i, size) in REUSED.into_iter().take(2).enumerate() {
         let allocated = REUSED_ALLOCS[i].load(Ordering::Relaxed);
         assert!(allocated <= BURST, "{size} B: {allocated} of {} allocated", BURST * BURSTS);
     }
     drop(push);
+    ctx.term();
+}
+
+/// Over tcp the I/O thread copies each body into its output and the pipe hands it back to the
+/// sender ([`ferromq::pipe::return_spent`]), where it is kept for the next `MsgBuf`: with a
+/// high-water mark of 100, and each burst of 100 received before the next is sent, at most
+/// the pipe, the batch handed back (50), the slot it waits in (3 × 50) and a burst are alive at
+/// once, so 4 000 messages allocate no more than 400 bodies. Fails with `reuse-forgets`.
+#[test]
+fn bodies_sent_over_tcp_are_reused_by_their_sender() {
+    plant_mutant();
+    const BURST: usize = 100;
+    const BURSTS: usize = 40;
+    let size = REUSED[2];
+    let ctx = Context::new().unwrap();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_rcvtimeo(Some(std::time::Duration::from_secs(10)));
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.last_endpoint().unwrap().to_owned();
+    let (received, done) = std::sync::mpsc::channel();
+    let receiver = std::thread::spawn(move || {
+        for burst in 0..BURSTS {
+            for i in 0..BURST {
+                let m = pull.recv().unwrap();
+                assert_eq!(m.len(), size);
+                assert!(m.iter().all(|&b| b == (burst + i) as u8), "a body of its own");
+            }
+            received.send(()).unwrap();
+        }
+        pull
+    });
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_sndhwm(100);
+    push.connect(&ep).unwrap();
+    for burst in 0..BURSTS {
+        for i in 0..BURST {
+            let mut body = MsgBuf::with_capacity(size);
+            body.resize(size, (burst + i) as u8);
+            push.send(Msg::from(body)).unwrap();
+        }
+        done.recv().unwrap();
+    }
+    let pull = receiver.join().unwrap();
+    let allocated = REUSED_ALLOCS[2].load(Ordering::Relaxed);
+    assert!(allocated <= 400, "{allocated} of {} bodies were allocated", BURST * BURSTS);
+    drop((push, pull));
     ctx.term();
 }

@@ -176,6 +176,44 @@ fn bodies_outliving_their_thread_are_freed_where_they_are_dropped() {
     ctx.term();
 }
 
+/// Sends `bursts` bursts of `burst` `MsgBuf` bodies of each of `sizes` from `push` to `pull`
+/// (on another thread, which checks each body's bytes and drops it), each burst received
+/// whole before the next is made. Returns `pull`.
+fn stream_in_bursts(
+    push: &mut ferromq::Socket,
+    pull: ferromq::Socket,
+    sizes: &'static [usize],
+    burst: usize,
+    bursts: usize,
+) -> ferromq::Socket {
+    let (received, done) = std::sync::mpsc::channel();
+    let receiver = std::thread::spawn(move || {
+        let mut pull = pull;
+        for &size in sizes {
+            for b in 0..bursts {
+                for i in 0..burst {
+                    let m = pull.recv().unwrap();
+                    assert_eq!(m.len(), size);
+                    assert!(m.iter().all(|&x| x == (b + i) as u8), "a body of its own");
+                }
+                received.send(()).unwrap();
+            }
+        }
+        pull
+    });
+    for &size in sizes {
+        for b in 0..bursts {
+            for i in 0..burst {
+                let mut body = MsgBuf::with_capacity(size);
+                body.resize(size, (b + i) as u8);
+                push.send(Msg::from(body)).unwrap();
+            }
+            done.recv().unwrap();
+        }
+    }
+    receiver.join().unwrap()
+}
+
 /// Bodies made with a `MsgBuf` and dropped by the receiver come back to be made again: in
 /// bursts of `BURST`, each received whole before the next is made, no more than a burst is
 /// ever in flight, so the sender allocates no more than a burst's bodies (fewer where the
@@ -187,36 +225,12 @@ fn bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender() {
     const BURST: usize = 50;
     const BURSTS: usize = 40;
     let (ctx, mut push, pull) = inproc_pair("homes-reused", false);
-    let (dropped, done) = std::sync::mpsc::channel();
-    let receiver = std::thread::spawn(move || {
-        let mut pull = pull;
-        for size in [REUSED[0], REUSED[1]] {
-            for burst in 0..BURSTS {
-                for i in 0..BURST {
-                    let m = pull.recv().unwrap();
-                    assert_eq!(m.len(), size);
-                    assert!(m.iter().all(|&b| b == (burst + i) as u8), "a body of its own");
-                }
-                dropped.send(()).unwrap();
-            }
-        }
-    });
-    for size in [REUSED[0], REUSED[1]] {
-        for burst in 0..BURSTS {
-            for i in 0..BURST {
-                let mut body = MsgBuf::with_capacity(size);
-                body.resize(size, (burst + i) as u8);
-                push.send(Msg::from(body)).unwrap();
-            }
-            done.recv().unwrap();
-        }
-    }
-    receiver.join().unwrap();
+    let pull = stream_in_bursts(&mut push, pull, &REUSED[..2], BURST, BURSTS);
     for (i, size) in REUSED.into_iter().take(2).enumerate() {
         let allocated = REUSED_ALLOCS[i].load(Ordering::Relaxed);
         assert!(allocated <= BURST, "{size} B: {allocated} of {} allocated", BURST * BURSTS);
     }
-    drop(push);
+    drop((push, pull));
     ctx.term();
 }
 
@@ -230,36 +244,15 @@ fn bodies_sent_over_tcp_are_reused_by_their_sender() {
     plant_mutant();
     const BURST: usize = 100;
     const BURSTS: usize = 40;
-    let size = REUSED[2];
     let ctx = Context::new().unwrap();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.set_rcvtimeo(Some(std::time::Duration::from_secs(10)));
     pull.bind("tcp://127.0.0.1:*").unwrap();
     let ep = pull.last_endpoint().unwrap().to_owned();
-    let (received, done) = std::sync::mpsc::channel();
-    let receiver = std::thread::spawn(move || {
-        for burst in 0..BURSTS {
-            for i in 0..BURST {
-                let m = pull.recv().unwrap();
-                assert_eq!(m.len(), size);
-                assert!(m.iter().all(|&b| b == (burst + i) as u8), "a body of its own");
-            }
-            received.send(()).unwrap();
-        }
-        pull
-    });
     let mut push = ctx.socket(SocketType::Push).unwrap();
     push.set_sndhwm(100);
     push.connect(&ep).unwrap();
-    for burst in 0..BURSTS {
-        for i in 0..BURST {
-            let mut body = MsgBuf::with_capacity(size);
-            body.resize(size, (burst + i) as u8);
-            push.send(Msg::from(body)).unwrap();
-        }
-        done.recv().unwrap();
-    }
-    let pull = receiver.join().unwrap();
+    let pull = stream_in_bursts(&mut push, pull, &REUSED[2..], BURST, BURSTS);
     let allocated = REUSED_ALLOCS[2].load(Ordering::Relaxed);
     assert!(allocated <= 400, "{allocated} of {} bodies were allocated", BURST * BURSTS);
     drop((push, pull));

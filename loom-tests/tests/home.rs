@@ -31,21 +31,28 @@ fn bodies_given_back_from_two_threads_are_drained_once_each() {
     });
 }
 
-/// Proves: a body given back while the owner leaves is either freed by the leaving owner or
-/// refused (and freed by the giver), never kept in a home nobody owns.
-#[test]
-fn a_body_given_back_as_its_owner_leaves_is_never_left_behind() {
-    loom::model(|| {
+/// A body given back by `give` on another thread while the owner leaves: whatever the
+/// interleaving, it is either freed by the leaving owner or refused (and freed by the giver),
+/// never kept in a home nobody owns.
+fn given_back_as_its_owner_leaves(give: fn(&Home, Vec<u8>) -> Result<(), Vec<u8>>) {
+    loom::model(move || {
         let home = Arc::new(Home::new());
         let giver = {
             let home = home.clone();
-            thread::spawn(move || home.give_back(vec![0; 8]).is_ok())
+            thread::spawn(move || give(&home, vec![0; 8]).is_ok())
         };
         home.close();
         let _taken = giver.join().unwrap();
         assert_eq!(home.holding(), 0, "a body waits in a closed home");
         assert_eq!(home.drain(), 0);
+        assert_eq!(home.take_reusable(&mut Vec::new()), 0);
     });
+}
+
+/// Proves: a body given back to be freed while the owner leaves is never left behind.
+#[test]
+fn a_body_given_back_as_its_owner_leaves_is_never_left_behind() {
+    given_back_as_its_owner_leaves(Home::give_back);
 }
 
 /// Proves: bodies given back for reuse by one thread while another gives one back to be freed
@@ -81,20 +88,8 @@ fn bodies_given_back_for_reuse_are_taken_once_each() {
     });
 }
 
-/// Proves: a body given back for reuse while the owner leaves is either freed by the leaving
-/// owner or refused (and freed by the giver), never kept in a home nobody owns.
+/// Proves: a body given back for reuse while the owner leaves is never left behind.
 #[test]
 fn a_body_given_back_for_reuse_as_its_owner_leaves_is_never_left_behind() {
-    loom::model(|| {
-        let home = Arc::new(Home::new());
-        let giver = {
-            let home = home.clone();
-            thread::spawn(move || home.give_back_for_reuse(vec![0; 8]).is_ok())
-        };
-        home.close();
-        let _taken = giver.join().unwrap();
-        assert_eq!(home.holding(), 0, "a body waits in a closed home");
-        let mut taken = Vec::new();
-        assert_eq!(home.take_reusable(&mut taken), 0);
-    });
+    given_back_as_its_owner_leaves(Home::give_back_for_reuse);
 }

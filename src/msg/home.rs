@@ -216,12 +216,11 @@ pub(crate) fn current() -> u8 {
 #[cfg(not(loom))]
 #[inline]
 fn mine() -> Option<u8> {
-    match MINE.with(std::cell::Cell::get) {
-        0 => Some(adopt()),
-        NONE_FREE => None,
-        index => Some(index),
-    }
-    .filter(|&index| index != NONE_FREE)
+    let index = match MINE.with(std::cell::Cell::get) {
+        0 => adopt(),
+        index => index,
+    };
+    (index != NONE_FREE).then_some(index)
 }
 
 /// Under loom, bodies have no home: the models exercise [`Home`] itself.

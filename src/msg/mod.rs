@@ -129,12 +129,9 @@ impl Msg {
     /// back. The home travels in the `Bytes`'s own owner, not in the `Msg`: a drop of its own
     /// in a `Msg` made the compiler copy messages field by field on every hot path (tcp 1 B
     /// ran a fifth slower), where this costs a heap body one small allocation more.
-    /// `reuse`: the body is ferromq's to reuse ([`MsgBuf`]), homed up to
-    /// [`home::MAX_REUSE_LEN`] to be taken again rather than freed.
+    /// `reuse`: the body is to be taken again rather than freed ([`MsgBuf::reusable`]).
     fn from_vec(v: Vec<u8>, reuse: bool) -> Self {
-        let cap = v.capacity();
-        let reuse = reuse && cap <= home::MAX_REUSE_LEN;
-        let home = if cap <= home::MAX_LEN || reuse { home::current() } else { 0 };
+        let home = if v.capacity() <= home::MAX_LEN || reuse { home::current() } else { 0 };
         let bytes = if home == 0 {
             Bytes::from(v)
         } else {
@@ -410,7 +407,8 @@ impl From<MsgBuf> for Msg {
             // The body stays with `b`, whose drop keeps it.
             Msg::copy_from_slice(&b)
         } else {
-            Msg::from_vec(std::mem::take(&mut b.0), true)
+            let reuse = MsgBuf::reusable(b.0.capacity());
+            Msg::from_vec(std::mem::take(&mut b.0), reuse)
         }
     }
 }

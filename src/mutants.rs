@@ -118,11 +118,15 @@ pub enum Mutant {
     /// allocated afresh, and those that come back wait, up to the bounds, to be freed
     /// (`msg::home`).
     ReuseForgets,
+    /// A session moves whatever its pipe holds into the engine, however much already waits
+    /// to be written: behind a stalled peer a connection's output grows without bound, and the
+    /// sender, whose pipe keeps emptying, never meets its high-water mark.
+    BacklogUnbounded,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 33] = [
+    pub const ALL: [Mutant; 34] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -156,6 +160,7 @@ impl Mutant {
         Mutant::HomeOverflows,
         Mutant::HomeNeverDrained,
         Mutant::ReuseForgets,
+        Mutant::BacklogUnbounded,
     ];
 
     /// Its command-line name (kebab case).
@@ -194,6 +199,7 @@ impl Mutant {
             Mutant::HomeOverflows => "home-overflows",
             Mutant::HomeNeverDrained => "home-never-drained",
             Mutant::ReuseForgets => "reuse-forgets",
+            Mutant::BacklogUnbounded => "backlog-unbounded",
         }
     }
 

@@ -33,7 +33,7 @@ pub use connection::{
     Action, Backoff, Connection, ConnectionConfig, DRAIN_MAX, ERROR_FLUSH, PeerConfig,
 };
 pub use monitor::MonitorEvent;
-pub use session::{OUT_BATCH, Session, SessionAction, SessionConfig};
+pub use session::{OUT_BACKLOG, OUT_BATCH, Session, SessionAction, SessionConfig};
 pub use socket::{PipeInfo, RecvError, SendError};
 pub use socket_actor::{SocketActor, SocketInput};
 pub use socket_core::SocketCore;

@@ -161,10 +161,13 @@ pub const SHARE_THRESHOLD: usize = 8 * 1024;
 /// (a vectored write) or [`Encoder::copy_to`].
 #[derive(Debug, Default)]
 pub struct Encoder {
-    /// Sealed segments, oldest first; `stage` follows them.
-    queue: VecDeque<Bytes>,
+    /// Sealed segments, oldest first, each marked whether it is a shared body; `stage`
+    /// follows them.
+    queue: VecDeque<(Bytes, bool)>,
     stage: BytesMut,
     len: usize,
+    /// How much of `len` is shared bodies, which cost no copy and no memory of ours.
+    shared: usize,
 }
 
 impl Encoder {
@@ -181,6 +184,12 @@ impl Encoder {
     /// True when nothing waits to be written.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The bytes waiting to be written that were copied in (headers, commands, small bodies):
+    /// [`Encoder::len`] less the large bodies queued by reference.
+    pub fn copied_len(&self) -> usize {
+        self.len - self.shared
     }
 
     fn put_header(&mut self, flags: u8, size: usize) {
@@ -209,8 +218,9 @@ impl Encoder {
         self.len += msg.len();
         match msg.shared() {
             Some(body) if body.len() >= SHARE_THRESHOLD => {
-                self.queue.push_back(self.stage.split().freeze());
-                self.queue.push_back(body.clone());
+                self.queue.push_back((self.stage.split().freeze(), false));
+                self.queue.push_back((body.clone(), true));
+                self.shared += body.len();
                 false
             }
             _ => {
@@ -233,7 +243,8 @@ impl Encoder {
     /// Fills `dst` with the pending bytes, in order, and returns how many slices it filled.
     pub fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
-        let segments = self.queue.iter().map(|b| &b[..]).chain(std::iter::once(&self.stage[..]));
+        let segments =
+            self.queue.iter().map(|(b, _)| &b[..]).chain(std::iter::once(&self.stage[..]));
         for seg in segments.filter(|s| !s.is_empty()) {
             if n == dst.len() {
                 break;
@@ -253,12 +264,18 @@ impl Encoder {
         self.len -= n;
         while n > 0 {
             match self.queue.front_mut() {
-                Some(front) if front.len() <= n => {
+                Some((front, shared)) if front.len() <= n => {
                     n -= front.len();
+                    if *shared {
+                        self.shared -= front.len();
+                    }
                     self.queue.pop_front();
                 }
-                Some(front) => {
+                Some((front, shared)) => {
                     front.advance(n);
+                    if *shared {
+                        self.shared -= n;
+                    }
                     n = 0;
                 }
                 None => {
@@ -277,7 +294,8 @@ impl Encoder {
     pub fn copy_to(&mut self, out: &mut Vec<u8>, max: usize) -> usize {
         let want = max.min(self.len);
         let mut left = want;
-        let segments = self.queue.iter().map(|b| &b[..]).chain(std::iter::once(&self.stage[..]));
+        let segments =
+            self.queue.iter().map(|(b, _)| &b[..]).chain(std::iter::once(&self.stage[..]));
         for seg in segments {
             let take = seg.len().min(left);
             out.extend_from_slice(&seg[..take]);
@@ -419,9 +437,12 @@ mod tests {
             assert_eq!(&iov[2][..], b"\x00\x01c");
         }
         assert_eq!(e.len(), 15 + SHARE_THRESHOLD + 3);
-        // Partial writes resume at the right byte.
+        assert_eq!(e.copied_len(), 15 + 3, "the shared body is not counted as copied");
+        // Partial writes resume at the right byte, and keep the count of copied bytes.
         e.advance(10);
+        assert_eq!(e.copied_len(), 5 + 3);
         e.advance(SHARE_THRESHOLD + 4);
+        assert_eq!((e.len(), e.copied_len()), (1 + 3, 3), "one byte of the shared body left");
         {
             let mut iov = [IoSlice::new(&[]); 8];
             let n = e.chunks_vectored(&mut iov);
@@ -431,6 +452,7 @@ mod tests {
         }
         e.advance(4);
         assert!(e.is_empty());
+        assert_eq!(e.copied_len(), 0);
         assert_eq!(e.chunks_vectored(&mut [IoSlice::new(&[]); 8]), 0);
     }
 

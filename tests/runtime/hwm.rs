@@ -116,3 +116,42 @@ fn push02_blocks_at_the_hwm_and_resumes_as_the_peer_reads() {
     }
     reader.join().unwrap();
 }
+
+/// behind a peer that stops reading, a PUSH meets its high-water mark after a
+/// bounded number of large messages (its pipe, the connection's output backlog, the kernel's
+/// buffers, the peer's), and every one of them arrives, in order, once the peer reads. A
+/// session that fed its engine without limit would empty the pipe as fast as it filled, and
+/// the sender would never block.
+#[test]
+fn q01_a_stalled_peer_bounds_what_a_sender_can_queue() {
+    const SIZE: usize = 16 * 1024;
+    const CAP: u32 = 3000;
+    let ctx = ctx();
+    let mut o = SocketOptions::default();
+    (o.sndhwm, o.rcvhwm, o.sndbuf, o.rcvbuf) = (5, 5, Some(64 * 1024), Some(64 * 1024));
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.set_options(o.clone()).unwrap();
+    pull.set_rcvtimeo(T);
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let mut push = ctx.socket(SocketType::Push).unwrap();
+    push.set_options(o).unwrap();
+    push.connect(pull.last_endpoint().unwrap()).unwrap();
+    // The first send waits for the connection; later ones time out only once nothing drains.
+    push.set_sndtimeo(T);
+    let body = |i: u32| {
+        let mut b = vec![(i % 251) as u8; SIZE];
+        b[..4].copy_from_slice(&i.to_be_bytes());
+        b
+    };
+    push.send(body(0)).unwrap();
+    push.set_sndtimeo(Some(Duration::from_millis(500)));
+    let mut sent = 1;
+    while sent < CAP && push.send(body(sent)).is_ok() {
+        sent += 1;
+    }
+    // HWMs of 5 + 5, 128 KiB of backlog, a few hundred KiB of kernel buffers, one read.
+    assert!(sent < 200, "{sent} messages of {SIZE} B queued behind a peer that reads nothing");
+    for i in 0..sent {
+        assert_eq!(pull.recv().unwrap()[..], body(i)[..], "message {i}");
+    }
+}

@@ -67,8 +67,8 @@ impl Oracle for HwmBound {
 }
 
 /// The most output one connection may hold: its session stops feeding the engine at
-/// `OUT_BATCH`, so one message more (the scenarios' largest is 3 parts of 40 kB) and framing.
-pub const OUTPUT_BOUND: usize = ferromq::core::OUT_BATCH + 3 * (40_000 + 64) + 64;
+/// `OUT_BACKLOG`, so one message more (the scenarios' largest is 3 parts of 40 kB) and framing.
+pub const OUTPUT_BOUND: usize = ferromq::core::OUT_BACKLOG + 3 * (40_000 + 64) + 64;
 
 /// The most input one connection may hold undecoded: one frame (the largest part, 40 kB, and
 /// its header) and one read.
@@ -110,7 +110,7 @@ impl Oracle for MemoryBound {
             out.push(format!(
                 "{who} k{key}: {pending} bytes queued for one connection; a session must stop \
                  taking messages from its pipe at {} (memory must stay bounded)",
-                ferromq::core::OUT_BATCH
+                ferromq::core::OUT_BACKLOG
             ));
         }
     }

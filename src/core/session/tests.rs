@@ -213,9 +213,9 @@ fn w11_inbound_partial_message_is_rolled_back() {
 fn w11_outbound_message_split_at_a_reconnect_is_not_resent_in_part() {
     let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
     r.connect(SocketType::Push, SocketType::Pull);
-    // Stop the peer from reading, so the session's engine backlog fills to OUT_BATCH.
+    // Stop the peer from reading, so the session's engine backlog fills to OUT_BACKLOG.
     let peer = r.peer.take();
-    let big = vec![7u8; OUT_BATCH];
+    let big = vec![7u8; OUT_BACKLOG];
     r.socket.send(Msg::from(big.clone()).with_more(true)).unwrap();
     r.socket.send(Msg::from(big).with_more(true)).unwrap();
     r.socket.send(Msg::from("tail")).unwrap();
@@ -227,6 +227,30 @@ fn w11_outbound_message_split_at_a_reconnect_is_not_resent_in_part() {
     r.socket.send(Msg::from("next")).unwrap();
     r.connect(SocketType::Push, SocketType::Pull);
     assert_eq!(r.peer_messages(), [Msg::from("next")], "no orphan parts on the new connection");
+}
+
+/// The output backlog is bounded two ways: bytes copied into the engine (small bodies) stop
+/// at `OUT_BATCH`, and large bodies queued by reference at `OUT_BACKLOG` in all, so a stalled
+/// peer holds at most that much (and one message more) per connection.
+#[test]
+fn output_backlog_stops_at_the_batch_for_copies_and_at_the_backlog_for_shared_bodies() {
+    for (size, bound) in [(1024, OUT_BATCH), (40_000, OUT_BACKLOG)] {
+        let mut r = Rig::new(SocketType::Push, Rig::cfg(true));
+        r.connect(SocketType::Push, SocketType::Pull);
+        let peer = r.peer.take();
+        for _ in 0..(4 * OUT_BACKLOG / size) {
+            r.socket.send(Msg::from(vec![7u8; size])).unwrap();
+        }
+        r.settle();
+        let held = r.session.pending_transmit();
+        assert!(
+            (bound..bound + size + 9).contains(&held),
+            "{size} B messages: {held} bytes in the backlog, bound {bound}"
+        );
+        r.peer = peer;
+        r.settle();
+        assert_eq!(r.peer_messages().len(), 4 * OUT_BACKLOG / size, "all delivered once it reads");
+    }
 }
 
 /// Back-pressure: while the pipe to the socket is full, the session stops taking input;

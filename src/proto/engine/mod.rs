@@ -531,6 +531,12 @@ impl Engine {
         self.out.len()
     }
 
+    /// The part of [`pending_transmit`](Self::pending_transmit) copied into the engine's
+    /// buffer, large bodies queued by reference left out.
+    pub fn pending_copied(&self) -> usize {
+        self.out.copied_len()
+    }
+
     /// Fills `dst` with slices of the bytes to write, for a vectored write; returns how many
     /// it filled. Large message bodies are their own slices and are never copied.
     pub fn transmit_chunks<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {

@@ -35,7 +35,7 @@ pub const OUT_BATCH: usize = 64 * 1024;
 /// The whole output backlog, large bodies queued by reference included, above which the
 /// session stops too. Those bodies cost no copy and no memory beyond the message itself, and
 /// one write per 64 KiB body made a loopback tcp sender spend its time pushing segments: two
-/// per write ran 1.36 × faster (`docs/performance.md`).
+/// per write ran 1.38 × faster (`docs/performance.md`).
 pub const OUT_BACKLOG: usize = 2 * OUT_BATCH;
 
 /// What a session tells its [`Connection`](super::Connection) (and through it the socket).

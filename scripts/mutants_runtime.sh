@@ -44,6 +44,7 @@ cases=(
   "home-overflows                 a_home_whose_owner_is_idle_holds_no_more_than_its_bound  homes_alloc"
   "reuse-forgets                  bodies_dropped_by_an_inproc_receiver_are_reused_by_their_sender  homes_alloc"
   "reuse-forgets                  bodies_sent_over_tcp_are_reused_by_their_sender  homes_alloc"
+  "shell-per-message              a_stream_of_msgbuf_bodies_allocates_nothing_once_they_come_back  homes_alloc"
   "backlog-unbounded              hwm::q01_a_stalled_peer_bounds_what_a_sender_can_queue"
 )
 cargo test -q -p ferromq --features mutants --test runtime --no-run

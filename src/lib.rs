@@ -42,7 +42,8 @@
 //! libzmq behaviours the tests name, and the README lists what works today.
 
 // `unsafe` is denied crate-wide and forbidden in every module but `pipe` (and the `sync` shim
-// it uses), where each block carries a `// SAFETY:` comment that clippy checks for.
+// it uses) and the drop of a message's heap body (`msg::Heap`), where each block carries a
+// `// SAFETY:` comment that clippy checks for.
 #![deny(unsafe_code)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
@@ -74,7 +75,7 @@ pub use error::{Error, Result};
 /// Where heap bodies go back to be freed, exposed for the loom models (`loom-tests`).
 #[cfg(loom)]
 #[doc(hidden)]
-pub use msg::home::Home;
+pub use msg::home::{Home, HomeBody, Shell};
 pub use msg::{Msg, MsgBuf, Multipart};
 pub use options::{SocketOptions, SocketType};
 pub use runtime::{

@@ -122,11 +122,15 @@ pub enum Mutant {
     /// to be written: behind a stalled peer a connection's output grows without bound, and the
     /// sender, whose pipe keeps emptying, never meets its high-water mark.
     BacklogUnbounded,
+    /// A body made with a `MsgBuf` takes a new reference count for each message instead of
+    /// the one it came back in: a stream of reused bodies allocates (and its receiver frees)
+    /// one small box per message (`msg::home`).
+    ShellPerMessage,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 34] = [
+    pub const ALL: [Mutant; 35] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -161,6 +165,7 @@ impl Mutant {
         Mutant::HomeNeverDrained,
         Mutant::ReuseForgets,
         Mutant::BacklogUnbounded,
+        Mutant::ShellPerMessage,
     ];
 
     /// Its command-line name (kebab case).
@@ -200,6 +205,7 @@ impl Mutant {
             Mutant::HomeNeverDrained => "home-never-drained",
             Mutant::ReuseForgets => "reuse-forgets",
             Mutant::BacklogUnbounded => "backlog-unbounded",
+            Mutant::ShellPerMessage => "shell-per-message",
         }
     }
 

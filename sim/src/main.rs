@@ -285,6 +285,10 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
         ferromq::mutants::Mutant::ReuseForgets,
         "it costs allocations, not messages, and the simulator's oracles check messages",
     ),
+    (
+        ferromq::mutants::Mutant::ShellPerMessage,
+        "it costs allocations, not messages, and the simulator's oracles check messages",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

@@ -18,6 +18,10 @@
 //! 1 KiB body from a large bin, slowly once the returned bodies overflow its per-thread cache,
 //! and hands the pages of 64 KiB bodies back whenever the bodies in flight are all freed, for
 //! the next `memset` to fault them in again (2.3 page faults per message on a tcp sender). A
+//! body travels as a [`HomeBody`], its reference count allocated with it once, so that the
+//! steady state of a stream of `MsgBuf` bodies allocates nothing: when that count lived in a
+//! box of its own (`Bytes::from_owner`), made per message by the sender and freed by the
+//! receiver, the box cost inproc 1 KiB almost half its time. A
 //! home keeps at most [`Home::MAX_BODIES`] bodies and [`Home::MAX_REUSE_BYTES`] bytes of them
 //! for reuse, and its owner keeps as many once taken, until its thread ends.
 //!
@@ -29,7 +33,38 @@
 //! is emptied and closed, and the next thread to make a body may take it; a thread that finds
 //! all of them taken frees where it drops, for the rest of its life.
 
+#![forbid(unsafe_code)]
+
 use crate::sync::{AtomicU64, Mutex, Ordering, lock};
+
+/// A homed body as it travels: the memory and, around it, the reference count the body's
+/// messages share, allocated together once and going home together, so that a body reused
+/// there costs no allocation at all. A body is given back only while nothing else holds it.
+pub type HomeBody = std::sync::Arc<Shell>;
+
+/// What a [`HomeBody`] counts references to: the body and where it goes back to.
+#[derive(Debug, Default)]
+pub struct Shell {
+    pub(crate) body: Vec<u8>,
+    /// The index of the home of the thread that made it.
+    pub(crate) home: u8,
+    /// To be reused there rather than freed.
+    pub(crate) reuse: bool,
+}
+
+impl Shell {
+    /// `body`, of no home yet (for the tests and the loom models, which give bodies back by
+    /// hand).
+    #[cfg(any(test, loom))]
+    pub fn new(body: Vec<u8>) -> Shell {
+        Shell { body, home: 0, reuse: false }
+    }
+
+    /// The body's capacity, which is what a home counts.
+    pub fn capacity(&self) -> usize {
+        self.body.capacity()
+    }
+}
 
 /// The largest body that goes home. Past it the free itself is the cost (glibc coalesces and
 /// hands pages back), and it is better paid by the thread that drops the body, in parallel
@@ -49,17 +84,17 @@ pub struct Home {
     waiting: AtomicU64,
     /// The emptied vector from the last drain, so that neither side allocates in the steady
     /// state. Only the owner touches it.
-    spare: Mutex<Vec<Vec<u8>>>,
+    spare: Mutex<Vec<HomeBody>>,
     /// How many bodies wait in `returned.reuse`, read as `waiting` is.
     reusable: AtomicU64,
 }
 
 #[derive(Debug)]
 struct Returned {
-    bodies: Vec<Vec<u8>>,
+    bodies: Vec<HomeBody>,
     bytes: usize,
     /// Bodies to be taken again by the owner ([`Home::take_reusable`]), not freed.
-    reuse: Vec<Vec<u8>>,
+    reuse: Vec<HomeBody>,
     reuse_bytes: usize,
     /// A thread owns the home: bodies given back will be freed. Closed, it refuses them.
     open: bool,
@@ -97,11 +132,11 @@ impl Home {
 
     /// Another thread gives `body` back, to be freed by the owner. `Err` hands it back when
     /// the home is full or closed: the caller frees it.
-    pub fn give_back(&self, body: Vec<u8>) -> Result<(), Vec<u8>> {
+    pub fn give_back(&self, body: HomeBody) -> Result<(), HomeBody> {
         self.to_be_freed(&mut lock(&self.returned), body)
     }
 
-    fn to_be_freed(&self, r: &mut Returned, body: Vec<u8>) -> Result<(), Vec<u8>> {
+    fn to_be_freed(&self, r: &mut Returned, body: HomeBody) -> Result<(), HomeBody> {
         let full =
             r.bodies.len() >= Self::MAX_BODIES || r.bytes + body.capacity() > Self::MAX_BYTES;
         if !r.open || full && !mutant!(HomeOverflows) {
@@ -116,12 +151,11 @@ impl Home {
     /// Another thread gives back `body`, to be reused by the owner. Past the reuse bounds it
     /// is given back to be freed instead if it is small enough to go home at all
     /// ([`MAX_LEN`]); `Err` hands it back otherwise, or when the home is closed or full.
-    pub fn give_back_for_reuse(&self, mut body: Vec<u8>) -> Result<(), Vec<u8>> {
+    pub fn give_back_for_reuse(&self, body: HomeBody) -> Result<(), HomeBody> {
         let mut r = lock(&self.returned);
         let room = r.reuse.len() < Self::MAX_BODIES
             && r.reuse_bytes + body.capacity() <= Self::MAX_REUSE_BYTES;
         if r.open && room {
-            body.clear();
             r.reuse_bytes += body.capacity();
             r.reuse.push(body);
             self.reusable.store(r.reuse.len() as u64, Ordering::Release);
@@ -133,9 +167,9 @@ impl Home {
         self.to_be_freed(&mut r, body)
     }
 
-    /// The owner takes every body given back for reuse, appending them to `into` (emptied,
-    /// their capacity kept); returns how many.
-    pub fn take_reusable(&self, into: &mut Vec<Vec<u8>>) -> usize {
+    /// The owner takes every body given back for reuse, appending them to `into` (as they
+    /// came: whoever writes one again empties it first); returns how many.
+    pub fn take_reusable(&self, into: &mut Vec<HomeBody>) -> usize {
         if self.reusable.load(Ordering::Acquire) == 0 {
             return 0;
         }
@@ -232,19 +266,19 @@ pub(crate) fn current() -> u8 {
 /// Gives a body of home `index`, dropped last on another thread, back there, to be reused
 /// or freed; freed here if the home refuses it (full, or its thread has ended).
 #[cfg(not(loom))]
-pub(crate) fn send_home(index: u8, body: Vec<u8>, reuse: bool) {
+pub(crate) fn send_home(index: u8, body: HomeBody, reuse: bool) {
     let home = home(index);
     let _ = if reuse { home.give_back_for_reuse(body) } else { home.give_back(body) };
 }
 
 #[cfg(loom)]
-pub(crate) fn send_home(_: u8, _: Vec<u8>, _: bool) {}
+pub(crate) fn send_home(_: u8, _: HomeBody, _: bool) {}
 
-/// An empty body with room for at least `capacity` bytes (and at most twice that) from those
-/// that came back to this thread for reuse, among the few most recently returned; `None` when
-/// none of them fits.
+/// A body with room for at least `capacity` bytes (and at most twice that) from those that
+/// came back to this thread for reuse, among the few most recently returned, as it was left
+/// (the caller empties it); `None` when none of them fits.
 #[cfg(not(loom))]
-pub(crate) fn reuse(capacity: usize) -> Option<Vec<u8>> {
+pub(crate) fn reuse(capacity: usize) -> Option<HomeBody> {
     let index = mine()?;
     KEPT.try_with(|kept| {
         let mut kept = kept.borrow_mut();
@@ -259,13 +293,13 @@ pub(crate) fn reuse(capacity: usize) -> Option<Vec<u8>> {
 }
 
 #[cfg(loom)]
-pub(crate) fn reuse(_: usize) -> Option<Vec<u8>> {
+pub(crate) fn reuse(_: usize) -> Option<HomeBody> {
     None
 }
 
 /// A reusable body dropped last by its own thread: kept for the next one.
 #[cfg(not(loom))]
-pub(crate) fn keep(body: Vec<u8>) {
+pub(crate) fn keep(body: HomeBody) {
     // A thread without a home never looks in its kept list; during thread teardown the body
     // is simply freed.
     if mine().is_some() {
@@ -274,13 +308,13 @@ pub(crate) fn keep(body: Vec<u8>) {
 }
 
 #[cfg(loom)]
-pub(crate) fn keep(_: Vec<u8>) {}
+pub(crate) fn keep(_: HomeBody) {}
 
 /// The bodies an owner took back for reuse, oldest first, and their bytes.
 #[cfg(not(loom))]
 #[derive(Default)]
 struct Kept {
-    bodies: Vec<Vec<u8>>,
+    bodies: Vec<HomeBody>,
     bytes: usize,
 }
 
@@ -291,8 +325,8 @@ const LOOK_AT: usize = 4;
 
 #[cfg(not(loom))]
 impl Kept {
-    fn take(&mut self, capacity: usize) -> Option<Vec<u8>> {
-        let fits = |b: &Vec<u8>| b.capacity() >= capacity && b.capacity() / 2 <= capacity;
+    fn take(&mut self, capacity: usize) -> Option<HomeBody> {
+        let fits = |b: &HomeBody| b.capacity() >= capacity && b.capacity() / 2 <= capacity;
         if mutant!(ReuseForgets) {
             return None;
         }
@@ -303,8 +337,7 @@ impl Kept {
         Some(body)
     }
 
-    fn put(&mut self, mut body: Vec<u8>) {
-        body.clear();
+    fn put(&mut self, body: HomeBody) {
         self.bodies.push(body);
         self.settle(self.bodies.len() - 1);
     }
@@ -321,7 +354,7 @@ impl Kept {
     /// [`Home::MAX_REUSE_BYTES`] bytes frees the oldest down to three quarters of both, so
     /// that the front of the list moves once per many bodies, not at each.
     fn settle(&mut self, added: usize) {
-        self.bytes += self.bodies[added..].iter().map(Vec::capacity).sum::<usize>();
+        self.bytes += self.bodies[added..].iter().map(|b| b.capacity()).sum::<usize>();
         let over = |k: &Kept, first: usize, num: usize| {
             k.bodies.len() - first > Home::MAX_BODIES / 4 * num
                 || k.bytes > Home::MAX_REUSE_BYTES / 4 * num
@@ -440,8 +473,8 @@ impl Drop for Tenancy {
 mod tests {
     use super::*;
 
-    fn body(n: usize) -> Vec<u8> {
-        vec![0; n]
+    fn body(n: usize) -> HomeBody {
+        HomeBody::new(Shell::new(vec![0; n]))
     }
 
     #[test]
@@ -493,11 +526,11 @@ mod tests {
     }
 
     #[test]
-    fn bodies_for_reuse_are_kept_within_their_bound_and_taken_emptied() {
+    fn bodies_for_reuse_are_kept_within_their_bound() {
         let home = Home::new();
         let big = Home::MAX_REUSE_BYTES / 4;
         for _ in 0..4 {
-            home.give_back_for_reuse(vec![7; big]).unwrap();
+            home.give_back_for_reuse(body(big)).unwrap();
         }
         // Past the reuse bound a body is given back to be freed instead, if small enough to
         // go home at all.
@@ -506,7 +539,7 @@ mod tests {
         assert_eq!(home.holding(), 5);
         let mut taken = Vec::new();
         assert_eq!(home.take_reusable(&mut taken), 4);
-        assert!(taken.iter().all(|b| b.is_empty() && b.capacity() == big));
+        assert!(taken.iter().all(|b| b.capacity() == big));
         assert_eq!(home.take_reusable(&mut taken), 0);
         assert_eq!(home.drain(), 1, "the one past the bound was to be freed");
         home.give_back_for_reuse(body(100)).unwrap();
@@ -518,11 +551,10 @@ mod tests {
     #[test]
     fn an_owner_takes_a_body_of_about_the_size_asked_the_newest_first() {
         let mut kept = Kept::default();
-        kept.put(vec![1; 40_000]);
+        kept.put(body(40_000));
         for cap in [100_000, 100_000, 100_000, 100_000, 50_000, 60_000] {
-            kept.put(vec![1; cap]);
+            kept.put(body(cap));
         }
-        assert!(kept.bodies.iter().all(Vec::is_empty), "kept emptied");
         assert!(kept.take(19_000).is_none(), "more than twice the size asked is not taken");
         assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(60_000), "newest first");
         assert_eq!(kept.take(30_000).map(|b| b.capacity()), Some(50_000));
@@ -530,9 +562,9 @@ mod tests {
         assert!(kept.take(200_000).is_none(), "too small");
         assert_eq!(kept.bytes, 440_000);
         for _ in 0..(Home::MAX_REUSE_BYTES / 100_000 + 1) {
-            kept.put(Vec::with_capacity(100_000));
+            kept.put(HomeBody::new(Shell::new(Vec::with_capacity(100_000))));
         }
-        let bytes: usize = kept.bodies.iter().map(Vec::capacity).sum();
+        let bytes: usize = kept.bodies.iter().map(|b| b.capacity()).sum();
         assert_eq!(kept.bytes, bytes);
         assert!(bytes <= Home::MAX_REUSE_BYTES, "an owner keeps {bytes} bytes");
         assert!(kept.bodies.iter().all(|b| b.capacity() == 100_000), "the oldest went first");

@@ -1,3 +1,5 @@
+#![forbid(unsafe_code)]
+
 use super::Msg;
 use bytes::Bytes;
 

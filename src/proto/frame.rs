@@ -216,17 +216,16 @@ impl Encoder {
         let flags = if msg.more() { FLAG_MORE } else { 0 };
         self.put_header(flags, msg.len());
         self.len += msg.len();
-        match msg.shared() {
-            Some(body) if body.len() >= SHARE_THRESHOLD => {
-                self.queue.push_back((self.stage.split().freeze(), false));
-                self.queue.push_back((body.clone(), true));
-                self.shared += body.len();
-                false
-            }
-            _ => {
-                self.stage.extend_from_slice(msg);
-                true
-            }
+        // Only then: sharing a homed body makes it a `Bytes` of its own.
+        let share = if msg.len() >= SHARE_THRESHOLD { msg.share() } else { None };
+        if let Some(body) = share {
+            self.queue.push_back((self.stage.split().freeze(), false));
+            self.shared += body.len();
+            self.queue.push_back((body, true));
+            false
+        } else {
+            self.stage.extend_from_slice(msg);
+            true
         }
     }
 

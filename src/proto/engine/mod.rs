@@ -485,7 +485,7 @@ impl Engine {
         match self.state {
             State::Active => {
                 let copied = self.out.push_message(&msg);
-                Ok((copied && msg.shared().is_some()).then_some(msg))
+                Ok((copied && !msg.is_inline()).then_some(msg))
             }
             State::Closed => Err(NotSent { msg, closed: true }),
             State::Greeting | State::Handshake => Err(NotSent { msg, closed: false }),

@@ -2,11 +2,12 @@
 //!
 //! The representation follows DESIGN.md principle 2, "copy small, share large": a body of at
 //! most [`Msg::INLINE_CAPACITY`] (69) bytes lives inside the `Msg` value itself (no heap
-//! allocation; libzmq's "very small message" holds up to 33); anything larger is a reference-counted
-//! [`Bytes`], so cloning a `Msg` or handing it to the socket's vectored write never copies the
+//! allocation; libzmq's "very small message" holds up to 33); anything larger is reference
+//! counted, so cloning a `Msg` or handing it to the socket's vectored write never copies the
 //! body. A heap body made here from a `Vec` or a copy (up to 16 KiB) goes back to the thread
 //! that allocated it when another thread drops it last, and is freed there ([`home`]); one made
-//! with a [`MsgBuf`] goes back there to be reused.
+//! with a [`MsgBuf`] goes back there to be reused, its reference count with it. Such a body is
+//! a [`home::HomeBody`]; one from elsewhere (`Msg::from(Bytes)`, a receive buffer) a [`Bytes`].
 
 pub(crate) mod home;
 mod multipart;

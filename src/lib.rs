@@ -42,8 +42,9 @@
 //! libzmq behaviours the tests name, and the README lists what works today.
 
 // `unsafe` is denied crate-wide and forbidden in every module but `pipe` (and the `sync` shim
-// it uses) and the drop of a message's heap body (`msg::Heap`), where each block carries a
-// `// SAFETY:` comment that clippy checks for.
+// it uses) and a message's heap body (`msg::Heap`: its drop, which hands the body's words to
+// one out-of-line call, and `into_body`), where each block carries a `// SAFETY:` comment that
+// clippy checks for.
 #![deny(unsafe_code)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 

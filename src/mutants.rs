@@ -126,11 +126,15 @@ pub enum Mutant {
     /// the one it came back in: a stream of reused bodies allocates (and its receiver frees)
     /// one small box per message (`msg::home`).
     ShellPerMessage,
+    /// Of the holders of a homed body who drop it at once on several threads, each having seen
+    /// the others, none sends it home: it is freed where it was dropped last, on another
+    /// thread, and a reused body is lost to its thread (`msg::home`).
+    FanOutFreedAway,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 35] = [
+    pub const ALL: [Mutant; 36] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -166,6 +170,7 @@ impl Mutant {
         Mutant::ReuseForgets,
         Mutant::BacklogUnbounded,
         Mutant::ShellPerMessage,
+        Mutant::FanOutFreedAway,
     ];
 
     /// Its command-line name (kebab case).
@@ -206,6 +211,7 @@ impl Mutant {
             Mutant::ReuseForgets => "reuse-forgets",
             Mutant::BacklogUnbounded => "backlog-unbounded",
             Mutant::ShellPerMessage => "shell-per-message",
+            Mutant::FanOutFreedAway => "fan-out-freed-away",
         }
     }
 

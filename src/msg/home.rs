@@ -229,7 +229,7 @@ impl Home {
 /// The calling thread's home, by index (0: none; a thread without one takes a vacant one),
 /// after freeing what came back to it if this is one of every [`DRAIN_EVERY`] calls: the
 /// owner drains as it allocates, so that the memory it freed serves its next bodies. A body
-/// carries the index in the owner of its `Bytes` (`Msg::from_vec`).
+/// carries the index in its [`Shell`] (`Msg::from_vec`).
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn current() -> u8 {
@@ -295,6 +295,17 @@ pub(crate) fn reuse(capacity: usize) -> Option<HomeBody> {
 #[cfg(loom)]
 pub(crate) fn reuse(_: usize) -> Option<HomeBody> {
     None
+}
+
+/// Whether the calling thread keeps the bodies it drops for reuse ([`keep`]): it has a home.
+#[cfg(not(loom))]
+pub(crate) fn keeps() -> bool {
+    mine().is_some()
+}
+
+#[cfg(loom)]
+pub(crate) fn keeps() -> bool {
+    false
 }
 
 /// A reusable body dropped last by its own thread: kept for the next one.

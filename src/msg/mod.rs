@@ -334,7 +334,9 @@ impl Msg {
         self.flags() & SUBSCRIPTION != 0
     }
 
-    /// The body as a `Bytes`: shared when large (no copy), copied when inline.
+    /// The body as a `Bytes`: shared when large (no copy), copied when inline. A body that
+    /// goes home ([`MsgBuf`], or a `Vec` of up to 16 KiB) becomes a `Bytes` of its own, one
+    /// small allocation, and still goes home when the last of them is dropped.
     pub fn to_bytes(&self) -> Bytes {
         match &self.body {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..*len as usize]),
@@ -355,7 +357,8 @@ impl Msg {
 
     /// The heap body shared, if the body is not inline: what an encoder hands a large body to
     /// a vectored write with, without copying it. A homed body's `Bytes` holds a reference
-    /// to it, so that it still goes home once written.
+    /// to it, so that it still goes home once written (and costs the writer one small
+    /// allocation, made and freed on its thread).
     pub(crate) fn share(&self) -> Option<Bytes> {
         match &self.body {
             Body::Inline { .. } => None,
@@ -462,7 +465,8 @@ impl fmt::Debug for MsgBuf {
 
 impl Drop for MsgBuf {
     fn drop(&mut self) {
-        if MsgBuf::reusable(self.body.capacity()) {
+        // A thread without a home keeps nothing: no count is made for it.
+        if MsgBuf::reusable(self.body.capacity()) && home::keeps() {
             let body = std::mem::take(&mut self.body);
             home::keep(shelled(self.shell.take(), Shell { body, home: 0, reuse: true }));
         }
@@ -550,19 +554,28 @@ impl Drop for Homed {
     }
 }
 
-/// The last holder of a homed body sends it home. Two holders dropping at once on two threads
-/// may each see the other: the body is then freed where it is dropped, which is only slower.
+/// The last holder of a homed body sends it home.
 #[inline(never)]
 fn go_home(body: home::HomeBody) {
-    if Arc::strong_count(&body) > 1 {
-        return;
-    }
+    let shared = Arc::strong_count(&body) > 1;
+    let Some(body) = last_holder(body, shared) else { return };
     let (index, reuse) = (body.home, body.reuse);
     if !home::is_mine(index) {
         home::send_home(index, body, reuse);
     } else if reuse {
         home::keep(body);
     }
+}
+
+/// `body` if its holder is the last, given what the holder `saw` when it looked at the count.
+/// Holders dropping at once on several threads (a message fanned out to subscribers) may each
+/// see the others: `Arc::into_inner` then picks the last of them, which sends the body home in
+/// a new count (one allocation, in that race only), rather than freeing it where it dropped.
+fn last_holder(body: home::HomeBody, saw_shared: bool) -> Option<home::HomeBody> {
+    if !saw_shared {
+        return Some(body);
+    }
+    Arc::into_inner(body).filter(|_| !mutant!(FanOutFreedAway)).map(Arc::new)
 }
 
 impl From<&[u8]> for Msg {
@@ -716,6 +729,25 @@ mod tests {
         assert_eq!(home.holding(), 2, "the copy and the fresh body; the clone still lives here");
         assert_eq!(kept.len(), 1000);
         assert_eq!(home.drain(), 2);
+    }
+
+    /// Two holders of a body fanned out to two threads who both looked at its count before
+    /// either let go (each saw the other): the one whose release is the last still sends it
+    /// home, the other does not. Fails with the planted bug `fan-out-freed-away`, where neither
+    /// does and the body is freed on the thread that dropped it last.
+    #[test]
+    fn of_two_holders_racing_to_drop_a_body_the_last_sends_it_home() {
+        // `scripts/mutants_runtime.sh` runs this test alone with the mutant named here.
+        #[cfg(feature = "mutants")]
+        if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
+            crate::mutants::set(crate::mutants::Mutant::from_name(&name).expect("a mutant"), true);
+        }
+        let body = home::HomeBody::new(home::Shell::new(vec![1; 100]));
+        let other = body.clone();
+        assert!(last_holder(body, true).is_none(), "the first to let go is not the last");
+        let last = last_holder(other, true).expect("the last holder keeps the body");
+        assert_eq!(&last.body[..], &[1; 100][..]);
+        assert_eq!(Arc::strong_count(&last), 1);
     }
 
     #[test]

@@ -41,10 +41,11 @@
 //! `docs/ARCHITECTURE.md` says which file owns which rule, `docs/CONFORMANCE.md` lists the
 //! libzmq behaviours the tests name, and the README lists what works today.
 
-// `unsafe` is denied crate-wide and forbidden in every module but `pipe` (and the `sync` shim
-// it uses) and a message's heap body (`msg::Heap`: its drop, which hands the body's words to
-// one out-of-line call, and `into_body`), where each block carries a `// SAFETY:` comment that
-// clippy checks for.
+// `unsafe` is denied crate-wide; it is allowed in `pipe` (and the `sync` shim it uses), in a
+// message's heap body (`msg::Heap`: its drop, which hands the body's words to one out-of-line
+// call, and `into_body`) and in one read into spare capacity (`runtime::stream`). Each block
+// carries a `// SAFETY:` comment that clippy checks for; the first two are run under Miri
+// (`.ci/run`).
 #![deny(unsafe_code)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 

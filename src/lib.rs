@@ -44,8 +44,8 @@
 // `unsafe` is denied crate-wide; it is allowed in `pipe` (and the `sync` shim it uses), in a
 // message's heap body (`msg::Heap`: its drop, which hands the body's words to one out-of-line
 // call, and `into_body`) and in one read into spare capacity (`runtime::stream`). Each block
-// carries a `// SAFETY:` comment that clippy checks for; the first two are run under Miri
-// (`.ci/run`).
+// carries a `// SAFETY:` comment that clippy checks for; the unit tests of `msg` and of the
+// pipes' SPSC queue and triple buffer run under Miri (`.ci/run`).
 #![deny(unsafe_code)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 

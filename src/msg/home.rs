@@ -263,16 +263,16 @@ pub(crate) fn current() -> u8 {
     0
 }
 
-/// Gives a body of home `index`, dropped last on another thread, back there, to be reused
-/// or freed; freed here if the home refuses it (full, or its thread has ended).
+/// Gives a body, dropped last on another thread, back to its home, to be reused or freed as
+/// its shell says; freed here if the home refuses it (full, or its thread has ended).
 #[cfg(not(loom))]
-pub(crate) fn send_home(index: u8, body: HomeBody, reuse: bool) {
-    let home = home(index);
-    let _ = if reuse { home.give_back_for_reuse(body) } else { home.give_back(body) };
+pub(crate) fn send_home(body: HomeBody) {
+    let home = home(body.home);
+    let _ = if body.reuse { home.give_back_for_reuse(body) } else { home.give_back(body) };
 }
 
 #[cfg(loom)]
-pub(crate) fn send_home(_: u8, _: HomeBody, _: bool) {}
+pub(crate) fn send_home(_: HomeBody) {}
 
 /// A body with room for at least `capacity` bytes (and at most twice that) from those that
 /// came back to this thread for reuse, among the few most recently returned, as it was left

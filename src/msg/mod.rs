@@ -65,10 +65,12 @@ impl Heap {
         }
     }
 
+    /// The body as a `Bytes`; a homed one is owned by a `Heap` of its own, whose drop
+    /// still sends it home.
     fn to_bytes(&self) -> Bytes {
         match &*self.0 {
             HeapBody::Bytes(b) => b.clone(),
-            HeapBody::Homed(h) => Bytes::from_owner(Homed(Some(h.clone()))),
+            HeapBody::Homed(_) => Bytes::from_owner(self.clone()),
         }
     }
 
@@ -77,6 +79,12 @@ impl Heap {
         let mut heap = std::mem::ManuallyDrop::new(self);
         // SAFETY: `heap` is never dropped, so the body is taken once.
         unsafe { std::mem::ManuallyDrop::take(&mut heap.0) }
+    }
+}
+
+impl AsRef<[u8]> for Heap {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
     }
 }
 
@@ -350,19 +358,8 @@ impl Msg {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..len as usize]),
             Body::Shared { heap, .. } => match heap.into_body() {
                 HeapBody::Bytes(b) => b,
-                HeapBody::Homed(h) => Bytes::from_owner(Homed(Some(h))),
+                homed => Bytes::from_owner(Heap::new(homed)),
             },
-        }
-    }
-
-    /// The heap body shared, if the body is not inline: what an encoder hands a large body to
-    /// a vectored write with, without copying it. A homed body's `Bytes` holds a reference
-    /// to it, so that it still goes home once written (and costs the writer one small
-    /// allocation, made and freed on its thread).
-    pub(crate) fn share(&self) -> Option<Bytes> {
-        match &self.body {
-            Body::Inline { .. } => None,
-            _ => Some(self.to_bytes()),
         }
     }
 }
@@ -536,33 +533,14 @@ fn shelled(shell: Option<home::HomeBody>, body: Shell) -> home::HomeBody {
     }
 }
 
-/// A homed body inside a `Bytes` ([`Msg::to_bytes`]): it still goes home when the last
-/// `Bytes` is dropped. `None` once dropped.
-struct Homed(Option<home::HomeBody>);
-
-impl AsRef<[u8]> for Homed {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_deref().map_or(&[], |s| &s.body)
-    }
-}
-
-impl Drop for Homed {
-    fn drop(&mut self) {
-        if let Some(body) = self.0.take() {
-            go_home(body);
-        }
-    }
-}
-
 /// The last holder of a homed body sends it home.
 #[inline(never)]
 fn go_home(body: home::HomeBody) {
     let shared = Arc::strong_count(&body) > 1;
     let Some(body) = last_holder(body, shared) else { return };
-    let (index, reuse) = (body.home, body.reuse);
-    if !home::is_mine(index) {
-        home::send_home(index, body, reuse);
-    } else if reuse {
+    if !home::is_mine(body.home) {
+        home::send_home(body);
+    } else if body.reuse {
         home::keep(body);
     }
 }

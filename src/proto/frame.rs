@@ -216,9 +216,10 @@ impl Encoder {
         let flags = if msg.more() { FLAG_MORE } else { 0 };
         self.put_header(flags, msg.len());
         self.len += msg.len();
-        // Only then: sharing a homed body makes it a `Bytes` of its own.
-        let share = if msg.len() >= SHARE_THRESHOLD { msg.share() } else { None };
-        if let Some(body) = share {
+        if msg.len() >= SHARE_THRESHOLD {
+            // Never inline at this size, so shared, not copied (a homed body becomes a `Bytes`
+            // of its own: one small allocation, made and freed on the writer's thread).
+            let body = msg.to_bytes();
             self.queue.push_back((self.stage.split().freeze(), false));
             self.shared += body.len();
             self.queue.push_back((body, true));

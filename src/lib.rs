@@ -80,6 +80,11 @@ pub use error::{Error, Result};
 pub use msg::home::{Home, HomeBody, Shell};
 pub use msg::{Msg, MsgBuf, Multipart};
 pub use options::{SocketOptions, SocketType};
+/// The hand-over between an I/O thread and the user threads doing its work, exposed for the
+/// loom models (`loom-tests`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub use runtime::gate;
 pub use runtime::{
     Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Monitor, MonitorEvent, PollEvents, PollItem,
     ProxyStats, ReadinessFd, Socket, poll, proxy, proxy_steerable,

@@ -1,16 +1,62 @@
 //! The synchronization primitives used by the lock-free code: loom's model-checked versions
 //! under `cfg(loom)`, the standard library's otherwise. Every atomic, `UnsafeCell`, `Arc` and
-//! `Mutex` in `pipe/` comes from here, so loom sees every access.
+//! `Mutex` in `pipe/`, `msg::home` and `runtime::gate`, and the gate's parking, come from here,
+//! so loom sees every access.
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Mutex};
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+};
+
+/// Parking a thread until another unparks it.
+pub(crate) mod thread {
+    #[cfg(loom)]
+    pub(crate) use loom::thread::{Thread, current, park};
+    #[cfg(not(loom))]
+    pub(crate) use std::thread::{Thread, current, park};
+
+    /// A thread to be unparked, set once by that thread: a `OnceLock` (one load to unpark), a
+    /// mutex under loom, which has no `OnceLock`.
+    #[derive(Debug, Default)]
+    pub(crate) struct Slot {
+        #[cfg(not(loom))]
+        thread: std::sync::OnceLock<Thread>,
+        #[cfg(loom)]
+        thread: loom::sync::Mutex<Option<Thread>>,
+    }
+
+    impl Slot {
+        /// The calling thread is the one to unpark (the first call counts).
+        pub(crate) fn set_current(&self) {
+            #[cfg(not(loom))]
+            let _ = self.thread.set(current());
+            #[cfg(loom)]
+            self.thread.lock().unwrap().get_or_insert_with(current);
+        }
+
+        /// Unparks the thread, if one was set.
+        pub(crate) fn unpark(&self) {
+            #[cfg(not(loom))]
+            let t = self.thread.get();
+            #[cfg(loom)]
+            let t = self.thread.lock().unwrap();
+            #[cfg(loom)]
+            let t = t.as_ref();
+            if let Some(t) = t {
+                t.unpark();
+            }
+        }
+    }
+}
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Mutex};
 

@@ -7,6 +7,9 @@
 pub use helpers::*;
 
 #[cfg(loom)]
+pub mod gate;
+
+#[cfg(loom)]
 mod helpers {
     use ferromq::pipe::{Mailbox, PipeCommand, PipeEnd, PipeMsg, Sender, Wake};
     use loom::sync::atomic::{AtomicUsize, Ordering};

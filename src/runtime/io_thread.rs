@@ -8,18 +8,19 @@
 //! socket still owes its peers is written before the process can exit.
 
 use super::context::CtxInner;
+use super::gate::{HelpGate, Quiet};
 use super::monitor::{MonitorEvent, MonitorHandle};
 use super::signal::{LeadMark, MioWake, Signal};
 use super::stream::{Listener, Stream, Tuning};
 use super::{Route, SocketCmd};
 use crate::core::{Action, Connection, PeerConfig, PipeId, SocketActor, SocketInput};
 use crate::endpoint::Endpoint;
-use crate::pipe::{Mailbox, PipeCommand, Sender, Wake};
+use crate::pipe::{Mailbox, PipeCommand, Sender};
 use crate::{Error, Result};
 use mio::{Events, Interest, Poll, Token};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, IoSlice, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -171,9 +172,7 @@ impl IoThread {
     pub(crate) fn new(index: usize) -> Result<(IoThread, Sender<IoCmd>)> {
         let poll = Poll::new().map_err(Error::Io)?;
         let waker = mio::Waker::new(poll.registry(), WAKER).map_err(Error::Io)?;
-        // `polling` is true until the low-latency loop starts keeping it: the default loop may
-        // always be in `epoll_wait`.
-        let wake = MioWake { ring: Arc::new(waker), polling: Arc::new(AtomicBool::new(true)) };
+        let wake = MioWake::new(Arc::new(waker));
         let (mailbox, tx) = Mailbox::new(wake.clone());
         let t = IoThread {
             index,
@@ -203,7 +202,7 @@ impl IoThread {
     pub(crate) fn run(l: Arc<IoLoop>, ctx: Arc<CtxInner>) {
         let lock = || l.state.lock().unwrap_or_else(PoisonError::into_inner);
         let grace = if ctx.spin.is_zero() { HANDOVER } else { ctx.spin };
-        let _ = l.helpers.io.set(std::thread::current());
+        l.helpers.set_io_thread();
         loop {
             // While a user thread does the work, it is its: two busy threads on one side of a
             // round trip would only take the core from each other.
@@ -261,12 +260,9 @@ impl IoThread {
         deadline: Option<Instant>,
     ) -> bool {
         let g = &l.helpers;
-        // With other threads asleep on their signals the I/O thread serves them all, and
-        // handing its loop to one of them and back would cost each hand-over a wake-up.
-        if g.sleepers.load(Ordering::Relaxed) > 0 || g.leader.swap(true, Ordering::Acquire) {
+        if !g.try_lead() {
             return false;
         }
-        g.enter();
         // Declared before the lock's guard, so dropped after it: on the way out, a panic in a
         // turn included, the loop is handed back and the next blocked call may lead.
         let _led = Led { g, signal, _mark: LeadMark::set(&g.wake.ring) };
@@ -789,23 +785,13 @@ impl IoThread {
 /// An I/O thread as the context holds it: its state, and what its helpers share with it.
 pub(crate) struct IoLoop {
     pub(crate) state: Mutex<IoThread>,
-    pub(crate) helpers: HelpGate,
+    pub(crate) helpers: HelpGate<mio::Waker>,
 }
 
 impl IoLoop {
     /// `spin`: the context is in the low-latency mode.
     pub(crate) fn new(t: IoThread, spin: bool) -> IoLoop {
-        let helpers = HelpGate {
-            spin,
-            count: AtomicUsize::new(0),
-            left: AtomicU64::new(HelpGate::NEVER),
-            epoch: Instant::now(),
-            wake: t.wake.clone(),
-            io: std::sync::OnceLock::new(),
-            leader: AtomicBool::new(false),
-            sleepers: AtomicUsize::new(0),
-            asleep: AtomicBool::new(false),
-        };
+        let helpers = HelpGate::new(t.wake.clone(), spin);
         IoLoop { state: Mutex::new(t), helpers }
     }
 
@@ -817,7 +803,7 @@ impl IoLoop {
 
 /// A leader's mark on its loop ([`IoThread::lead`]), removed when it drops.
 struct Led<'a> {
-    g: &'a HelpGate,
+    g: &'a HelpGate<mio::Waker>,
     signal: &'a Signal,
     _mark: LeadMark,
 }
@@ -831,8 +817,7 @@ impl Drop for Led<'_> {
             self.g.polling(false);
             let _ = self.signal.disarm_lead();
         }
-        self.g.leader.store(false, Ordering::Release);
-        self.g.leave(true);
+        self.g.end_lead();
     }
 }
 
@@ -850,164 +835,3 @@ pub(crate) fn too_near(deadline: Option<Instant>) -> bool {
 /// waits for meanwhile (a connection still flushing a backlog, a socket nobody is blocked on)
 /// waits for it at most, and never when another user thread sleeps in a blocking call.
 const HANDOVER: Duration = Duration::from_micros(500);
-
-/// Whether user threads do an I/O thread's work (a leader in the default mode, helpers in the
-/// low-latency mode): while one does, and for a grace after the last one left with traffic,
-/// the thread stays out of its way.
-pub(crate) struct HelpGate {
-    count: AtomicUsize,
-    /// When the last helper returned with traffic, in nanoseconds since `epoch`; `NEVER` when
-    /// none did, or the last one to leave went to sleep.
-    left: AtomicU64,
-    epoch: Instant,
-    /// The mailbox's waker. Its `polling` flag says the I/O thread, or a leader, is in a turn
-    /// that may sleep in `epoll_wait`: a command or a helper arriving then rings it awake;
-    /// otherwise the thread drains its mailbox before it next polls, and nobody needs to ring.
-    pub(crate) wake: MioWake,
-    /// The I/O thread, parked while it stays out of the way.
-    io: std::sync::OnceLock<std::thread::Thread>,
-    /// A user thread leads the loop ([`IoThread::lead`]); only one may.
-    leader: AtomicBool,
-    /// User threads asleep on their signal in a blocking call: nobody leads for them, so the
-    /// I/O thread must not wait out a grace while they sleep.
-    sleepers: AtomicUsize,
-    /// The I/O thread is parked until the last helper leaves.
-    asleep: AtomicBool,
-    /// The low-latency mode (where the planted bug `poll-goes-unrung` lives).
-    spin: bool,
-}
-
-/// What the I/O thread does before its next turn.
-enum Quiet {
-    /// Take it.
-    No,
-    /// Stay out of the way until then (the grace after the last helper left).
-    Until(Instant),
-    /// Stay out of the way until the last helper leaves.
-    Helped,
-}
-
-impl HelpGate {
-    const NEVER: u64 = u64::MAX;
-
-    pub(crate) fn enter(&self) {
-        self.count.fetch_add(1, Ordering::SeqCst);
-        // Paired with `polling`: either the thread sees this helper before it sleeps, or this
-        // helper sees it sleeping and rings, as for a command.
-        self.wake.wake();
-    }
-
-    /// `back`: the helper returns with traffic and will be back soon; otherwise it is going
-    /// to sleep, and the I/O thread must take the work back now.
-    pub(crate) fn leave(&self, back: bool) {
-        let ns = if back {
-            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(Self::NEVER - 1)
-        } else {
-            Self::NEVER
-        };
-        self.left.store(ns, Ordering::SeqCst);
-        if self.count.fetch_sub(1, Ordering::SeqCst) != 1 {
-            return;
-        }
-        // Paired with `sleeping`: either a thread about to sleep on its signal sees this
-        // grace and ends it, or this sees that thread and gives none.
-        let back = back && self.sleepers.load(Ordering::SeqCst) == 0;
-        if !back {
-            self.left.store(Self::NEVER, Ordering::SeqCst);
-        }
-        // A thread parked until the last helper leaves must start its grace, or end it.
-        if !back || self.asleep.load(Ordering::SeqCst) {
-            self.unpark();
-        }
-    }
-
-    /// Out of the way for a grace after a leader left: nobody takes turns meanwhile unless
-    /// a user thread does ([`CtxInner::direct_write`]). SeqCst for [`HelpGate::sleeping`]'s
-    /// pairing with `leave` (plain loads on x86, so the hot callers pay nothing for it).
-    pub(crate) fn in_grace(&self) -> bool {
-        self.count.load(Ordering::SeqCst) == 0 && self.left.load(Ordering::SeqCst) != Self::NEVER
-    }
-
-    /// Ends a grace early ([`CtxInner::streaming`]); nothing if there is none.
-    #[inline]
-    pub(crate) fn end_grace(&self) {
-        if self.in_grace() {
-            self.left.store(Self::NEVER, Ordering::SeqCst);
-            self.unpark();
-        }
-    }
-
-    fn unpark(&self) {
-        if let Some(io) = self.io.get() {
-            io.unpark();
-        }
-    }
-
-    /// A user thread is about to sleep on its signal in a blocking call, until it calls
-    /// [`HelpGate::woke`]: the I/O thread takes the work now rather than after a grace.
-    pub(crate) fn sleeping(&self) {
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        self.end_grace();
-    }
-
-    pub(crate) fn woke(&self) {
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-    }
-
-    /// The I/O thread parks while a helper is in; the last one to leave unparks it.
-    fn sleep_while_helped(&self) {
-        self.asleep.store(true, Ordering::SeqCst);
-        // Paired with `leave`: either this sees the last helper gone, or it sees this asleep.
-        if self.count.load(Ordering::SeqCst) > 0 {
-            std::thread::park();
-        }
-        self.asleep.store(false, Ordering::SeqCst);
-    }
-
-    /// The I/O thread (or a leader) starts (`true`) or ended a turn; starting, whether that
-    /// turn may sleep: not while a helper waits for the lock.
-    fn polling(&self, on: bool) -> bool {
-        // The planted bug hides the poll: what arrives meanwhile is not rung for.
-        self.wake.polling.store(on && !(mutant!(PollGoesUnrung) && self.spin), Ordering::SeqCst);
-        if !on {
-            return false;
-        }
-        // Paired with the fence in [`MioWake::wake`]: the drain that starts this turn sees
-        // every command, and the count every helper, whose sender saw `polling` false.
-        fence(Ordering::SeqCst);
-        self.count.load(Ordering::SeqCst) == 0
-    }
-
-    /// Whether the I/O thread should leave the work to user threads, and until when. A user
-    /// thread between two blocking calls of a round trip (a reply sent, the next `recv` not
-    /// yet entered) is still the one to do it, hence the grace after the last one left; a
-    /// user thread that stopped calling leaves the I/O thread in charge one grace later.
-    fn quiet(&self, grace: Duration) -> Quiet {
-        let helped = self.count.load(Ordering::SeqCst) > 0;
-        let ns = self.left.load(Ordering::SeqCst);
-        if ns != Self::NEVER {
-            let left = self.epoch + Duration::from_nanos(ns);
-            // The planted bug stays out far longer than any test waits (but not for ever, so
-            // that the context still terminates and the test fails rather than hangs).
-            let grace = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { grace };
-            if left + grace > Instant::now() {
-                // Also while a helper is in: one that came back within the grace is likely in
-                // a round trip and leaves again soon, and a timed park spares it an unpark.
-                return Quiet::Until(left + grace);
-            }
-            if !helped {
-                // Over: sends stop writing from their own thread ([`HelpGate::in_grace`]),
-                // unless a helper left again meanwhile.
-                let _ = self.left.compare_exchange(
-                    ns,
-                    Self::NEVER,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                );
-            }
-        }
-        // A helper that stayed in for longer than a grace (a call blocked on a quiet socket)
-        // unparks this when it leaves: no wake-ups meanwhile.
-        if helped { Quiet::Helped } else { Quiet::No }
-    }
-}

@@ -4,6 +4,7 @@
 //! [`Connection`](crate::core::Connection), and this module only carries out what they ask.
 
 mod context;
+pub mod gate;
 mod inproc;
 mod io_thread;
 mod monitor;

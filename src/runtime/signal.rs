@@ -4,7 +4,7 @@
 
 use super::io_thread::IoCmd;
 use crate::pipe::{Sender, Wake};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering, fence};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -232,24 +232,5 @@ impl Drop for LeadMark {
     }
 }
 
-/// Wakes an I/O thread blocked in `mio::Poll::poll`, if it may be: `polling` is false only
-/// while the thread is out of `epoll_wait` and will drain its mailbox before it next enters
-/// it (the low-latency mode, between turns and while helpers do the work), and then the
-/// eventfd write, a system call per command, would only make the next poll return early.
-#[derive(Clone)]
-pub(crate) struct MioWake {
-    pub(crate) ring: Arc<mio::Waker>,
-    pub(crate) polling: Arc<AtomicBool>,
-}
-
-impl Wake for MioWake {
-    fn wake(&self) {
-        // Paired with the fence after the thread sets `polling`: either it sees the command
-        // this wake-up announces when it drains, or this sees it polling and rings.
-        fence(Ordering::SeqCst);
-        if self.polling.load(Ordering::SeqCst) {
-            // Failing to wake only happens when the poll is gone, i.e. the thread has exited.
-            let _ = self.ring.wake();
-        }
-    }
-}
+/// The wake of an I/O thread's loop, rung through its `mio::Waker`.
+pub(crate) type MioWake = super::gate::LoopWake<mio::Waker>;

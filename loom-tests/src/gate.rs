@@ -1,0 +1,157 @@
+//! Models of the hand-over between an I/O thread and the user threads doing its work
+//! (`ferromq`'s `runtime::gate`), run by `tests/gate.rs` as they are and by
+//! `tests/gate_mutants.rs` with planted bugs that each must fail one.
+
+use ferromq::gate::{HelpGate, LoopWake, Quiet, Ring};
+use loom::sync::Arc;
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::thread::{self, Thread};
+use std::time::Duration;
+
+/// A grace longer than any model runs: a grace given is still in force when the model looks.
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The loop's eventfd: ringing sets a flag and, where the model has a thread sleeping in its
+/// poll, unparks it (an eventfd write does not unpark a thread parked out of its poll, so
+/// the other models' bell only counts).
+pub struct Bell {
+    rung: AtomicBool,
+    poller: Option<Thread>,
+}
+
+impl Bell {
+    fn new(poller: Option<Thread>) -> std::sync::Arc<Bell> {
+        std::sync::Arc::new(Bell { rung: AtomicBool::new(false), poller })
+    }
+}
+
+impl Ring for Bell {
+    fn ring(&self) {
+        self.rung.store(true, Ordering::SeqCst);
+        if let Some(t) = &self.poller {
+            t.unpark();
+        }
+    }
+}
+
+fn gate(bell: std::sync::Arc<Bell>, spin: bool) -> Arc<HelpGate<Bell>> {
+    Arc::new(HelpGate::new(LoopWake::new(bell), spin))
+}
+
+/// An I/O thread that registers itself and is done: where the model's I/O thread does
+/// nothing but be unparked. (Not the model's main thread: loom trips over an unpark of a
+/// thread blocked in `join`.)
+fn idle_io_thread(gate: &Arc<HelpGate<Bell>>) {
+    let g = gate.clone();
+    thread::spawn(move || g.set_io_thread()).join().unwrap();
+}
+
+/// Proves: two helpers come and go (returning with traffic when `back`, going to sleep
+/// otherwise) while the I/O thread decides whether to stay out of their way and parks until
+/// the last one leaves: it is always unparked (a lost unpark leaves it parked for ever, which
+/// loom reports as a deadlock), and once they are gone and a grace of zero is over, it takes
+/// the work back.
+pub fn the_io_thread_parked_while_helped_is_unparked_by_the_last_helper(back: bool) {
+    loom::model(move || {
+        let gate = gate(Bell::new(None), false);
+        let io = {
+            let g = gate.clone();
+            thread::spawn(move || {
+                g.set_io_thread();
+                if g.quiet(Duration::ZERO) == Quiet::Helped {
+                    g.sleep_while_helped();
+                }
+            })
+        };
+        let helpers: Vec<_> = (0..2)
+            .map(|_| {
+                let g = gate.clone();
+                thread::spawn(move || {
+                    g.enter();
+                    g.leave(back);
+                })
+            })
+            .collect();
+        for h in helpers {
+            h.join().unwrap();
+        }
+        io.join().unwrap();
+        assert_eq!(gate.quiet(Duration::ZERO), Quiet::No, "the helpers left, the grace is over");
+    });
+}
+
+/// Proves: a helper arriving while the I/O thread starts a turn of the low-latency loop
+/// (`polling(true)`) is either seen by that turn, which then does not sleep, or sees the
+/// thread polling and rings it: the turn never sleeps in its poll while the helper waits for
+/// the loop's lock (a turn that sleeps unrung sleeps for ever here, a deadlock for loom).
+pub fn a_helper_arriving_as_the_loop_polls_is_seen_or_rings_it() {
+    loom::model(|| {
+        // The main thread is the I/O thread: nothing unparks it but the bell.
+        let bell = Bell::new(Some(thread::current()));
+        let gate = gate(bell.clone(), true);
+        // The low-latency loop keeps `polling` turn by turn; between turns it is false.
+        gate.polling(false);
+        let helper = {
+            let g = gate.clone();
+            thread::spawn(move || g.enter())
+        };
+        if gate.polling(true) {
+            while !bell.rung.load(Ordering::SeqCst) {
+                thread::park();
+            }
+        }
+        gate.polling(false);
+        helper.join().unwrap();
+    });
+}
+
+/// Proves: a user thread that goes to sleep on its signal while the loop's leader hands the
+/// loop back with traffic never leaves a grace in force while it sleeps: either the leader
+/// sees the sleeper and gives none, or the sleeper sees the grace and ends it, so the I/O
+/// thread serves the sleeper at once (a grace here would keep it away, even an hour's).
+pub fn a_thread_going_to_sleep_ends_the_grace_a_leader_leaves() {
+    loom::model(|| {
+        let gate = gate(Bell::new(None), false);
+        idle_io_thread(&gate);
+        let leader = {
+            let g = gate.clone();
+            thread::spawn(move || {
+                if g.try_lead() {
+                    g.end_lead();
+                }
+            })
+        };
+        gate.sleeping();
+        leader.join().unwrap();
+        assert!(!gate.in_grace(), "a grace outlived a thread going to sleep");
+        assert_eq!(gate.quiet(HOUR), Quiet::No);
+        gate.woke();
+    });
+}
+
+/// Proves: of two user threads blocked at once, at most one leads the loop at a time, and
+/// the lead is free again once both are done.
+pub fn one_leader_at_a_time() {
+    loom::model(|| {
+        let gate = gate(Bell::new(None), false);
+        idle_io_thread(&gate);
+        let leading = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (g, leading) = (gate.clone(), leading.clone());
+                thread::spawn(move || {
+                    if g.try_lead() {
+                        assert_eq!(leading.fetch_add(1, Ordering::SeqCst), 0, "two leaders");
+                        leading.fetch_sub(1, Ordering::SeqCst);
+                        g.end_lead();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(gate.try_lead(), "the lead was not handed back");
+        gate.end_lead();
+    });
+}

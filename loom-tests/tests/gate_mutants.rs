@@ -1,0 +1,34 @@
+//! The hand-over's planted bugs (`ferromq::mutants`): each must fail a model of `tests/gate.rs`,
+//! as it fails a runtime test over real sockets (`scripts/mutants_runtime.sh`). Run with
+//! `--features mutants`. The switches are process-wide, so the checks take turns.
+#![cfg(all(loom, feature = "mutants"))]
+
+use ferromq::mutants::{self, Mutant};
+use loom_tests::gate;
+use std::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Runs `model` with `m` on and asserts that loom found an interleaving that fails it.
+fn caught(m: Mutant, model: fn()) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    mutants::set(m, true);
+    let failed = std::panic::catch_unwind(model).is_err();
+    mutants::set(m, false);
+    assert!(failed, "the planted bug {} was not caught", m.name());
+}
+
+/// The low-latency loop hides its poll: a helper arriving meanwhile does not ring it, and a
+/// turn that did not see the helper sleeps on.
+#[test]
+fn poll_goes_unrung_is_caught() {
+    caught(Mutant::PollGoesUnrung, gate::a_helper_arriving_as_the_loop_polls_is_seen_or_rings_it);
+}
+
+/// The I/O thread waits out ten seconds, not the grace, after the last helper left.
+#[test]
+fn io_thread_stays_quiet_is_caught() {
+    caught(Mutant::IoThreadStaysQuiet, || {
+        gate::the_io_thread_parked_while_helped_is_unparked_by_the_last_helper(true)
+    });
+}

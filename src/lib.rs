@@ -85,6 +85,10 @@ pub use options::{SocketOptions, SocketType};
 #[cfg(loom)]
 #[doc(hidden)]
 pub use runtime::gate;
+/// The one-bit parker of a thread blocked in a call, exposed for the loom models.
+#[cfg(loom)]
+#[doc(hidden)]
+pub use runtime::signal::Signal;
 pub use runtime::{
     Context, ContextBuilder, DEFAULT_MAX_SOCKETS, Monitor, MonitorEvent, PollEvents, PollItem,
     ProxyStats, ReadinessFd, Socket, poll, proxy, proxy_steerable,

@@ -1,20 +1,20 @@
 //! The synchronization primitives used by the lock-free code: loom's model-checked versions
 //! under `cfg(loom)`, the standard library's otherwise. Every atomic, `UnsafeCell`, `Arc` and
-//! `Mutex` in `pipe/`, `msg::home` and `runtime::gate`, and the gate's parking, come from here,
-//! so loom sees every access.
+//! `Mutex` in `pipe/`, `msg::home`, `runtime::gate` and `runtime::signal`'s `Signal`, and the
+//! gate's parking, come from here, so loom sees every access.
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
 };
 #[cfg(loom)]
-pub(crate) use loom::sync::{Arc, Mutex};
+pub(crate) use loom::sync::{Arc, Condvar, Mutex};
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU64, AtomicUsize, Ordering, fence,
 };
 
 /// Parking a thread until another unparks it.
@@ -58,7 +58,7 @@ pub(crate) mod thread {
     }
 }
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Arc, Mutex};
+pub(crate) use std::sync::{Arc, Condvar, Mutex};
 
 /// `std::cell::UnsafeCell` with loom's closure-based API, so the same code compiles both ways.
 #[cfg(not(loom))]

@@ -10,6 +10,9 @@ pub use helpers::*;
 pub mod gate;
 
 #[cfg(loom)]
+pub mod signal;
+
+#[cfg(loom)]
 mod helpers {
     use ferromq::pipe::{Mailbox, PipeCommand, PipeEnd, PipeMsg, Sender, Wake};
     use loom::sync::atomic::{AtomicUsize, Ordering};

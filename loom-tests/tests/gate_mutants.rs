@@ -1,6 +1,7 @@
-//! The hand-over's planted bugs (`ferromq::mutants`): each must fail a model of `tests/gate.rs`,
-//! as it fails a runtime test over real sockets (`scripts/mutants_runtime.sh`). Run with
-//! `--features mutants`. The switches are process-wide, so the checks take turns.
+//! The planted bugs of the hand-over and of the parker (`ferromq::mutants`): each must fail a
+//! model of `tests/gate.rs` or `tests/signal.rs`, as it fails a runtime test over real sockets
+//! (`scripts/mutants_runtime.sh`). Run with `--features mutants`. The switches are
+//! process-wide, so the checks take turns.
 #![cfg(all(loom, feature = "mutants"))]
 
 use ferromq::mutants::{self, Mutant};
@@ -31,4 +32,11 @@ fn io_thread_stays_quiet_is_caught() {
     caught(Mutant::IoThreadStaysQuiet, || {
         gate::the_io_thread_parked_while_helped_is_unparked_by_the_last_helper(true)
     });
+}
+
+/// A notify finds the waiter leading a loop and does not ring it: the leader sleeps on in its
+/// poll.
+#[test]
+fn leader_goes_unrung_is_caught() {
+    caught(Mutant::LeaderGoesUnrung, loom_tests::signal::a_thread_leading_a_loop_sees_every_event);
 }

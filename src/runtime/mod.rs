@@ -10,7 +10,7 @@ mod io_thread;
 mod monitor;
 mod poll;
 mod proxy;
-mod signal;
+pub mod signal;
 mod socket;
 mod stream;
 

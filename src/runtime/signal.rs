@@ -4,8 +4,8 @@
 
 use super::io_thread::IoCmd;
 use crate::pipe::{Sender, Wake};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use crate::sync::{AtomicU8, Condvar, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Nothing to report; nobody sleeping.
@@ -24,18 +24,22 @@ const LEADING: u8 = 3;
 /// The bit is an atomic beside the mutex so that a notify finding nobody asleep is one atomic
 /// swap: no lock and no futex wake-up, which the busy side of a stream (and every notify that
 /// lands while the waiter is still spinning or running) would otherwise pay per message.
+///
+/// Its atomic, mutex and condition variable come from `crate::sync`, so the `loom-tests` crate
+/// model-checks its wake-ups (`loom-tests/tests/signal.rs`).
 #[derive(Debug, Default)]
-pub(crate) struct Signal {
+pub struct Signal {
     state: AtomicU8,
-    lock: Mutex<()>,
+    lock: crate::sync::Mutex<()>,
     cv: Condvar,
 }
 
 impl Signal {
     /// Sets the bit and wakes the waiter from its sleep on the condition variable; true if
-    /// it sleeps in the `epoll_wait` of a loop it leads instead, which the caller must ring.
+    /// it sleeps in the `epoll_wait` of a loop it leads instead, which the caller must ring
+    /// ([`Signal::wake_up`]).
     #[must_use]
-    pub(crate) fn notify(&self) -> bool {
+    fn notify(&self) -> bool {
         let was = self.state.swap(NOTIFIED, Ordering::Release);
         if was == PARKED {
             // The waiter set PARKED holding the lock and releases it only inside `cv.wait`:
@@ -46,27 +50,46 @@ impl Signal {
         was == LEADING
     }
 
+    /// Notifies, and calls `ring` if the waiter sleeps in the `epoll_wait` of a loop it leads,
+    /// which `ring` must wake: how every notifier wakes a waiter, whichever way it sleeps.
+    pub fn wake_up(&self, ring: impl FnOnce()) {
+        // The planted bug leaves a leader asleep in `epoll_wait`: a notify from another thread
+        // (an inproc peer, a closing context) waits for the next I/O event.
+        if self.notify() && !mutant!(LeaderGoesUnrung) {
+            ring();
+        }
+    }
+
     /// Before the waiter sleeps in the `epoll_wait` of the loop it leads: from now a notify
     /// tells its caller to ring that loop. False if notified already (the notify is consumed,
     /// the caller returns).
-    pub(crate) fn arm_lead(&self) -> bool {
+    pub fn arm_lead(&self) -> bool {
         match self.state.compare_exchange(EMPTY, LEADING, Ordering::Acquire, Ordering::Acquire) {
             Ok(_) => true,
             Err(_) => {
-                self.state.store(EMPTY, Ordering::Relaxed);
+                self.consume();
                 false
             }
         }
     }
 
     /// Whether notified since the last wait (and not yet consumed).
-    pub(crate) fn notified(&self) -> bool {
+    pub fn notified(&self) -> bool {
         self.state.load(Ordering::Acquire) == NOTIFIED
     }
 
     /// After the led turn: true if notified meanwhile (and consumed).
-    pub(crate) fn disarm_lead(&self) -> bool {
+    pub fn disarm_lead(&self) -> bool {
         self.state.swap(EMPTY, Ordering::Acquire) == NOTIFIED
+    }
+
+    /// Clears a notify that was seen. A swap, not a store: a second notify that came since
+    /// (the bit was set already, so it did nothing else) is cleared with the first, and the
+    /// caller, which now looks at what it waits for, must see what that notifier published;
+    /// the acquire read of its swap makes sure it does (a plain store let loom find the caller
+    /// looking at stale state and sleeping again, unwoken: `loom-tests/tests/signal.rs`).
+    fn consume(&self) {
+        self.state.swap(EMPTY, Ordering::Acquire);
     }
 
     fn take(&self) -> bool {
@@ -77,7 +100,7 @@ impl Signal {
     /// It looks a few times first, a pause apart: a notify due within a microsecond or two (an
     /// inproc peer's next message, an I/O thread's next batch) then costs neither side a
     /// system call, where sleeping and being woken cost both a futex call.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) {
+    pub fn wait(&self, deadline: Option<Instant>) {
         for _ in 0..PRE_PARK_LOOKS {
             if self.take() {
                 return;
@@ -88,7 +111,7 @@ impl Signal {
         if self.state.compare_exchange(EMPTY, PARKED, Ordering::Acquire, Ordering::Acquire).is_err()
         {
             // Notified between the last look and the lock.
-            self.state.store(EMPTY, Ordering::Relaxed);
+            self.consume();
             return;
         }
         loop {
@@ -145,7 +168,7 @@ impl Signal {
 
 /// How many times [`Signal::wait`] looks before it sleeps: about a microsecond of pauses, short
 /// enough that a waiter sharing its core with the thread it waits for barely delays it.
-const PRE_PARK_LOOKS: u32 = 32;
+const PRE_PARK_LOOKS: u32 = if cfg!(loom) { 1 } else { 32 };
 
 pub(crate) enum WakeTarget {
     /// A parker on a user thread, and the socket's readiness fd if it has one.
@@ -181,19 +204,15 @@ impl Wake for SharedWaker {
     fn wake(&self) {
         match &*self.0.target.lock().unwrap_or_else(PoisonError::into_inner) {
             WakeTarget::User(s, fd) => {
-                // The planted bug leaves a leader asleep in `epoll_wait`: a notify from another
-                // thread (an inproc peer, a closing context) waits for the next I/O event.
-                if s.notify() && !mutant!(LeaderGoesUnrung) {
-                    match &self.0.lead {
-                        // The leader's own turn delivered this: it looks at its signal before
-                        // the turn's poll and after it, and a ring would only make its next
-                        // poll return early.
-                        Some(ring) if LeadMark::is_mine(ring) => {}
-                        // Failing only happens when the poll is gone: nobody sleeps in it.
-                        Some(ring) => drop(ring.wake()),
-                        None => {}
-                    }
-                }
+                s.wake_up(|| match &self.0.lead {
+                    // The leader's own turn delivered this: it looks at its signal before the
+                    // turn's poll and after it, and a ring would only make its next poll return
+                    // early.
+                    Some(ring) if LeadMark::is_mine(ring) => {}
+                    // Failing only happens when the poll is gone: nobody sleeps in it.
+                    Some(ring) => drop(ring.wake()),
+                    None => {}
+                });
                 if let Some(fd) = fd {
                     // A full buffer already means "readable": nothing is lost by failing.
                     let _ = std::io::Write::write(&mut &**fd, &[1]);

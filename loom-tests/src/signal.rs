@@ -1,0 +1,89 @@
+//! Models of the parker of a thread blocked in a call (`ferromq`'s `runtime::signal::Signal`):
+//! whether the thread sleeps on its condition variable or leads an I/O loop and sleeps in its
+//! poll, a notify is never lost. Run by `tests/signal.rs`, and by `tests/gate_mutants.rs` with
+//! the planted bug that lives here.
+
+use ferromq::Signal;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+
+/// Two threads each publish an event and wake the waiter (`Signal::wake_up`, ringing `poll`
+/// if the waiter sleeps in one), which must see both.
+fn notifiers(
+    signal: &Arc<Signal>,
+    events: &Arc<AtomicUsize>,
+    poll: Option<&Arc<Poll>>,
+) -> Vec<thread::JoinHandle<()>> {
+    (0..2)
+        .map(|_| {
+            let (s, e, p) = (signal.clone(), events.clone(), poll.cloned());
+            thread::spawn(move || {
+                e.fetch_add(1, Ordering::Release);
+                s.wake_up(|| p.as_ref().expect("nobody leads a loop here").ring());
+            })
+        })
+        .collect()
+}
+
+/// Proves: a thread that looks for the events and sleeps on its signal while it has not seen
+/// both always sees both (a lost wake-up leaves it asleep for ever, a deadlock for loom).
+pub fn a_thread_asleep_on_its_signal_sees_every_event() {
+    loom::model(|| {
+        let signal = Arc::new(Signal::default());
+        let events = Arc::new(AtomicUsize::new(0));
+        let notifiers = notifiers(&signal, &events, None);
+        while events.load(Ordering::Acquire) < 2 {
+            signal.wait(None);
+        }
+        notifiers.into_iter().for_each(|n| n.join().unwrap());
+    });
+}
+
+/// An I/O loop's poll as its leader sleeps in it: until rung (an eventfd stays readable once
+/// written, so a ring before the sleep ends it at once). A mutex and a condition variable,
+/// which loom models with the ordering the eventfd gives; its park and unpark do not order
+/// memory, and a model built on them deadlocks on correct code.
+#[derive(Default)]
+pub struct Poll {
+    rung: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Poll {
+    fn ring(&self) {
+        *self.rung.lock().unwrap() = true;
+        self.cv.notify_one();
+    }
+
+    fn sleep(&self) {
+        let mut rung = self.rung.lock().unwrap();
+        while !*rung {
+            rung = self.cv.wait(rung).unwrap();
+        }
+        *rung = false;
+    }
+}
+
+/// Proves: a thread that leads an I/O loop while it waits (`IoThread::lead`: arm the signal,
+/// a turn whose poll sleeps unless the signal was notified, disarm) always sees both events:
+/// a notify either finds it armed and rings its poll, or is seen by the turn or by the disarm.
+pub fn a_thread_leading_a_loop_sees_every_event() {
+    loom::model(|| {
+        let signal = Arc::new(Signal::default());
+        let events = Arc::new(AtomicUsize::new(0));
+        let poll = Arc::new(Poll::default());
+        let notifiers = notifiers(&signal, &events, Some(&poll));
+        while events.load(Ordering::Acquire) < 2 {
+            // Notified already: consumed, look again.
+            if !signal.arm_lead() {
+                continue;
+            }
+            if !signal.notified() {
+                poll.sleep();
+            }
+            signal.disarm_lead();
+        }
+        notifiers.into_iter().for_each(|n| n.join().unwrap());
+    });
+}

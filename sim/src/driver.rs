@@ -5,6 +5,7 @@
 //! same loop runs over turmoil's simulated TCP under the [`Chaos`](crate::chaos::Chaos) layer,
 //! or over a real tokio `TcpStream` (`sim/tests/real_tokio.rs`).
 
+use ferromq::core::READ_CHUNK;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -60,8 +61,9 @@ pub trait ConnLink {
     fn next_stream_action(&self) -> Option<StreamAction>;
     /// Copies up to `max` pending output bytes into `out`.
     fn output(&self, out: &mut Vec<u8>, max: usize);
-    /// Bytes arrived.
-    fn input(&self, now: Instant, data: &[u8]);
+    /// Bytes arrived, or some are still waiting in `inbox`: hand them over with [`feed`],
+    /// which takes what the connection takes and leaves the rest.
+    fn input(&self, now: Instant, inbox: &mut Vec<u8>);
     /// The stream ended or failed.
     fn eof(&self, now: Instant);
     /// `n` output bytes were written.
@@ -96,6 +98,9 @@ enum Wake<S> {
 /// none (a connect side, which asks to dial).
 pub async fn drive<L: ConnLink>(link: &L, stream: Option<L::Stream>) {
     let mut rbuf = vec![0u8; READ_BUF];
+    // Bytes read from the stream that the connection has not taken yet, as a socket's receive
+    // buffer holds them: fed before the stream is read again.
+    let mut inbox = Vec::new();
     let mut io: Option<Halves<L::Stream>> = stream.map(tokio::io::split);
     let mut dialing: Option<Dialing<L::Stream>> = None;
     // A copy of the head of the connection's output; refilled only once written, so that
@@ -122,6 +127,7 @@ pub async fn drive<L: ConnLink>(link: &L, stream: Option<L::Stream>) {
                 }
                 StreamAction::Drop => {
                     io = None;
+                    inbox.clear();
                     eof = false;
                     out.clear();
                     out_pos = 0;
@@ -129,6 +135,13 @@ pub async fn drive<L: ConnLink>(link: &L, stream: Option<L::Stream>) {
                 StreamAction::Finished => return,
             }
             continue;
+        }
+        if st.wants_input && !inbox.is_empty() && io.is_some() {
+            let before = inbox.len();
+            link.input(now(), &mut inbox);
+            if inbox.len() < before {
+                continue;
+            }
         }
         // Output only shrinks by our writes, unless the connection dropped it: then the copy
         // is stale.
@@ -148,7 +161,7 @@ pub async fn drive<L: ConnLink>(link: &L, stream: Option<L::Stream>) {
         let wake = tokio::select! {
             biased;
             () = link.changed() => Wake::Changed,
-            r = read(rd, &mut rbuf), if st.wants_input && up => Wake::Read(r),
+            r = read(rd, &mut rbuf), if st.wants_input && up && inbox.is_empty() => Wake::Read(r),
             r = write(wr, &out[out_pos..]), if out_pos < out.len() && up => Wake::Wrote(r),
             r = dial(&mut dialing), if dialing.is_some() => match r {
                 Ok(s) => Wake::Dialed(s),
@@ -158,7 +171,10 @@ pub async fn drive<L: ConnLink>(link: &L, stream: Option<L::Stream>) {
         };
         match wake {
             Wake::Changed => {}
-            Wake::Read(Ok(n)) if n > 0 => link.input(now(), &rbuf[..n]),
+            Wake::Read(Ok(n)) if n > 0 => {
+                inbox.extend_from_slice(&rbuf[..n]);
+                link.input(now(), &mut inbox);
+            }
             Wake::Read(_) => {
                 eof = true;
                 link.eof(now());
@@ -212,6 +228,34 @@ async fn sleep_until(t: Option<tokio::time::Instant>) {
     if let Some(t) = t {
         tokio::time::sleep_until(t).await;
     }
+}
+
+/// Hands the bytes waiting in `inbox` to `conn` as the runtime hands it a socket's: straight
+/// into its input buffer ([`Connection::read_input`] with [`READ_CHUNK`], as much as it makes
+/// room for each time, so that its rules for large frames run here too), for as long as it
+/// wants input; what it no longer reads into its buffer (arriving after our FIN, only
+/// drained) through `handle_input`, which discards it. The rest stays for the next time.
+///
+/// [`Connection::read_input`]: ferromq::core::Connection::read_input
+pub fn feed(conn: &mut ferromq::core::Connection, now: Instant, inbox: &mut Vec<u8>) {
+    let mut taken = 0;
+    while taken < inbox.len() && conn.wants_input() {
+        let rest = &inbox[taken..];
+        let got = conn.read_input(now, READ_CHUNK, |input, room| {
+            let n = room.min(rest.len());
+            input.extend_from_slice(&rest[..n]);
+            Ok::<usize, std::convert::Infallible>(n)
+        });
+        match got {
+            Some(Ok(0)) => break,
+            Some(Ok(n)) => taken += n,
+            None => {
+                conn.handle_input(now, rest);
+                taken = inbox.len();
+            }
+        }
+    }
+    inbox.drain(..taken);
 }
 
 /// Copies the head of a connection's pending output into `out` (up to `max` bytes in all):

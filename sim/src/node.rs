@@ -354,8 +354,8 @@ impl ConnLink for Link {
         }
     }
 
-    fn input(&self, now: Instant, data: &[u8]) {
-        self.with(|c| c.handle_input(now, data));
+    fn input(&self, now: Instant, inbox: &mut Vec<u8>) {
+        self.with(|c| driver::feed(c, now, inbox));
     }
 
     fn eof(&self, now: Instant) {

@@ -104,8 +104,8 @@ impl ConnLink for Side {
     fn output(&self, out: &mut Vec<u8>, max: usize) {
         driver::copy_output(&self.conn.borrow(), out, max);
     }
-    fn input(&self, now: Instant, data: &[u8]) {
-        self.with(|c| c.handle_input(now, data));
+    fn input(&self, now: Instant, inbox: &mut Vec<u8>) {
+        self.with(|c| driver::feed(c, now, inbox));
     }
     fn eof(&self, now: Instant) {
         self.with(|c| c.handle_eof(now));

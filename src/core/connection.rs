@@ -60,6 +60,11 @@ pub const DRAIN_MAX: Duration = Duration::from_secs(5);
 /// (an ERROR for the peer) before it is dropped.
 pub const ERROR_FLUSH: Duration = Duration::from_millis(100);
 
+/// The `chunk` both drivers give [`Connection::read_input`]: how much the runtime reads per
+/// call, and what the simulator feeds, so that the engine sizes its buffer and splits the
+/// reads of large frames the same way under both.
+pub const READ_CHUNK: usize = 64 * 1024;
+
 /// How a connection behaves, from the socket's options (fixed at bind/connect time; LINGER
 /// comes live with the socket's `Term`, see [`Connection::handle_pipe_command`]).
 #[derive(Clone, Debug, PartialEq, Eq)]

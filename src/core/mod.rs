@@ -30,7 +30,7 @@ mod socket_actor;
 mod socket_core;
 
 pub use connection::{
-    Action, Backoff, Connection, ConnectionConfig, DRAIN_MAX, ERROR_FLUSH, PeerConfig,
+    Action, Backoff, Connection, ConnectionConfig, DRAIN_MAX, ERROR_FLUSH, PeerConfig, READ_CHUNK,
 };
 pub use monitor::MonitorEvent;
 pub use session::{OUT_BACKLOG, OUT_BATCH, Session, SessionAction, SessionConfig};

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
-const READ_BUF: usize = 64 * 1024;
+const READ_BUF: usize = crate::core::READ_CHUNK;
 
 /// A socket's LINGER, shared with its connections: unlike the other options it applies at
 /// once (O-02), so a connection reads it when the socket lets it go. The socket stores before

@@ -47,28 +47,35 @@ fn idle_io_thread(gate: &Arc<HelpGate<Bell>>) {
 }
 
 /// Proves: two helpers come and go (returning with traffic when `back`, going to sleep
-/// otherwise) while the I/O thread decides whether to stay out of their way and parks until
-/// the last one leaves: it is always unparked (a lost unpark leaves it parked for ever, which
-/// loom reports as a deadlock), and once they are gone and a grace of zero is over, it takes
-/// the work back.
+/// otherwise) while the I/O thread runs its loop (`IoThread::run`, with a grace of zero): each
+/// time it finds a helper in, it parks until the last one leaves, and it is always unparked (a
+/// lost unpark leaves it parked for ever, which loom reports as a deadlock); once they are gone
+/// and the grace is over, it takes the work back.
 pub fn the_io_thread_parked_while_helped_is_unparked_by_the_last_helper(back: bool) {
     loom::model(move || {
         let gate = gate(Bell::new(None), false);
+        let gone = Arc::new(AtomicUsize::new(0));
         let io = {
-            let g = gate.clone();
+            let (g, gone) = (gate.clone(), gone.clone());
             thread::spawn(move || {
                 g.set_io_thread();
-                if g.quiet(Duration::ZERO) == Quiet::Helped {
-                    g.sleep_while_helped();
+                while gone.load(Ordering::SeqCst) < 2 {
+                    match g.quiet(Duration::ZERO) {
+                        Quiet::Helped => g.sleep_while_helped(),
+                        // Its turn, then the next look.
+                        Quiet::No => thread::yield_now(),
+                        Quiet::Until(_) => panic!("a grace of zero is over at once"),
+                    }
                 }
             })
         };
         let helpers: Vec<_> = (0..2)
             .map(|_| {
-                let g = gate.clone();
+                let (g, gone) = (gate.clone(), gone.clone());
                 thread::spawn(move || {
                     g.enter();
                     g.leave(back);
+                    gone.fetch_add(1, Ordering::SeqCst);
                 })
             })
             .collect();

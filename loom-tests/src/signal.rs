@@ -41,9 +41,10 @@ pub fn a_thread_asleep_on_its_signal_sees_every_event() {
 }
 
 /// An I/O loop's poll as its leader sleeps in it: until rung (an eventfd stays readable once
-/// written, so a ring before the sleep ends it at once). A mutex and a condition variable,
-/// which loom models with the ordering the eventfd gives; its park and unpark do not order
-/// memory, and a model built on them deadlocks on correct code.
+/// written, so a ring before the sleep ends it at once), as a flag under a mutex and a
+/// condition variable. (A first version, a flag and park/unpark, deadlocked under loom on
+/// this correct code, for a reason not pinned down; this one states the eventfd's
+/// stickiness directly.)
 #[derive(Default)]
 pub struct Poll {
     rung: Mutex<bool>,

@@ -172,8 +172,9 @@ impl<R: Ring> HelpGate<R> {
         }
         // Paired with the fences in `sleeping` and `sleep_while_helped`. SeqCst accesses alone
         // would do in the language's model; the fences state each pairing where loom checks
-        // it (it models a SeqCst access as acquire or release, tokio-rs/loom#180), for a
-        // barrier per hand-over, not per message.
+        // it (it models a SeqCst access as acquire or release, tokio-rs/loom#180). One
+        // barrier per hand-over, paid by the last helper only: in a round trip that is once a
+        // blocking call, beside its system calls (latency measured level).
         fence(Ordering::SeqCst);
         // Paired with `sleeping`: either a thread about to sleep on its signal sees this
         // grace and ends it, or this sees that thread and gives none.

@@ -2,46 +2,24 @@
 //! (`ferromq`'s `runtime::gate`), run by `tests/gate.rs` as they are and by
 //! `tests/gate_mutants.rs` with planted bugs that each must fail one.
 
-use ferromq::gate::{HelpGate, LoopWake, Quiet, Ring};
+use crate::Poll;
+use ferromq::gate::{HelpGate, LoopWake, Quiet};
 use loom::sync::Arc;
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use loom::thread::{self, Thread};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
 use std::time::Duration;
 
 /// A grace longer than any model runs: a grace given is still in force when the model looks.
 const HOUR: Duration = Duration::from_secs(3600);
 
-/// The loop's eventfd: ringing sets a flag and, where the model has a thread sleeping in its
-/// poll, unparks it (an eventfd write does not unpark a thread parked out of its poll, so
-/// the other models' bell only counts).
-pub struct Bell {
-    rung: AtomicBool,
-    poller: Option<Thread>,
-}
-
-impl Bell {
-    fn new(poller: Option<Thread>) -> std::sync::Arc<Bell> {
-        std::sync::Arc::new(Bell { rung: AtomicBool::new(false), poller })
-    }
-}
-
-impl Ring for Bell {
-    fn ring(&self) {
-        self.rung.store(true, Ordering::SeqCst);
-        if let Some(t) = &self.poller {
-            t.unpark();
-        }
-    }
-}
-
-fn gate(bell: std::sync::Arc<Bell>, spin: bool) -> Arc<HelpGate<Bell>> {
-    Arc::new(HelpGate::new(LoopWake::new(bell), spin))
+fn gate(poll: &std::sync::Arc<Poll>, spin: bool) -> Arc<HelpGate<Poll>> {
+    Arc::new(HelpGate::new(LoopWake::new(poll.clone()), spin))
 }
 
 /// An I/O thread that registers itself and is done: where the model's I/O thread does
 /// nothing but be unparked. (Not the model's main thread: loom trips over an unpark of a
 /// thread blocked in `join`.)
-fn idle_io_thread(gate: &Arc<HelpGate<Bell>>) {
+fn idle_io_thread(gate: &Arc<HelpGate<Poll>>) {
     let g = gate.clone();
     thread::spawn(move || g.set_io_thread()).join().unwrap();
 }
@@ -53,7 +31,7 @@ fn idle_io_thread(gate: &Arc<HelpGate<Bell>>) {
 /// and the grace is over, it takes the work back.
 pub fn the_io_thread_parked_while_helped_is_unparked_by_the_last_helper(back: bool) {
     loom::model(move || {
-        let gate = gate(Bell::new(None), false);
+        let gate = gate(&std::sync::Arc::default(), false);
         let gone = Arc::new(AtomicUsize::new(0));
         let io = {
             let (g, gone) = (gate.clone(), gone.clone());
@@ -93,9 +71,8 @@ pub fn the_io_thread_parked_while_helped_is_unparked_by_the_last_helper(back: bo
 /// the loop's lock (a turn that sleeps unrung sleeps for ever here, a deadlock for loom).
 pub fn a_helper_arriving_as_the_loop_polls_is_seen_or_rings_it() {
     loom::model(|| {
-        // The main thread is the I/O thread: nothing unparks it but the bell.
-        let bell = Bell::new(Some(thread::current()));
-        let gate = gate(bell.clone(), true);
+        let poll = std::sync::Arc::new(Poll::default());
+        let gate = gate(&poll, true);
         // The low-latency loop keeps `polling` turn by turn; between turns it is false.
         gate.polling(false);
         let helper = {
@@ -103,9 +80,7 @@ pub fn a_helper_arriving_as_the_loop_polls_is_seen_or_rings_it() {
             thread::spawn(move || g.enter())
         };
         if gate.polling(true) {
-            while !bell.rung.load(Ordering::SeqCst) {
-                thread::park();
-            }
+            poll.sleep();
         }
         gate.polling(false);
         helper.join().unwrap();
@@ -118,7 +93,7 @@ pub fn a_helper_arriving_as_the_loop_polls_is_seen_or_rings_it() {
 /// thread serves the sleeper at once (a grace here would keep it away, even an hour's).
 pub fn a_thread_going_to_sleep_ends_the_grace_a_leader_leaves() {
     loom::model(|| {
-        let gate = gate(Bell::new(None), false);
+        let gate = gate(&std::sync::Arc::default(), false);
         idle_io_thread(&gate);
         let leader = {
             let g = gate.clone();
@@ -140,7 +115,7 @@ pub fn a_thread_going_to_sleep_ends_the_grace_a_leader_leaves() {
 /// the lead is free again once both are done.
 pub fn one_leader_at_a_time() {
     loom::model(|| {
-        let gate = gate(Bell::new(None), false);
+        let gate = gate(&std::sync::Arc::default(), false);
         idle_io_thread(&gate);
         let leading = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)

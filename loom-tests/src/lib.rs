@@ -14,6 +14,7 @@ pub mod signal;
 
 #[cfg(loom)]
 mod helpers {
+    use ferromq::gate::Ring;
     use ferromq::pipe::{Mailbox, PipeCommand, PipeEnd, PipeMsg, Sender, Wake};
     use loom::sync::atomic::{AtomicUsize, Ordering};
     use loom::sync::{Arc, Condvar, Mutex};
@@ -44,6 +45,34 @@ mod helpers {
         fn wake(&self) {
             *self.0.flag.lock().unwrap() = true;
             self.0.cv.notify_one();
+        }
+    }
+
+    /// An I/O loop's eventfd as a thread sleeps in its poll: a ring makes the sleep end, or the
+    /// next one end at once (an eventfd stays readable once written). A flag under a mutex and
+    /// a condition variable: a first version, a flag and park/unpark, deadlocked under loom on
+    /// correct code, for a reason not pinned down; this one states the stickiness directly.
+    #[derive(Default)]
+    pub struct Poll {
+        rung: Mutex<bool>,
+        cv: Condvar,
+    }
+
+    impl Poll {
+        /// Sleeps in the poll until rung, and takes the ring.
+        pub fn sleep(&self) {
+            let mut rung = self.rung.lock().unwrap();
+            while !*rung {
+                rung = self.cv.wait(rung).unwrap();
+            }
+            *rung = false;
+        }
+    }
+
+    impl Ring for Poll {
+        fn ring(&self) {
+            *self.rung.lock().unwrap() = true;
+            self.cv.notify_one();
         }
     }
 

@@ -3,9 +3,11 @@
 //! poll, a notify is never lost. Run by `tests/signal.rs`, and by `tests/gate_mutants.rs` with
 //! the planted bug that lives here.
 
+use crate::Poll;
 use ferromq::Signal;
+use ferromq::gate::Ring;
+use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
 /// Two threads each publish an event and wake the waiter (`Signal::wake_up`, ringing `poll`
@@ -38,32 +40,6 @@ pub fn a_thread_asleep_on_its_signal_sees_every_event() {
         }
         notifiers.into_iter().for_each(|n| n.join().unwrap());
     });
-}
-
-/// An I/O loop's poll as its leader sleeps in it: until rung (an eventfd stays readable once
-/// written, so a ring before the sleep ends it at once), as a flag under a mutex and a
-/// condition variable. (A first version, a flag and park/unpark, deadlocked under loom on
-/// this correct code, for a reason not pinned down; this one states the eventfd's
-/// stickiness directly.)
-#[derive(Default)]
-pub struct Poll {
-    rung: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl Poll {
-    fn ring(&self) {
-        *self.rung.lock().unwrap() = true;
-        self.cv.notify_one();
-    }
-
-    fn sleep(&self) {
-        let mut rung = self.rung.lock().unwrap();
-        while !*rung {
-            rung = self.cv.wait(rung).unwrap();
-        }
-        *rung = false;
-    }
 }
 
 /// Proves: a thread that leads an I/O loop while it waits (`IoThread::lead`: arm the signal,

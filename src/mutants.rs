@@ -130,11 +130,15 @@ pub enum Mutant {
     /// the others, none sends it home: it is freed where it was dropped last, on another
     /// thread, and a reused body is lost to its thread (`msg::home`).
     FanOutFreedAway,
+    /// The encoder gives each homed body it writes by reference (8 KiB or more, over tcp and
+    /// ipc) a `Bytes` of its own: one small box per message, made and freed by the I/O thread
+    /// (`proto::frame::Encoder`).
+    BoxPerWrite,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 36] = [
+    pub const ALL: [Mutant; 37] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -171,6 +175,7 @@ impl Mutant {
         Mutant::BacklogUnbounded,
         Mutant::ShellPerMessage,
         Mutant::FanOutFreedAway,
+        Mutant::BoxPerWrite,
     ];
 
     /// Its command-line name (kebab case).
@@ -212,6 +217,7 @@ impl Mutant {
             Mutant::BacklogUnbounded => "backlog-unbounded",
             Mutant::ShellPerMessage => "shell-per-message",
             Mutant::FanOutFreedAway => "fan-out-freed-away",
+            Mutant::BoxPerWrite => "box-per-write",
         }
     }
 

@@ -290,6 +290,10 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
         "it costs allocations, not messages, and the simulator's oracles check messages",
     ),
     (
+        ferromq::mutants::Mutant::BoxPerWrite,
+        "it costs allocations, not messages, and the simulator's oracles check messages",
+    ),
+    (
         ferromq::mutants::Mutant::FanOutFreedAway,
         "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
     ),

@@ -113,6 +113,9 @@ impl Home {
     pub const MAX_BYTES: usize = 8 << 20;
     /// The most bytes of bodies a home keeps for reuse; its owner keeps as many again.
     pub const MAX_REUSE_BYTES: usize = 8 << 20;
+    /// The room the pile of bodies for reuse gets at its first body: 4 KiB of vector per home
+    /// that is used for reuse at all.
+    const REUSE_FIRST: usize = 256;
 
     /// An empty home.
     pub fn new() -> Self {
@@ -156,6 +159,14 @@ impl Home {
         let room = r.reuse.len() < Self::MAX_BODIES
             && r.reuse_bytes + body.capacity() <= Self::MAX_REUSE_BYTES;
         if r.open && room {
+            if r.reuse.len() == r.reuse.capacity() {
+                // One step to the size of a burst, then doubling: grown from 4 a push at a
+                // time, the pile's high-water mark would cost the returning thread (an I/O
+                // thread, in the steady state of a stream) an allocation whenever it crept
+                // up, long after the stream began.
+                let more = r.reuse.capacity().max(Self::REUSE_FIRST);
+                r.reuse.reserve_exact(more);
+            }
             r.reuse_bytes += body.capacity();
             r.reuse.push(body);
             self.reusable.store(r.reuse.len() as u64, Ordering::Release);

@@ -82,6 +82,27 @@ impl Heap {
     }
 }
 
+/// A message's heap body, shared with whoever writes it to a stream: the encoder queues one in
+/// place of a copy. Cloning one is a reference-count increment, a homed body's too (where
+/// [`Msg::to_bytes`] boxes a homed body in a `Bytes` of its own), and dropping the last clone
+/// sends a homed body home.
+#[derive(Clone)]
+pub(crate) struct SharedBody(Heap);
+
+impl Deref for SharedBody {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.0.bytes()
+    }
+}
+
+impl fmt::Debug for SharedBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedBody({} bytes)", self.len())
+    }
+}
+
 impl AsRef<[u8]> for Heap {
     fn as_ref(&self) -> &[u8] {
         self.bytes()
@@ -349,6 +370,19 @@ impl Msg {
         match &self.body {
             Body::Inline { len, buf, .. } => Bytes::copy_from_slice(&buf[..*len as usize]),
             Body::Shared { heap, .. } => heap.to_bytes(),
+        }
+    }
+
+    /// The heap body, shared (no copy, no allocation); `None` for an inline body.
+    pub(crate) fn share_body(&self) -> Option<SharedBody> {
+        match &self.body {
+            Body::Inline { .. } => None,
+            // The planted bug gives a homed body a `Bytes` of its own, as writes did until
+            // `SharedBody`: one small box per message, made and freed by the writer.
+            Body::Shared { heap, .. } if mutant!(BoxPerWrite) => {
+                Some(SharedBody(Heap::new(HeapBody::Bytes(heap.to_bytes()))))
+            }
+            Body::Shared { heap, .. } => Some(SharedBody(heap.clone())),
         }
     }
 

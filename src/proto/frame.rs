@@ -4,6 +4,7 @@
 use super::ProtocolError;
 use super::command::Command;
 use crate::Msg;
+use crate::msg::SharedBody;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -147,27 +148,63 @@ impl FrameDecoder {
 }
 
 /// Bodies at least this large travel as their own slice of a vectored write instead of being
-/// copied into the output buffer. Below it a copy is cheaper: sharing a body made from a `Vec`
-/// allocates its reference count, costs two atomic operations and an iovec, and a batch of
+/// copied into the output buffer. Below it a copy is cheaper: sharing a body held as a `Bytes`
+/// from a `Vec` allocates its reference count, costs two atomic operations and an iovec, and a batch of
 /// 1 KiB bodies then filled the write's 64 iovecs at 32 KiB (libzmq copies everything below its
 /// 8 KiB batch too).
 pub const SHARE_THRESHOLD: usize = 8 * 1024;
 
+/// The segments an encoder first makes room for: the session queues at most
+/// `core::OUT_BACKLOG` (128 KiB) of bodies by reference, 16 of them past the threshold, each
+/// perhaps behind a run of copied bytes.
+const QUEUE_FIRST: usize = 34;
+
+/// The long-form header (W-08) of a frame of `size` octets with `flags`: every shared body is
+/// past 255 octets.
+fn long_header(flags: u8, size: usize) -> [u8; 9] {
+    let mut head = [flags | FLAG_LONG, 0, 0, 0, 0, 0, 0, 0, 0];
+    head[1..].copy_from_slice(&(size as u64).to_be_bytes());
+    head
+}
+
 /// Queues encoded frames for the socket.
 ///
 /// Headers and small bodies are packed into one growing buffer, so a burst of small messages
-/// becomes one write; a large shared body is queued as its own `Bytes` and reaches
-/// `writev` without a copy. Drain it with [`Encoder::chunks_vectored`] + [`Encoder::advance`]
+/// becomes one write; a large body is queued by reference, its header beside it, and reaches
+/// `writev` without a copy or an allocation. Drain it with [`Encoder::chunks_vectored`] + [`Encoder::advance`]
 /// (a vectored write) or [`Encoder::copy_to`].
 #[derive(Debug, Default)]
 pub struct Encoder {
-    /// Sealed segments, oldest first, each marked whether it is a shared body; `stage`
-    /// follows them.
-    queue: VecDeque<(Bytes, bool)>,
+    /// Sealed segments, oldest first; `stage` follows them.
+    queue: VecDeque<Segment>,
     stage: BytesMut,
     len: usize,
     /// How much of `len` is shared bodies, which cost no copy and no memory of ours.
     shared: usize,
+}
+
+/// A sealed run of the encoder's output.
+#[derive(Debug)]
+enum Segment {
+    /// Headers, commands and small bodies, copied in.
+    Copied(Bytes),
+    /// A large body queued by reference behind its header, and how much of the two is written
+    /// already. The body is held as the message's own, not as a `Bytes` (a homed one would
+    /// need a box of its own per write), and the header beside it, not in a buffer of its
+    /// own, so that queueing one allocates nothing.
+    Shared { head: [u8; 9], body: SharedBody, at: usize },
+}
+
+impl Segment {
+    /// What is left to write, in order.
+    fn parts(&self) -> [&[u8]; 2] {
+        match self {
+            Segment::Copied(b) => [b, &[]],
+            Segment::Shared { head, body, at } => {
+                [&head[(*at).min(9)..], &body[at.saturating_sub(9)..]]
+            }
+        }
+    }
 }
 
 impl Encoder {
@@ -214,17 +251,24 @@ impl Encoder {
     /// True if the body was copied: the encoder keeps no reference to it.
     pub fn push_message(&mut self, msg: &Msg) -> bool {
         let flags = if msg.more() { FLAG_MORE } else { 0 };
-        self.put_header(flags, msg.len());
-        self.len += msg.len();
-        if msg.len() >= SHARE_THRESHOLD {
-            // Never inline at this size, so shared, not copied (a homed body becomes a `Bytes`
-            // of its own: one small allocation, made and freed on the writer's thread).
-            let body = msg.to_bytes();
-            self.queue.push_back((self.stage.split().freeze(), false));
+        if let Some(body) = msg.share_body().filter(|_| msg.len() >= SHARE_THRESHOLD) {
+            if self.queue.capacity() == 0 {
+                // The room a full backlog takes, in one step: grown a segment at a time, the
+                // queue's high-water mark would cost the I/O thread an allocation whenever a
+                // slow reader let it creep up, long into a stream.
+                self.queue.reserve_exact(QUEUE_FIRST);
+            }
+            if !self.stage.is_empty() {
+                self.queue.push_back(Segment::Copied(self.stage.split().freeze()));
+            }
+            self.len += 9 + body.len();
             self.shared += body.len();
-            self.queue.push_back((body, true));
+            let head = long_header(flags, body.len());
+            self.queue.push_back(Segment::Shared { head, body, at: 0 });
             false
         } else {
+            self.put_header(flags, msg.len());
+            self.len += msg.len();
             self.stage.extend_from_slice(msg);
             true
         }
@@ -243,9 +287,8 @@ impl Encoder {
     /// Fills `dst` with the pending bytes, in order, and returns how many slices it filled.
     pub fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
-        let segments =
-            self.queue.iter().map(|(b, _)| &b[..]).chain(std::iter::once(&self.stage[..]));
-        for seg in segments.filter(|s| !s.is_empty()) {
+        let segments = self.queue.iter().flat_map(Segment::parts);
+        for seg in segments.chain(std::iter::once(&self.stage[..])).filter(|s| !s.is_empty()) {
             if n == dst.len() {
                 break;
             }
@@ -264,19 +307,23 @@ impl Encoder {
         self.len -= n;
         while n > 0 {
             match self.queue.front_mut() {
-                Some((front, shared)) if front.len() <= n => {
-                    n -= front.len();
-                    if *shared {
-                        self.shared -= front.len();
+                Some(Segment::Copied(front)) => {
+                    let done = front.len().min(n);
+                    front.advance(done);
+                    n -= done;
+                    if front.is_empty() {
+                        self.queue.pop_front();
                     }
-                    self.queue.pop_front();
                 }
-                Some((front, shared)) => {
-                    front.advance(n);
-                    if *shared {
-                        self.shared -= n;
+                Some(Segment::Shared { body, at, .. }) => {
+                    let done = (9 + body.len() - *at).min(n);
+                    // Of the bytes written, those past the header were the body's.
+                    self.shared -= (*at + done).saturating_sub(9) - at.saturating_sub(9);
+                    *at += done;
+                    n -= done;
+                    if *at == 9 + body.len() {
+                        self.queue.pop_front();
                     }
-                    n = 0;
                 }
                 None => {
                     self.stage.advance(n);
@@ -294,9 +341,8 @@ impl Encoder {
     pub fn copy_to(&mut self, out: &mut Vec<u8>, max: usize) -> usize {
         let want = max.min(self.len);
         let mut left = want;
-        let segments =
-            self.queue.iter().map(|(b, _)| &b[..]).chain(std::iter::once(&self.stage[..]));
-        for seg in segments {
+        let segments = self.queue.iter().flat_map(Segment::parts);
+        for seg in segments.chain(std::iter::once(&self.stage[..])) {
             let take = seg.len().min(left);
             out.extend_from_slice(&seg[..take]);
             left -= take;
@@ -429,12 +475,13 @@ mod tests {
         {
             let mut iov = [IoSlice::new(&[]); 8];
             let n = e.chunks_vectored(&mut iov);
-            assert_eq!(n, 3, "small frames + big header, big body, trailing small frame");
-            assert_eq!(iov[1].as_ptr(), big.as_ptr(), "the large body is not copied");
-            let mut head = b"\x01\x01a\x00\x01b\x02".to_vec();
+            assert_eq!(n, 4, "small frames, big header, big body, trailing small frame");
+            assert_eq!(&iov[0][..], b"\x01\x01a\x00\x01b");
+            let mut head = b"\x02".to_vec();
             head.extend_from_slice(&(SHARE_THRESHOLD as u64).to_be_bytes());
-            assert_eq!(&iov[0][..], &head[..]);
-            assert_eq!(&iov[2][..], b"\x00\x01c");
+            assert_eq!(&iov[1][..], &head[..]);
+            assert_eq!(iov[2].as_ptr(), big.as_ptr(), "the large body is not copied");
+            assert_eq!(&iov[3][..], b"\x00\x01c");
         }
         assert_eq!(e.len(), 15 + SHARE_THRESHOLD + 3);
         assert_eq!(e.copied_len(), 15 + 3, "the shared body is not counted as copied");
@@ -454,6 +501,22 @@ mod tests {
         assert!(e.is_empty());
         assert_eq!(e.copied_len(), 0);
         assert_eq!(e.chunks_vectored(&mut [IoSlice::new(&[]); 8]), 0);
+    }
+
+    #[test]
+    fn a_homed_body_is_written_from_its_own_memory() {
+        let mut body = crate::MsgBuf::with_capacity(SHARE_THRESHOLD);
+        body.resize(SHARE_THRESHOLD, 5);
+        let msg = Msg::from(body);
+        let mut e = Encoder::new();
+        e.push_message(&msg);
+        let mut iov = [IoSlice::new(&[]); 4];
+        assert_eq!(e.chunks_vectored(&mut iov), 2);
+        assert_eq!(iov[1].as_ptr(), msg.as_ptr(), "the body is not copied");
+        assert_eq!(e.copied_len(), 9);
+        let mut out = Vec::new();
+        assert_eq!(e.copy_to(&mut out, usize::MAX), 9 + SHARE_THRESHOLD);
+        assert_eq!(&out[9..], &msg[..]);
     }
 
     #[test]

@@ -251,7 +251,9 @@ impl Encoder {
     /// True if the body was copied: the encoder keeps no reference to it.
     pub fn push_message(&mut self, msg: &Msg) -> bool {
         let flags = if msg.more() { FLAG_MORE } else { 0 };
-        if let Some(body) = msg.share_body().filter(|_| msg.len() >= SHARE_THRESHOLD) {
+        // The length first: sharing a smaller body would cost it two atomic operations.
+        let shared = (msg.len() >= SHARE_THRESHOLD).then(|| msg.share_body()).flatten();
+        if let Some(body) = shared {
             if self.queue.capacity() == 0 {
                 // The room a full backlog takes, in one step: grown a segment at a time, the
                 // queue's high-water mark would cost the I/O thread an allocation whenever a

@@ -134,11 +134,16 @@ pub enum Mutant {
     /// ipc) a `Bytes` of its own: one small box per message, made and freed by the I/O thread
     /// (`proto::frame::Encoder`).
     BoxPerWrite,
+    /// A blocked call whose deadline passed clears its signal's bit with a relaxed store, not
+    /// an acquire swap: a notify that raced the timeout is cleared without its notifier's
+    /// writes becoming visible, so the caller can miss the message that came and sleep
+    /// through it in its next call (`runtime::signal::Signal::wait`).
+    StaleAfterTimeout,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 37] = [
+    pub const ALL: [Mutant; 38] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -176,6 +181,7 @@ impl Mutant {
         Mutant::ShellPerMessage,
         Mutant::FanOutFreedAway,
         Mutant::BoxPerWrite,
+        Mutant::StaleAfterTimeout,
     ];
 
     /// Its command-line name (kebab case).
@@ -218,6 +224,7 @@ impl Mutant {
             Mutant::ShellPerMessage => "shell-per-message",
             Mutant::FanOutFreedAway => "fan-out-freed-away",
             Mutant::BoxPerWrite => "box-per-write",
+            Mutant::StaleAfterTimeout => "stale-after-timeout",
         }
     }
 

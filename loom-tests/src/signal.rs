@@ -64,3 +64,22 @@ pub fn a_thread_leading_a_loop_sees_every_event() {
         notifiers.into_iter().for_each(|n| n.join().unwrap());
     });
 }
+
+/// Proves: a blocked call whose deadline has passed as a notify races in (it looks, takes the
+/// lock, finds the deadline gone and clears the bit) still sees, when it looks again, what the
+/// notifier published, so the wait that follows never sleeps through an event that came
+/// already (one it missed leaves it asleep for ever, a deadlock for loom). The deadline is
+/// taken before the wait, so it has passed by the time the wait looks at the clock: the model
+/// runs the timeout path every time, whatever loom interleaves.
+pub fn a_notify_racing_a_timeout_is_seen() {
+    loom::model(|| {
+        let signal = Arc::new(Signal::default());
+        let events = Arc::new(AtomicUsize::new(0));
+        let notifiers = notifiers(&signal, &events, None);
+        signal.wait(Some(std::time::Instant::now()));
+        while events.load(Ordering::Acquire) < 2 {
+            signal.wait(None);
+        }
+        notifiers.into_iter().for_each(|n| n.join().unwrap());
+    });
+}

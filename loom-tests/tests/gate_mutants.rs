@@ -40,3 +40,30 @@ fn io_thread_stays_quiet_is_caught() {
 fn leader_goes_unrung_is_caught() {
     caught(Mutant::LeaderGoesUnrung, loom_tests::signal::a_thread_leading_a_loop_sees_every_event);
 }
+
+/// A timed-out wait clears a notify that raced it with a relaxed store: the caller may not see
+/// the notifier's event and sleeps through it in its next wait. loom reports that as a
+/// deadlock found while the waiter sleeps holding the signal's lock, and the unwinding through
+/// loom's guard then aborts the process instead of panicking, so this check runs the model in
+/// a child process (this test binary again) and reads the verdict from its output.
+#[test]
+fn stale_after_timeout_is_caught() {
+    const NAME: &str = "stale_after_timeout_is_caught";
+    if std::env::var_os("FERROMQ_LOOM_CHILD").is_some() {
+        mutants::set(Mutant::StaleAfterTimeout, true);
+        loom_tests::signal::a_notify_racing_a_timeout_is_seen();
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .env("FERROMQ_LOOM_CHILD", "1")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the test binary runs again");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the planted bug stale-after-timeout was not caught");
+    assert!(
+        stderr.contains("deadlock"),
+        "the model failed, but not with the lost wake-up the planted bug makes:\n{stderr}"
+    );
+}

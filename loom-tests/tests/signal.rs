@@ -14,3 +14,8 @@ fn a_thread_asleep_on_its_signal_sees_every_event() {
 fn a_thread_leading_a_loop_sees_every_event() {
     signal::a_thread_leading_a_loop_sees_every_event();
 }
+
+#[test]
+fn a_notify_racing_a_timeout_is_seen() {
+    signal::a_notify_racing_a_timeout_is_seen();
+}

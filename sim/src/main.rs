@@ -249,53 +249,71 @@ fn report_failure(o: &Outcome) {
     }
 }
 
-/// Planted bugs no scenario can reach, with why; `scripts/mutants_runtime.sh` catches each over
-/// real sockets. Kept short and explicit: every other bug must fail the sweep.
+/// Planted bugs no scenario can reach, with why and what catches each instead: a runtime test
+/// over real sockets (`scripts/mutants_runtime.sh`) or a loom model
+/// (`loom-tests/tests/gate_mutants.rs`). Kept short and explicit: every other bug must fail the
+/// sweep.
 #[cfg(feature = "mutants")]
-const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str)] = &[
+const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str, &str)] = &[
     (
         ferromq::mutants::Mutant::ProxyIgnoresRoom,
         "the forwarder scenario's destinations (an XPUB, an XSUB) never refuse a message",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::ShortReadIgnoresHangup,
         "it lives in the mio driver's read loop, which the simulator does not run",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::IoThreadStaysQuiet,
         "it lives in the mio driver's hand-over between user threads and the I/O thread, which the simulator does not run",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::PollGoesUnrung,
         "it lives in the mio driver's low-latency mailbox wake-up, which the simulator does not run",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::LeaderGoesUnrung,
         "it lives in the mio driver's blocking wait (a user thread leading the I/O loop), which the simulator does not run",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::HomeOverflows,
         "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::HomeNeverDrained,
         "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::ReuseForgets,
         "it costs allocations, not messages, and the simulator's oracles check messages",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::ShellPerMessage,
         "it costs allocations, not messages, and the simulator's oracles check messages",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::BoxPerWrite,
         "it costs allocations, not messages, and the simulator's oracles check messages",
+        "a runtime test",
     ),
     (
         ferromq::mutants::Mutant::FanOutFreedAway,
         "a body goes home only when another thread drops it, and the simulator runs each scenario on one thread",
+        "a runtime test",
+    ),
+    (
+        ferromq::mutants::Mutant::StaleAfterTimeout,
+        "it lives in the mio driver's parker, which the simulator does not run",
+        "a loom model (x86 does not reorder what it lets slip)",
     ),
 ];
 
@@ -304,8 +322,8 @@ fn check_mutants(seeds: u64, jobs: usize) -> ExitCode {
     use ferromq::mutants::{self, Mutant};
     let mut ok = true;
     for m in Mutant::ALL {
-        if let Some((_, why)) = OUT_OF_REACH.iter().find(|(x, _)| *x == m) {
-            println!("{:<32} not swept: {why} (a runtime test catches it)", m.name());
+        if let Some((_, why, by)) = OUT_OF_REACH.iter().find(|(x, ..)| *x == m) {
+            println!("{:<32} not swept: {why} ({by} catches it)", m.name());
             continue;
         }
         mutants::set(m, true);

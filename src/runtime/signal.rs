@@ -121,8 +121,14 @@ impl Signal {
                     let now = Instant::now();
                     if now >= d {
                         // Give up the sleep; a notify that raced in is consumed with it, and the
-                        // caller looks at the socket again before it reports a timeout.
-                        self.state.swap(EMPTY, Ordering::Acquire);
+                        // caller looks at the socket again before it reports a timeout: an
+                        // acquire swap, as in `consume`, so that the look sees what that
+                        // notifier published (`loom-tests`: `a_notify_racing_a_timeout_is_seen`).
+                        if mutant!(StaleAfterTimeout) {
+                            self.state.store(EMPTY, Ordering::Relaxed);
+                        } else {
+                            self.state.swap(EMPTY, Ordering::Acquire);
+                        }
                         return;
                     }
                     self.cv.wait_timeout(guard, d - now).unwrap_or_else(PoisonError::into_inner).0

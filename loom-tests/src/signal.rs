@@ -69,8 +69,9 @@ pub fn a_thread_leading_a_loop_sees_every_event() {
 /// lock, finds the deadline gone and clears the bit) still sees, when it looks again, what the
 /// notifier published, so the wait that follows never sleeps through an event that came
 /// already (one it missed leaves it asleep for ever, a deadlock for loom). The deadline is
-/// taken before the wait, so it has passed by the time the wait looks at the clock: the model
-/// runs the timeout path every time, whatever loom interleaves.
+/// taken before the wait, so it has passed by the time the wait looks at the clock: every
+/// interleaving in which the wait gets as far as the clock (no notify seen by its first look
+/// or as it takes the lock) takes the timeout path.
 pub fn a_notify_racing_a_timeout_is_seen() {
     loom::model(|| {
         let signal = Arc::new(Signal::default());

@@ -113,7 +113,7 @@ impl Home {
     pub const MAX_BYTES: usize = 8 << 20;
     /// The most bytes of bodies a home keeps for reuse; its owner keeps as many again.
     pub const MAX_REUSE_BYTES: usize = 8 << 20;
-    /// The room the pile of bodies for reuse gets at its first body: 4 KiB of vector per home
+    /// The room the pile of bodies for reuse gets at its first body: 2 KiB of vector per home
     /// that is used for reuse at all.
     const REUSE_FIRST: usize = 256;
 

@@ -175,36 +175,31 @@ fn long_header(flags: u8, size: usize) -> [u8; 9] {
 /// (a vectored write) or [`Encoder::copy_to`].
 #[derive(Debug, Default)]
 pub struct Encoder {
-    /// Sealed segments, oldest first; `stage` follows them.
+    /// What to write before the rest of `stage`, oldest first.
     queue: VecDeque<Segment>,
+    /// Every copied byte waiting, in order: runs of its front are the queue's `Staged`
+    /// segments, and what follows them (from `staged` on) comes after the whole queue.
     stage: BytesMut,
+    /// The sum of the queue's `Staged` lengths.
+    staged: usize,
     len: usize,
     /// How much of `len` is shared bodies, which cost no copy and no memory of ours.
     shared: usize,
 }
 
-/// A sealed run of the encoder's output.
+/// A run of the encoder's output.
 #[derive(Debug)]
 enum Segment {
-    /// Headers, commands and small bodies, copied in.
-    Copied(Bytes),
+    /// The next this many bytes at the front of the stage (headers, commands, small bodies,
+    /// copied in): marked off, not split off, as a split would cost the stage's buffer a
+    /// shared header and each run a `Bytes`, allocations per message whenever small frames
+    /// precede a large one (an envelope, a topic).
+    Staged(usize),
     /// A large body queued by reference behind its header, and how much of the two is written
     /// already. The body is held as the message's own, not as a `Bytes` (a homed one would
     /// need a box of its own per write), and the header beside it, not in a buffer of its
     /// own, so that queueing one allocates nothing.
     Shared { head: [u8; 9], body: SharedBody, at: usize },
-}
-
-impl Segment {
-    /// What is left to write, in order.
-    fn parts(&self) -> [&[u8]; 2] {
-        match self {
-            Segment::Copied(b) => [b, &[]],
-            Segment::Shared { head, body, at } => {
-                [&head[(*at).min(9)..], &body[at.saturating_sub(9)..]]
-            }
-        }
-    }
 }
 
 impl Encoder {
@@ -260,8 +255,10 @@ impl Encoder {
                 // slow reader let it creep up, long into a stream.
                 self.queue.reserve_exact(QUEUE_FIRST);
             }
-            if !self.stage.is_empty() {
-                self.queue.push_back(Segment::Copied(self.stage.split().freeze()));
+            let tail = self.stage.len() - self.staged;
+            if tail > 0 {
+                self.queue.push_back(Segment::Staged(tail));
+                self.staged += tail;
             }
             self.len += 9 + body.len();
             self.shared += body.len();
@@ -286,11 +283,26 @@ impl Encoder {
         self.len += size;
     }
 
+    /// What is left to write, in order (some slices may be empty).
+    fn pending(&self) -> impl Iterator<Item = &[u8]> {
+        let stage = &self.stage[..];
+        let mut from = 0;
+        let queued = self.queue.iter().flat_map(move |seg| match seg {
+            Segment::Staged(n) => {
+                from += n;
+                [&stage[from - n..from], &[][..]]
+            }
+            Segment::Shared { head, body, at } => {
+                [&head[(*at).min(9)..], &body[at.saturating_sub(9)..]]
+            }
+        });
+        queued.chain(std::iter::once(&stage[self.staged..]))
+    }
+
     /// Fills `dst` with the pending bytes, in order, and returns how many slices it filled.
     pub fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
-        let segments = self.queue.iter().flat_map(Segment::parts);
-        for seg in segments.chain(std::iter::once(&self.stage[..])).filter(|s| !s.is_empty()) {
+        for seg in self.pending().filter(|s| !s.is_empty()) {
             if n == dst.len() {
                 break;
             }
@@ -309,11 +321,13 @@ impl Encoder {
         self.len -= n;
         while n > 0 {
             match self.queue.front_mut() {
-                Some(Segment::Copied(front)) => {
-                    let done = front.len().min(n);
-                    front.advance(done);
+                Some(Segment::Staged(k)) => {
+                    let done = (*k).min(n);
+                    self.stage.advance(done);
+                    self.staged -= done;
+                    *k -= done;
                     n -= done;
-                    if front.is_empty() {
+                    if *k == 0 {
                         self.queue.pop_front();
                     }
                 }
@@ -343,8 +357,7 @@ impl Encoder {
     pub fn copy_to(&mut self, out: &mut Vec<u8>, max: usize) -> usize {
         let want = max.min(self.len);
         let mut left = want;
-        let segments = self.queue.iter().flat_map(Segment::parts);
-        for seg in segments.chain(std::iter::once(&self.stage[..])) {
+        for seg in self.pending() {
             let take = seg.len().min(left);
             out.extend_from_slice(&seg[..take]);
             left -= take;
@@ -503,6 +516,41 @@ mod tests {
         assert!(e.is_empty());
         assert_eq!(e.copied_len(), 0);
         assert_eq!(e.chunks_vectored(&mut [IoSlice::new(&[]); 8]), 0);
+    }
+
+    /// Writes that end inside a header, exactly between a header and its body, and between
+    /// a staged run and the next header give back every byte once, in order, whatever the
+    /// sizes of the writes.
+    #[test]
+    fn partial_writes_resume_at_every_boundary() {
+        let big = Bytes::from((0..SHARE_THRESHOLD).map(|i| i as u8).collect::<Vec<u8>>());
+        let msgs = [
+            Msg::from("topic").with_more(true),
+            Msg::from(big.clone()).with_more(true),
+            Msg::from(big),
+            Msg::from("z"),
+        ];
+        let whole = encode(&msgs);
+        // 7: the first staged run; 7 + 9: the first header; then a body, a header, a body.
+        let cuts = [7, 7 + 9, 7 + 9 + SHARE_THRESHOLD, 7 + 9 + SHARE_THRESHOLD + 4];
+        for step in [1, 3, 9, 4096, SHARE_THRESHOLD + 1] {
+            for &cut in &cuts {
+                let mut e = Encoder::new();
+                for m in &msgs {
+                    e.push_message(m);
+                }
+                let mut out = Vec::new();
+                assert_eq!(e.copy_to(&mut out, cut), cut);
+                while !e.is_empty() {
+                    let before = e.len();
+                    e.copy_to(&mut out, step);
+                    assert!(e.len() < before);
+                    assert!(e.copied_len() <= e.len());
+                }
+                assert_eq!(out, whole, "cut at {cut}, then writes of {step}");
+                assert_eq!(e.copied_len(), 0);
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 # named beside it, over real tcp/ipc (the simulator's `mutants` check is the other half).
 # multipart-split-at-reconnect needs a stream cut in the middle of a message, which a real
 # socket cannot be made to do on cue: the session's unit test and the simulator catch it.
-# stale-after-timeout is a memory-ordering bug that x86 never shows: a loom model catches it
+# stale-after-timeout is a memory-ordering bug that x86 hides (the mutex unlock after it is a
+# full barrier there): a loom model catches it
 # (loom-tests/tests/gate_mutants.rs).
 #
 #   bash scripts/mutants_runtime.sh        # exit 1 if any mutant survives its test

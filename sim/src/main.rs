@@ -313,7 +313,7 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str, &str)] = &[
     (
         ferromq::mutants::Mutant::StaleAfterTimeout,
         "it lives in the mio driver's parker, which the simulator does not run",
-        "a loom model (x86 does not reorder what it lets slip)",
+        "a loom model (on x86 the unlock after it is a full barrier, which hides it)",
     ),
 ];
 

@@ -49,6 +49,7 @@ cases=(
   "reuse-forgets                  bodies_sent_over_tcp_are_reused_by_their_sender  homes_alloc"
   "shell-per-message              a_stream_of_msgbuf_bodies_allocates_nothing_once_they_come_back  homes_alloc"
   "box-per-write                  writing_msgbuf_bodies_by_reference_allocates_nothing  writes_alloc"
+  "box-per-write                  fanning_msgbuf_bodies_out_by_reference_allocates_nothing  writes_alloc"
   "fan-out-freed-away             msg::tests::of_two_holders_racing_to_drop_a_body_the_last_sends_it_home  lib"
   "backlog-unbounded              hwm::q01_a_stalled_peer_bounds_what_a_sender_can_queue"
 )

@@ -229,6 +229,9 @@ pub struct PipeEnd<T> {
     out_active: bool,
     /// Read the peer's remaining messages before acknowledging its `Term`.
     delay: bool,
+    /// Made with room for a few, as every pipe that carries a stream sends credit: grown at
+    /// the first, it would allocate on the reader's thread (an I/O thread) the first time
+    /// `lwm` messages had been read, long into the stream when the high-water mark is large.
     commands: VecDeque<PipeCommand>,
     events: VecDeque<PipeEvent>,
     /// Spent messages going back to the writer's thread ([`return_spent`]): as the reader,
@@ -342,7 +345,7 @@ impl<T: PipeMsg> PipeEnd<T> {
             in_active: true,
             out_active: true,
             delay: true,
-            commands: VecDeque::new(),
+            commands: VecDeque::with_capacity(4),
             events: VecDeque::new(),
             back: None,
             mine: None,

@@ -347,10 +347,7 @@ impl Encoder {
                 }
             }
         }
-        if self.stage.is_empty() {
-            // Lets the next `reserve` reuse the allocation from its start.
-            self.stage.clear();
-        }
+        // No need to rewind an empty stage: its next `reserve` reclaims the written front.
     }
 
     /// Copies up to `max` pending bytes to the end of `out` and marks them written.
@@ -524,15 +521,22 @@ mod tests {
     #[test]
     fn partial_writes_resume_at_every_boundary() {
         let big = Bytes::from((0..SHARE_THRESHOLD).map(|i| i as u8).collect::<Vec<u8>>());
+        // Two staged runs queued at once ("a" before the first body, "b" before the second),
+        // then a trailing frame.
         let msgs = [
-            Msg::from("topic").with_more(true),
+            Msg::from("a").with_more(true),
             Msg::from(big.clone()).with_more(true),
+            Msg::from("b").with_more(true),
             Msg::from(big),
             Msg::from("z"),
         ];
         let whole = encode(&msgs);
-        // 7: the first staged run; 7 + 9: the first header; then a body, a header, a body.
-        let cuts = [7, 7 + 9, 7 + 9 + SHARE_THRESHOLD, 7 + 9 + SHARE_THRESHOLD + 4];
+        let body2 = 3 + 9 + SHARE_THRESHOLD + 3 + 9;
+        // The end of the first run, the first header/body boundary, the end of the first
+        // body and of the second run, inside the second header, the second boundary, inside
+        // the second body.
+        let first = 3 + 9 + SHARE_THRESHOLD;
+        let cuts = [3, 3 + 9, first, first + 3, first + 3 + 4, body2, body2 + 100];
         for step in [1, 3, 9, 4096, SHARE_THRESHOLD + 1] {
             for &cut in &cuts {
                 let mut e = Encoder::new();

@@ -159,9 +159,11 @@ pub const SHARE_THRESHOLD: usize = 8 * 1024;
 /// perhaps behind a run of copied bytes.
 const QUEUE_FIRST: usize = 34;
 
-/// The long-form header (W-08) of a frame of `size` octets with `flags`: every shared body is
-/// past 255 octets.
-fn long_header(flags: u8, size: usize) -> [u8; 9] {
+/// The length of a long-form header: flags and a 64-bit size.
+const LONG_HEAD: usize = 9;
+
+/// The long-form header (W-08) of a frame of `size` octets with `flags`.
+fn long_header(flags: u8, size: usize) -> [u8; LONG_HEAD] {
     let mut head = [flags | FLAG_LONG, 0, 0, 0, 0, 0, 0, 0, 0];
     head[1..].copy_from_slice(&(size as u64).to_be_bytes());
     head
@@ -199,7 +201,7 @@ enum Segment {
     /// already. The body is held as the message's own, not as a `Bytes` (a homed one would
     /// need a box of its own per write), and the header beside it, not in a buffer of its
     /// own, so that queueing one allocates nothing.
-    Shared { head: [u8; 9], body: SharedBody, at: usize },
+    Shared { head: [u8; LONG_HEAD], body: SharedBody, at: usize },
 }
 
 impl Encoder {
@@ -230,9 +232,8 @@ impl Encoder {
             self.stage.put_u8(size as u8);
             self.len += 2;
         } else {
-            self.stage.put_u8(flags | FLAG_LONG);
-            self.stage.put_u64(size as u64);
-            self.len += 9;
+            self.stage.extend_from_slice(&long_header(flags, size));
+            self.len += LONG_HEAD;
         }
     }
 
@@ -246,8 +247,9 @@ impl Encoder {
     /// True if the body was copied: the encoder keeps no reference to it.
     pub fn push_message(&mut self, msg: &Msg) -> bool {
         let flags = if msg.more() { FLAG_MORE } else { 0 };
-        // The length first: sharing a smaller body would cost it two atomic operations.
-        let shared = (msg.len() >= SHARE_THRESHOLD).then(|| msg.share_body()).flatten();
+        // The length first: sharing a smaller body would cost it two atomic operations. Every
+        // shared body is past 255 octets, so its header is the long form.
+        let shared = if msg.len() >= SHARE_THRESHOLD { msg.share_body() } else { None };
         if let Some(body) = shared {
             if self.queue.capacity() == 0 {
                 // The room a full backlog takes, in one step: grown a segment at a time, the
@@ -260,7 +262,7 @@ impl Encoder {
                 self.queue.push_back(Segment::Staged(tail));
                 self.staged += tail;
             }
-            self.len += 9 + body.len();
+            self.len += LONG_HEAD + body.len();
             self.shared += body.len();
             let head = long_header(flags, body.len());
             self.queue.push_back(Segment::Shared { head, body, at: 0 });
@@ -293,7 +295,7 @@ impl Encoder {
                 [&stage[from - n..from], &[][..]]
             }
             Segment::Shared { head, body, at } => {
-                [&head[(*at).min(9)..], &body[at.saturating_sub(9)..]]
+                [&head[(*at).min(LONG_HEAD)..], &body[at.saturating_sub(LONG_HEAD)..]]
             }
         });
         queued.chain(std::iter::once(&stage[self.staged..]))
@@ -332,12 +334,13 @@ impl Encoder {
                     }
                 }
                 Some(Segment::Shared { body, at, .. }) => {
-                    let done = (9 + body.len() - *at).min(n);
+                    let done = (LONG_HEAD + body.len() - *at).min(n);
                     // Of the bytes written, those past the header were the body's.
-                    self.shared -= (*at + done).saturating_sub(9) - at.saturating_sub(9);
+                    self.shared -=
+                        (*at + done).saturating_sub(LONG_HEAD) - at.saturating_sub(LONG_HEAD);
                     *at += done;
                     n -= done;
-                    if *at == 9 + body.len() {
+                    if *at == LONG_HEAD + body.len() {
                         self.queue.pop_front();
                     }
                 }

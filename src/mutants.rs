@@ -249,6 +249,20 @@ pub fn set(m: Mutant, on: bool) {
     }
 }
 
+/// Turns on the planted bug that `FERROMQ_MUTANT` names (kebab case), if it names one: how a
+/// test over real sockets is run with a bug in it (`scripts/mutants_runtime.sh`).
+///
+/// # Panics
+/// If `FERROMQ_MUTANT` is set to a name no mutant has: a mistyped case must not pass as
+/// caught-by-nothing.
+pub fn plant_from_env() {
+    if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
+        let m = Mutant::from_name(&name)
+            .unwrap_or_else(|| panic!("FERROMQ_MUTANT={name}: no such mutant"));
+        set(m, true);
+    }
+}
+
 /// Whether a planted bug is on.
 pub fn is_on(m: Mutant) -> bool {
     ON.load(Ordering::Relaxed) & m.bit() != 0

@@ -69,10 +69,7 @@ static GLOBAL: Counting = Counting;
 
 fn plant_mutant() {
     #[cfg(feature = "mutants")]
-    if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
-        let m = ferromq::mutants::Mutant::from_name(&name).expect("FERROMQ_MUTANT names a mutant");
-        ferromq::mutants::set(m, true);
-    }
+    ferromq::mutants::plant_from_env();
 }
 
 /// A context and an inproc PUSH connected to a PULL bound at `name`; `unbounded` lifts both

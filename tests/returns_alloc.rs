@@ -59,10 +59,7 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn sent_bodies_are_freed_by_their_sender_and_returns_stay_bounded() {
     #[cfg(feature = "mutants")]
-    if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
-        let m = ferromq::mutants::Mutant::from_name(&name).expect("FERROMQ_MUTANT names a mutant");
-        ferromq::mutants::set(m, true);
-    }
+    ferromq::mutants::plant_from_env();
     let ipc = format!("ipc:///tmp/ferromq-returns-alloc-{}.sock", std::process::id());
     for ep in ["tcp://127.0.0.1:*", &ipc] {
         let ctx = Context::new().unwrap();

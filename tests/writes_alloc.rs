@@ -137,13 +137,11 @@ fn assert_none((io, send): (usize, usize), what: &str) {
 /// The counters are the process's: the tests take turns.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn plant_the_named_mutant() -> std::sync::MutexGuard<'static, ()> {
+/// Takes this test's turn, and plants the bug `FERROMQ_MUTANT` names, if any.
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     #[cfg(feature = "mutants")]
-    if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
-        let m = ferromq::mutants::Mutant::from_name(&name).expect("FERROMQ_MUTANT names a mutant");
-        ferromq::mutants::set(m, true);
-    }
+    ferromq::mutants::plant_from_env();
     turn
 }
 
@@ -154,7 +152,7 @@ fn plant_the_named_mutant() -> std::sync::MutexGuard<'static, ()> {
 /// own for each body written: 2 000 allocations on the I/O thread).
 #[test]
 fn writing_msgbuf_bodies_by_reference_allocates_nothing() {
-    let _turn = plant_the_named_mutant();
+    let _turn = take_turn();
     let ipc = format!("ipc:///tmp/ferromq-writes-alloc-{}.sock", std::process::id());
     for ep in ["tcp://127.0.0.1:*", &ipc] {
         let z = zmq::Context::new();
@@ -178,7 +176,7 @@ fn writing_msgbuf_bodies_by_reference_allocates_nothing() {
 /// body per connection).
 #[test]
 fn fanning_msgbuf_bodies_out_by_reference_allocates_nothing() {
-    let _turn = plant_the_named_mutant();
+    let _turn = take_turn();
     let ctx = Context::new().unwrap();
     let mut publisher = ctx.socket(SocketType::Pub).unwrap();
     publisher.bind("tcp://127.0.0.1:0").unwrap();

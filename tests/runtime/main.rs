@@ -28,11 +28,7 @@ mod common {
     /// --features mutants --test runtime close::` must fail.
     pub(crate) fn plant() {
         #[cfg(feature = "mutants")]
-        if let Ok(name) = std::env::var("FERROMQ_MUTANT") {
-            let m = ferromq::mutants::Mutant::from_name(&name)
-                .unwrap_or_else(|| panic!("FERROMQ_MUTANT={name}: no such mutant"));
-            ferromq::mutants::set(m, true);
-        }
+        ferromq::mutants::plant_from_env();
     }
 
     /// One endpoint per transport; `tag` keeps tests apart (ipc paths and inproc names are

@@ -139,11 +139,16 @@ pub enum Mutant {
     /// writes becoming visible, so the caller can miss the message that came and sleep
     /// through it in its next call (`runtime::signal::Signal::wait`).
     StaleAfterTimeout,
+    /// An I/O thread ending a grace that ran out clears it with a store, not a
+    /// compare-exchange: a helper that left again meanwhile loses its grace, and the I/O
+    /// thread takes the loop back from a user thread in the middle of a round trip (a
+    /// hand-over and a wake-up it did not need; nothing is lost) (`runtime::gate`).
+    GraceErased,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 38] = [
+    pub const ALL: [Mutant; 39] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -182,6 +187,7 @@ impl Mutant {
         Mutant::FanOutFreedAway,
         Mutant::BoxPerWrite,
         Mutant::StaleAfterTimeout,
+        Mutant::GraceErased,
     ];
 
     /// Its command-line name (kebab case).
@@ -225,6 +231,7 @@ impl Mutant {
             Mutant::FanOutFreedAway => "fan-out-freed-away",
             Mutant::BoxPerWrite => "box-per-write",
             Mutant::StaleAfterTimeout => "stale-after-timeout",
+            Mutant::GraceErased => "grace-erased",
         }
     }
 

@@ -7,7 +7,7 @@ use ferromq::gate::{HelpGate, LoopWake, Quiet};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A grace longer than any model runs: a grace given is still in force when the model looks.
 const HOUR: Duration = Duration::from_secs(3600);
@@ -135,5 +135,40 @@ pub fn one_leader_at_a_time() {
         }
         assert!(gate.try_lead(), "the lead was not handed back");
         gate.end_lead();
+    });
+}
+
+/// Proves: the I/O thread ending a grace that ran out (`quiet` at 10 s, a grace of 5 s after a
+/// helper left at 0 s) never ends the grace of a helper that came and left again meanwhile
+/// (at 8 s): whichever order their steps take, that grace stands until 13 s. The clock is the
+/// model's own (`leave_at`, `quiet_at`), so that one grace has run out and the other not in
+/// every interleaving.
+pub fn a_grace_given_as_another_runs_out_stands() {
+    loom::model(|| {
+        let gate = gate(&std::sync::Arc::default(), false);
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        gate.enter();
+        gate.leave_at(t0, true);
+        let helper = {
+            let g = gate.clone();
+            thread::spawn(move || {
+                g.enter();
+                g.leave_at(t0 + s(8), true);
+            })
+        };
+        // What the I/O thread sees depends on how far the helper got; none of it is wrong.
+        let seen = gate.quiet_at(|| t0 + s(10), s(5));
+        assert!(
+            matches!(seen, Quiet::No | Quiet::Helped) || seen == Quiet::Until(t0 + s(13)),
+            "{seen:?}"
+        );
+        helper.join().unwrap();
+        assert_eq!(
+            gate.quiet_at(|| t0 + s(11), s(5)),
+            Quiet::Until(t0 + s(13)),
+            "the grace was lost after {seen:?}"
+        );
+        assert!(gate.in_grace());
     });
 }

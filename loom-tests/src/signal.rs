@@ -9,6 +9,7 @@ use ferromq::gate::Ring;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
+use std::time::{Duration, Instant};
 
 /// Two threads each publish an event and wake the waiter (`Signal::wake_up`, ringing `poll`
 /// if the waiter sleeps in one), which must see both.
@@ -29,14 +30,17 @@ fn notifiers(
 }
 
 /// Proves: a thread that looks for the events and sleeps on its signal while it has not seen
-/// both always sees both (a lost wake-up leaves it asleep for ever, a deadlock for loom).
-pub fn a_thread_asleep_on_its_signal_sees_every_event() {
-    loom::model(|| {
+/// both always sees both (a lost wake-up leaves it asleep for ever, a deadlock for loom). With
+/// `deadline` an hour away it sleeps in the timed wait (`wait_timeout`, which loom runs as a
+/// wait that no timeout ends: the wake-up must come from a notify).
+pub fn a_thread_asleep_on_its_signal_sees_every_event(deadline: Option<Duration>) {
+    loom::model(move || {
+        let deadline = deadline.map(|d| Instant::now() + d);
         let signal = Arc::new(Signal::default());
         let events = Arc::new(AtomicUsize::new(0));
         let notifiers = notifiers(&signal, &events, None);
         while events.load(Ordering::Acquire) < 2 {
-            signal.wait(None);
+            signal.wait(deadline);
         }
         notifiers.into_iter().for_each(|n| n.join().unwrap());
     });
@@ -77,7 +81,7 @@ pub fn a_notify_racing_a_timeout_is_seen() {
         let signal = Arc::new(Signal::default());
         let events = Arc::new(AtomicUsize::new(0));
         let notifiers = notifiers(&signal, &events, None);
-        signal.wait(Some(std::time::Instant::now()));
+        signal.wait(Some(Instant::now()));
         while events.load(Ordering::Acquire) < 2 {
             signal.wait(None);
         }

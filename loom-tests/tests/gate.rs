@@ -1,6 +1,6 @@
 //! Models of the hand-over between an I/O thread and the user threads doing its work: the
 //! parking while helped, the ring for a helper arriving, a leader's grace against a thread
-//! going to sleep, and the one leader (the bodies are in `src/gate.rs`, shared with the
+//! going to sleep, a grace given as another runs out, and the one leader (the bodies are in `src/gate.rs`, shared with the
 //! planted-bug checks of `gate_mutants.rs`).
 #![cfg(loom)]
 
@@ -29,4 +29,9 @@ fn a_thread_going_to_sleep_ends_the_grace_a_leader_leaves() {
 #[test]
 fn one_leader_at_a_time() {
     gate::one_leader_at_a_time();
+}
+
+#[test]
+fn a_grace_given_as_another_runs_out_stands() {
+    gate::a_grace_given_as_another_runs_out_stands();
 }

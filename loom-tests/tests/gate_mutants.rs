@@ -34,6 +34,13 @@ fn io_thread_stays_quiet_is_caught() {
     });
 }
 
+/// The I/O thread ends a grace that ran out with a store: the grace a helper gave meanwhile
+/// is lost with it.
+#[test]
+fn grace_erased_is_caught() {
+    caught(Mutant::GraceErased, gate::a_grace_given_as_another_runs_out_stands);
+}
+
 /// A notify finds the waiter leading a loop and does not ring it: the leader sleeps on in its
 /// poll.
 #[test]

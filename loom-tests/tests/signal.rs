@@ -7,7 +7,14 @@ use loom_tests::signal;
 
 #[test]
 fn a_thread_asleep_on_its_signal_sees_every_event() {
-    signal::a_thread_asleep_on_its_signal_sees_every_event();
+    signal::a_thread_asleep_on_its_signal_sees_every_event(None);
+}
+
+#[test]
+fn a_thread_asleep_on_its_signal_until_a_deadline_sees_every_event() {
+    signal::a_thread_asleep_on_its_signal_sees_every_event(Some(std::time::Duration::from_secs(
+        3600,
+    )));
 }
 
 #[test]

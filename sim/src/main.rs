@@ -315,6 +315,11 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str, &str)] = &[
         "it lives in the mio driver's parker, which the simulator does not run",
         "a loom model (on x86 the unlock after it is a full barrier, which hides it)",
     ),
+    (
+        ferromq::mutants::Mutant::GraceErased,
+        "it lives in the mio driver's hand-over between user threads and the I/O thread, which the simulator does not run",
+        "a loom model (it costs a hand-over, not a message, which no runtime test can tell from noise)",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

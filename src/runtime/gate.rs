@@ -161,12 +161,22 @@ impl<R: Ring> HelpGate<R> {
     /// The helper leaves. `back`: it returns with traffic and will be back soon; otherwise it is going
     /// to sleep, and the I/O thread must take the work back now.
     pub fn leave(&self, back: bool) {
+        self.leave_at(Instant::now(), back);
+    }
+
+    /// [`HelpGate::leave`] at `now` (a model's clock; the runtime's is `Instant::now`), which
+    /// starts the grace when `back`.
+    pub fn leave_at(&self, now: Instant, back: bool) {
         let ns = if back {
-            u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(Self::NEVER - 1)
+            let since = now.saturating_duration_since(self.epoch);
+            u64::try_from(since.as_nanos()).unwrap_or(Self::NEVER - 1)
         } else {
             Self::NEVER
         };
-        self.left.store(ns, Ordering::SeqCst);
+        // A swap, not a store: the same `xchg` on x86 as a SeqCst store, and one loom orders
+        // right against `quiet`'s compare-exchange (it may place a plain store racing a
+        // read-modify-write before it, tokio-rs/loom#389).
+        self.left.swap(ns, Ordering::SeqCst);
         if self.count.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
@@ -253,6 +263,13 @@ impl<R: Ring> HelpGate<R> {
     /// yet entered) is still the one to do it, hence the grace after the last one left; a
     /// user thread that stopped calling leaves the I/O thread in charge one grace later.
     pub fn quiet(&self, grace: Duration) -> Quiet {
+        self.quiet_at(Instant::now, grace)
+    }
+
+    /// [`HelpGate::quiet`] on the clock `now` (a model's; the runtime's is `Instant::now`),
+    /// read only if a grace was given, and after the look at it: a helper that left just
+    /// before that look has its grace from then.
+    pub fn quiet_at(&self, now: impl FnOnce() -> Instant, grace: Duration) -> Quiet {
         let helped = self.count.load(Ordering::SeqCst) > 0;
         let ns = self.left.load(Ordering::SeqCst);
         if ns != Self::NEVER {
@@ -260,20 +277,25 @@ impl<R: Ring> HelpGate<R> {
             // The planted bug stays out far longer than any test waits (but not for ever, so
             // that the context still terminates and the test fails rather than hangs).
             let grace = if mutant!(IoThreadStaysQuiet) { Duration::from_secs(10) } else { grace };
-            if left + grace > Instant::now() {
+            if left + grace > now() {
                 // Also while a helper is in: one that came back within the grace is likely in
                 // a round trip and leaves again soon, and a timed park spares it an unpark.
                 return Quiet::Until(left + grace);
             }
             if !helped {
                 // Over: sends stop writing from their own thread ([`HelpGate::in_grace`]),
-                // unless a helper left again meanwhile.
-                let _ = self.left.compare_exchange(
-                    ns,
-                    Self::NEVER,
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                );
+                // unless a helper left again meanwhile: a compare-exchange, so that its grace
+                // stands (`loom-tests`: `a_grace_given_as_another_runs_out_stands`).
+                if mutant!(GraceErased) {
+                    self.left.store(Self::NEVER, Ordering::SeqCst);
+                } else {
+                    let _ = self.left.compare_exchange(
+                        ns,
+                        Self::NEVER,
+                        Ordering::SeqCst,
+                        Ordering::Relaxed,
+                    );
+                }
             }
         }
         // A helper that stayed in for longer than a grace (a call blocked on a quiet socket)

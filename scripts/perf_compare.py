@@ -105,6 +105,13 @@ def pair(server, client, kind, transport, size, count, extra, env=None):
             if server == client == "ferromq":
                 sys.exit(f"ferromq lost the tail of a stream ({ep}): {LOST[-1]}")
             return None
+        finally:
+            # libzmq 4.3 leaves the file of an ipc path it bound behind.
+            if ep.startswith("ipc://"):
+                try:
+                    os.unlink(ep[len("ipc://"):])
+                except FileNotFoundError:
+                    pass
         out = local_out if kind == "thr" else remote.stdout
     if kind == "lat":
         return latency_of(out)

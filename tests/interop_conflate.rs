@@ -2,17 +2,13 @@
 //! PULL behind libzmq's PUSH, a conflating PUSH handing a late libzmq PULL the newest message,
 //! and a conflating SUB whose every subscription reaches libzmq's XPUB.
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use ferromq::{Context, Error, Msg, SocketType};
+use ipc::Ipc;
 use std::time::Duration;
 
 const T: Option<Duration> = Some(Duration::from_secs(10));
-
-fn ipc(tag: &str) -> String {
-    let p =
-        std::env::temp_dir().join(format!("ferromq-cf-interop-{}-{tag}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&p);
-    format!("ipc://{}", p.display())
-}
 
 fn conflating(ctx: &Context, ty: SocketType) -> ferromq::Socket {
     let mut s = ctx.socket(ty).unwrap();
@@ -32,7 +28,8 @@ fn number(b: &[u8]) -> u32 {
 /// rising run that ends with the last number, then nothing.
 #[test]
 fn q10_a_conflating_pull_behind_libzmq_push() {
-    for ep in ["tcp://127.0.0.1:*".to_owned(), ipc("pull")] {
+    let ipc = Ipc::new("cf-interop-pull");
+    for ep in ["tcp://127.0.0.1:*".to_owned(), ipc.endpoint()] {
         let ctx = Context::new().unwrap();
         let mut pull = conflating(&ctx, SocketType::Pull);
         pull.bind(&ep).unwrap();
@@ -59,7 +56,8 @@ fn q10_a_conflating_pull_behind_libzmq_push() {
 /// afterwards, gets only the last.
 #[test]
 fn q10_a_conflating_push_hands_libzmq_the_newest() {
-    let ep = ipc("push");
+    let ipc = Ipc::new("cf-interop-push");
+    let ep = ipc.endpoint();
     let ctx = Context::new().unwrap();
     let mut push = conflating(&ctx, SocketType::Push);
     push.connect(&ep).unwrap();

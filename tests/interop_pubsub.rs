@@ -4,14 +4,11 @@
 //! subscriber, counted subscriptions, and resubscription after the publisher's side restarts
 //! (both libzmq's SUB and ours).
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use ferromq::{Context, Error, SocketType};
+use ipc::Ipc;
 use std::time::{Duration, Instant};
-
-fn ipc(tag: &str) -> String {
-    let p =
-        std::env::temp_dir().join(format!("ferromq-ps-interop-{}-{tag}.sock", std::process::id()));
-    format!("ipc://{}", p.display())
-}
 
 /// One side of a test, whichever library it is.
 trait Side {
@@ -192,8 +189,8 @@ fn every_pub_sub_pair_with_libzmq() {
                         if publisher_binds { "publisher" } else { "subscriber" },
                         if tcp { "tcp" } else { "ipc" }
                     );
-                    let ep =
-                        if tcp { "tcp://127.0.0.1:*".to_owned() } else { ipc(&runs.to_string()) };
+                    let ipc = Ipc::new(&format!("ps-interop-{runs}"));
+                    let ep = if tcp { "tcp://127.0.0.1:*".to_owned() } else { ipc.endpoint() };
                     let mut p = make(ours_publish, pt, &z, &ctx);
                     let mut s = make(!ours_publish, st, &z, &ctx);
                     let bound = if publisher_binds {

@@ -5,19 +5,16 @@
 //! multi-hop envelope through a ferromq ROUTER–DEALER broker between libzmq clients and
 //! workers.
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use ferromq::{Context, Error, Msg, PollEvents, PollItem, SocketType};
+use ipc::Ipc;
 use std::time::{Duration, Instant};
 
 const SIZES: [usize; 4] = [1, 255, 256, 1 << 20];
 
 fn body(n: usize, tag: u8) -> Vec<u8> {
     (0..n).map(|i| (i as u8).wrapping_mul(13).wrapping_add(tag)).collect()
-}
-
-fn ipc(tag: &str) -> String {
-    let p =
-        std::env::temp_dir().join(format!("ferromq-rr-interop-{}-{tag}.sock", std::process::id()));
-    format!("ipc://{}", p.display())
 }
 
 type Frames = Vec<Vec<u8>>;
@@ -222,7 +219,8 @@ fn every_request_reply_pair_with_libzmq() {
                     let mut client = make(ours_client, ct, "client", &z, &ctx);
                     let mut server = make(!ours_client, st, "server", &z, &ctx);
                     let tag = format!("{ct:?}-{st:?}-{ours_client}-{server_binds}");
-                    let ep = if tcp { "tcp://127.0.0.1:*".to_owned() } else { ipc(&tag) };
+                    let ipc = Ipc::new(&format!("rr-interop-{tag}"));
+                    let ep = if tcp { "tcp://127.0.0.1:*".to_owned() } else { ipc.endpoint() };
                     if server_binds {
                         let ep = server.bind(&ep);
                         client.connect(&ep);

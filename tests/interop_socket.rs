@@ -1,7 +1,10 @@
 //! The public `Context`/`Socket` API against real libzmq 4.3 over tcp and ipc, in both
 //! directions of bind and connect. Every body is compared byte for byte.
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use ferromq::{Context, Msg, SocketType};
+use ipc::Ipc;
 use std::time::Duration;
 
 const T: Option<Duration> = Some(Duration::from_secs(10));
@@ -22,11 +25,6 @@ fn ours(ctx: &Context, ty: SocketType) -> ferromq::Socket {
     s
 }
 
-fn ipc(tag: &str) -> String {
-    let p = std::env::temp_dir().join(format!("ferromq-interop-{}-{tag}.sock", std::process::id()));
-    format!("ipc://{}", p.display())
-}
-
 const SIZES: [usize; 5] = [0, 1, 255, 256, 1 << 20];
 
 /// A body of `n` bytes that says at every byte which message it is.
@@ -38,7 +36,8 @@ fn body(n: usize, tag: u8) -> Vec<u8> {
 /// multipart, byte for byte.
 #[test]
 fn libzmq_push_binds_our_pull_connects() {
-    for ep in ["tcp://127.0.0.1:*".to_owned(), ipc("a")] {
+    let ipc = Ipc::new("interop-a");
+    for ep in ["tcp://127.0.0.1:*".to_owned(), ipc.endpoint()] {
         let z = zmq::Context::new();
         let push = zsock(&z, zmq::PUSH);
         push.bind(&ep).unwrap();
@@ -62,7 +61,8 @@ fn libzmq_push_binds_our_pull_connects() {
 /// libzmq PULL; bodies and multipart byte for byte.
 #[test]
 fn our_push_to_libzmq_pull_both_directions() {
-    for ep in ["tcp://127.0.0.1:*".to_owned(), ipc("b")] {
+    let ipc = Ipc::new("interop-b");
+    for ep in ["tcp://127.0.0.1:*".to_owned(), ipc.endpoint()] {
         let ctx = Context::new().unwrap();
         let mut push = ours(&ctx, SocketType::Push);
         push.bind(&ep).unwrap();
@@ -141,7 +141,8 @@ fn push01_our_push_round_robins_over_two_libzmq_pullers() {
 fn pull01_our_pull_fair_queues_two_libzmq_pushers() {
     const N: u32 = 1000;
     let z = zmq::Context::new();
-    let ep = ipc("fq");
+    let ipc = Ipc::new("interop-fq");
+    let ep = ipc.endpoint();
     let pushes = [zsock(&z, zmq::PUSH), zsock(&z, zmq::PUSH)];
     for (k, p) in pushes.iter().enumerate() {
         p.connect(&ep).unwrap();
@@ -199,7 +200,8 @@ fn pair_with_libzmq_both_ways() {
     assert_eq!(&p.recv().unwrap()[..], b"back");
 
     let mut q = ours(&ctx, SocketType::Pair);
-    q.bind(&ipc("c")).unwrap();
+    let ipc = Ipc::new("interop-c");
+    q.bind(&ipc.endpoint()).unwrap();
     let zq = zsock(&z, zmq::PAIR);
     zq.connect(q.last_endpoint().unwrap()).unwrap();
     zq.send("to us", 0).unwrap();

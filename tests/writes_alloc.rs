@@ -9,7 +9,10 @@
 //! (inproc). In its own test binary, so that no other test's I/O thread runs meanwhile, and
 //! its tests take turns.
 
+#[path = "common/ipc.rs"]
+mod ipc;
 use ferromq::{Context, Msg, MsgBuf, SocketType};
+use ipc::Ipc;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -153,8 +156,8 @@ fn take_turn() -> std::sync::MutexGuard<'static, ()> {
 #[test]
 fn writing_msgbuf_bodies_by_reference_allocates_nothing() {
     let _turn = take_turn();
-    let ipc = format!("ipc:///tmp/ferromq-writes-alloc-{}.sock", std::process::id());
-    for ep in ["tcp://127.0.0.1:*", &ipc] {
+    let ipc = Ipc::new("writes-alloc");
+    for ep in ["tcp://127.0.0.1:*", &ipc.endpoint()] {
         let z = zmq::Context::new();
         let pull = z.socket(zmq::PULL).unwrap();
         pull.set_rcvtimeo(10_000).unwrap();

@@ -20,6 +20,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+/// A stream of heap bodies shorter than this is decoded by the I/O thread in parallel with the
+/// receiving thread (a `recv` that finds its message queued ends the I/O thread's grace);
+/// longer ones are read by the receiving thread alone, as inline ones are. One thread reads
+/// 1 KiB bodies at 3.5 M msg/s over tcp here (28 Gb/s, more than the wire brings), while
+/// handing the loop to a second thread and back costs wake-ups and, on a machine with no idle
+/// core, CPU the sender needed: 1.10 x at tcp 1 KiB, 1.22 x at ipc 64 KiB, level at 128 B
+/// (docs/performance.md, 2026-12-04).
+const PARALLEL_DECODE_MAX: usize = 512;
+
 enum Attached {
     /// A tcp/ipc listener served by I/O thread `io`.
     Listener { io: usize, id: u64 },
@@ -724,11 +733,12 @@ impl Socket {
                         self.rcv_streak = 0;
                     } else if !self.rcv_more {
                         // Two messages in a row that were already there: a stream, not a
-                        // round trip (where one may be, the one a poll waited for). Inline
-                        // ones are cheaper to decode here than to hand the loop back and
-                        // forth for; heap bodies are worth a second thread decoding.
+                        // round trip (where one may be, the one a poll waited for). Small heap
+                        // bodies are worth a second thread decoding; inline ones and bodies of
+                        // `PARALLEL_DECODE_MAX` or more are cheaper to read here than to hand
+                        // the loop back and forth for.
                         self.rcv_streak = self.rcv_streak.saturating_add(1);
-                        if self.rcv_streak >= 2 && !m.is_inline() {
+                        if self.rcv_streak >= 2 && !m.is_inline() && m.len() < PARALLEL_DECODE_MAX {
                             self.ctx.streaming();
                         }
                     }

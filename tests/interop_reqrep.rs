@@ -215,11 +215,12 @@ fn every_request_reply_pair_with_libzmq() {
             for server_binds in [true, false] {
                 for tcp in [true, false] {
                     let z = zmq::Context::new();
+                    // Before the sockets, so that it goes after them.
+                    let tag = format!("{ct:?}-{st:?}-{ours_client}-{server_binds}");
+                    let ipc = Ipc::new(&format!("rr-interop-{tag}"));
                     let ctx = Context::new().unwrap();
                     let mut client = make(ours_client, ct, "client", &z, &ctx);
                     let mut server = make(!ours_client, st, "server", &z, &ctx);
-                    let tag = format!("{ct:?}-{st:?}-{ours_client}-{server_binds}");
-                    let ipc = Ipc::new(&format!("rr-interop-{tag}"));
                     let ep = if tcp { "tcp://127.0.0.1:*".to_owned() } else { ipc.endpoint() };
                     if server_binds {
                         let ep = server.bind(&ep);

@@ -199,8 +199,8 @@ fn pair_with_libzmq_both_ways() {
     zp.send("back", 0).unwrap();
     assert_eq!(&p.recv().unwrap()[..], b"back");
 
-    let mut q = ours(&ctx, SocketType::Pair);
     let ipc = Ipc::new("interop-c");
+    let mut q = ours(&ctx, SocketType::Pair);
     q.bind(&ipc.endpoint()).unwrap();
     let zq = zsock(&z, zmq::PAIR);
     zq.connect(q.last_endpoint().unwrap()).unwrap();

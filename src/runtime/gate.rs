@@ -173,9 +173,9 @@ impl<R: Ring> HelpGate<R> {
         } else {
             Self::NEVER
         };
-        // A swap, not a store: the same `xchg` on x86 as a SeqCst store, and one loom orders
-        // right against `quiet`'s compare-exchange (it may place a plain store racing a
-        // read-modify-write before it, tokio-rs/loom#389).
+        // A swap, not a store, as every write of `left` is: the same `xchg` on x86 as a SeqCst
+        // store, and one loom orders right against `quiet`'s compare-exchange (it may place a
+        // plain store racing a read-modify-write before it, tokio-rs/loom#389).
         self.left.swap(ns, Ordering::SeqCst);
         if self.count.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
@@ -190,7 +190,7 @@ impl<R: Ring> HelpGate<R> {
         // grace and ends it, or this sees that thread and gives none.
         let back = back && self.sleepers.load(Ordering::SeqCst) == 0;
         if !back {
-            self.left.store(Self::NEVER, Ordering::SeqCst);
+            self.left.swap(Self::NEVER, Ordering::SeqCst);
         }
         // A thread parked until the last helper leaves must start its grace, or end it.
         if !back || self.asleep.load(Ordering::SeqCst) {
@@ -209,7 +209,7 @@ impl<R: Ring> HelpGate<R> {
     #[inline]
     pub fn end_grace(&self) {
         if self.in_grace() {
-            self.left.store(Self::NEVER, Ordering::SeqCst);
+            self.left.swap(Self::NEVER, Ordering::SeqCst);
             self.unpark();
         }
     }

@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 
 /// A stream of heap bodies shorter than this is decoded by the I/O thread in parallel with the
 /// receiving thread (a `recv` that finds its message queued ends the I/O thread's grace);
-/// longer ones are read by the receiving thread alone, as inline ones are. One thread reads
-/// 1 KiB bodies at 3.5 M msg/s over tcp here (28 Gb/s, more than the wire brings), while
-/// handing the loop to a second thread and back costs wake-ups and, on a machine with no idle
-/// core, CPU the sender needed: 1.10 x at tcp 1 KiB, 1.22 x at ipc 64 KiB, level at 128 B
-/// (docs/performance.md, 2026-12-04).
+/// bodies of this size or more are read by the receiving thread alone, as inline ones are.
+/// One thread reads 1 KiB bodies at 3.5 M msg/s over tcp here (28 Gb/s, more than the wire
+/// brings), while handing the loop to a second thread and back costs wake-ups and, on a
+/// machine with no idle core, CPU the sender needed: ipc 1 KiB 1.35 x, tcp 1 KiB 1.06 x, ipc
+/// 64 KiB 1.22 x, tcp 64 KiB and ipc 128 B level (docs/performance.md, 2026-12-04).
 const PARALLEL_DECODE_MAX: usize = 512;
 
 enum Attached {

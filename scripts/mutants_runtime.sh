@@ -4,8 +4,9 @@
 # multipart-split-at-reconnect needs a stream cut in the middle of a message, which a real
 # socket cannot be made to do on cue: the session's unit test and the simulator catch it.
 # stale-after-timeout is a memory-ordering bug that x86 hides (the mutex unlock after it is a
-# full barrier there), and grace-erased costs the I/O thread's hand-over a wake-up, not a
-# message: loom models catch both (loom-tests/tests/gate_mutants.rs).
+# full barrier there), spin-loses-notify opens a window a few instructions wide, and
+# grace-erased costs the I/O thread's hand-over a wake-up, not a message: loom models catch
+# those three (loom-tests/tests/gate_mutants.rs).
 #
 #   bash scripts/mutants_runtime.sh        # exit 1 if any mutant survives its test
 set -uo pipefail

@@ -144,11 +144,16 @@ pub enum Mutant {
     /// thread takes the loop back from a user thread in the middle of a round trip (a
     /// hand-over and a wake-up it did not need; nothing is lost) (`runtime::gate`).
     GraceErased,
+    /// A call spinning on its signal in the low-latency mode clears the bit with a load and a
+    /// store, not a compare-exchange: a second notify landing between them is lost with the
+    /// first, and the call can sleep through the message it brought
+    /// (`runtime::signal::Signal::spin_until`).
+    SpinLosesNotify,
 }
 
 impl Mutant {
     /// Every mutant.
-    pub const ALL: [Mutant; 39] = [
+    pub const ALL: [Mutant; 40] = [
         Mutant::FrameDroppedAfterReconnect,
         Mutant::ReorderedOutput,
         Mutant::MissedWakeup,
@@ -188,6 +193,7 @@ impl Mutant {
         Mutant::BoxPerWrite,
         Mutant::StaleAfterTimeout,
         Mutant::GraceErased,
+        Mutant::SpinLosesNotify,
     ];
 
     /// Its command-line name (kebab case).
@@ -232,6 +238,7 @@ impl Mutant {
             Mutant::BoxPerWrite => "box-per-write",
             Mutant::StaleAfterTimeout => "stale-after-timeout",
             Mutant::GraceErased => "grace-erased",
+            Mutant::SpinLosesNotify => "spin-loses-notify",
         }
     }
 

@@ -20,9 +20,9 @@ pub(crate) use std::sync::atomic::{
 /// Parking a thread until another unparks it.
 pub(crate) mod thread {
     #[cfg(loom)]
-    pub(crate) use loom::thread::{Thread, current, park};
+    pub(crate) use loom::thread::{Thread, current, park, yield_now};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{Thread, current, park};
+    pub(crate) use std::thread::{Thread, current, park, yield_now};
 
     /// A thread to be unparked, set once by that thread: a `OnceLock` (one load to unpark), a
     /// mutex under loom, which has no `OnceLock`.

@@ -88,3 +88,21 @@ pub fn a_notify_racing_a_timeout_is_seen() {
         notifiers.into_iter().for_each(|n| n.join().unwrap());
     });
 }
+
+/// Proves: a thread in the low-latency mode's wait, spinning on its signal (`spin_until`, here
+/// for two rounds of looks) and sleeping on it when the spin is over, always sees both events:
+/// a notify landing as it looks is either taken by that look or left set for the next (a look
+/// that clears a notify it did not take leaves it asleep for ever, a deadlock for loom).
+pub fn a_spinning_thread_sees_every_event() {
+    loom::model(|| {
+        let signal = Arc::new(Signal::default());
+        let events = Arc::new(AtomicUsize::new(0));
+        let notifiers = notifiers(&signal, &events, None);
+        while events.load(Ordering::Acquire) < 2 {
+            if !signal.spin_until(&|looks| looks >= 2, &|| ()) {
+                signal.wait(None);
+            }
+        }
+        notifiers.into_iter().for_each(|n| n.join().unwrap());
+    });
+}

@@ -48,29 +48,48 @@ fn leader_goes_unrung_is_caught() {
     caught(Mutant::LeaderGoesUnrung, loom_tests::signal::a_thread_leading_a_loop_sees_every_event);
 }
 
-/// A timed-out wait clears a notify that raced it with a relaxed store: the caller may not see
-/// the notifier's event and sleeps through it in its next wait. loom reports that as a
-/// deadlock found while the waiter sleeps holding the signal's lock, and the unwinding through
-/// loom's guard then aborts the process instead of panicking, so this check runs the model in
-/// a child process (this test binary again) and reads the verdict from its output.
-#[test]
-fn stale_after_timeout_is_caught() {
-    const NAME: &str = "stale_after_timeout_is_caught";
+/// Runs `model` with `m` on in a child process (this test binary again, running only the test
+/// `name`) and asserts that loom found it asleep for ever. loom reports such a deadlock while
+/// the waiter sleeps holding the signal's lock, and the unwinding through loom's guard then
+/// aborts the process instead of panicking, so the verdict is read from the child's output.
+fn caught_asleep(name: &str, m: Mutant, model: fn()) {
     if std::env::var_os("FERROMQ_LOOM_CHILD").is_some() {
-        mutants::set(Mutant::StaleAfterTimeout, true);
-        loom_tests::signal::a_notify_racing_a_timeout_is_seen();
+        mutants::set(m, true);
+        model();
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env("FERROMQ_LOOM_CHILD", "1")
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("the test binary runs again");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the planted bug stale-after-timeout was not caught");
+    assert!(!out.status.success(), "the planted bug {} was not caught", m.name());
     assert!(
         stderr.contains("deadlock"),
         "the model failed, but not with the lost wake-up the planted bug makes:\n{stderr}"
+    );
+}
+
+/// A timed-out wait clears a notify that raced it with a relaxed store: the caller may not see
+/// the notifier's event and sleeps through it in its next wait.
+#[test]
+fn stale_after_timeout_is_caught() {
+    caught_asleep(
+        "stale_after_timeout_is_caught",
+        Mutant::StaleAfterTimeout,
+        loom_tests::signal::a_notify_racing_a_timeout_is_seen,
+    );
+}
+
+/// A spinning call clears the bit with a load and a store: a second notify landing between
+/// them is lost, and the call sleeps through its event.
+#[test]
+fn spin_loses_notify_is_caught() {
+    caught_asleep(
+        "spin_loses_notify_is_caught",
+        Mutant::SpinLosesNotify,
+        loom_tests::signal::a_spinning_thread_sees_every_event,
     );
 }

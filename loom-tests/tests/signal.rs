@@ -26,3 +26,8 @@ fn a_thread_leading_a_loop_sees_every_event() {
 fn a_notify_racing_a_timeout_is_seen() {
     signal::a_notify_racing_a_timeout_is_seen();
 }
+
+#[test]
+fn a_spinning_thread_sees_every_event() {
+    signal::a_spinning_thread_sees_every_event();
+}

@@ -320,6 +320,11 @@ const OUT_OF_REACH: &[(ferromq::mutants::Mutant, &str, &str)] = &[
         "it lives in the mio driver's hand-over between user threads and the I/O thread, which the simulator does not run",
         "a loom model (it costs a hand-over, not a message, which no runtime test can tell from noise)",
     ),
+    (
+        ferromq::mutants::Mutant::SpinLosesNotify,
+        "it lives in the mio driver's parker, which the simulator does not run",
+        "a loom model (the window between its load and its store is a few instructions wide)",
+    ),
 ];
 
 #[cfg(feature = "mutants")]

@@ -148,33 +148,57 @@ impl Signal {
     pub(crate) fn spin(&self, deadline: Option<Instant>, spin: Duration, help: &dyn Fn()) -> bool {
         let start = Instant::now();
         let until = deadline.map_or(start + spin, |d| d.min(start + spin));
+        self.spin_until(&|looks| looks % 16 == 0 && Instant::now() >= until, help)
+    }
+
+    /// [`Signal::spin`] until `over(looks)` says the time is up (a model's bound; the
+    /// runtime's is the clock, read every 16 looks).
+    pub fn spin_until(&self, over: &dyn Fn(u32) -> bool, help: &dyn Fn()) -> bool {
         let mut looks = 0u32;
         loop {
-            if self.take() {
+            if self.look() {
                 return true;
             }
             help();
-            if self.take() {
+            if self.look() {
                 return true;
             }
             looks += 1;
-            if looks < 64 {
+            if looks < SPIN_LOOKS {
                 std::hint::spin_loop();
                 continue;
             }
             // A spinning thread must not hold the core its notifier needs: on a machine with
             // fewer cores than busy threads the message could not arrive while we spin.
-            std::thread::yield_now();
-            if looks % 16 == 0 && Instant::now() >= until {
+            crate::sync::thread::yield_now();
+            if over(looks) {
                 return false;
             }
         }
+    }
+
+    /// A spinning call's look: takes the bit if it is set. A compare-exchange, so that a
+    /// notify landing as it looks is either taken or left set (`loom-tests`:
+    /// `a_spinning_thread_sees_every_event`).
+    fn look(&self) -> bool {
+        if mutant!(SpinLosesNotify) {
+            if self.state.load(Ordering::Acquire) != NOTIFIED {
+                return false;
+            }
+            self.state.store(EMPTY, Ordering::Relaxed);
+            return true;
+        }
+        self.take()
     }
 }
 
 /// How many times [`Signal::wait`] looks before it sleeps: about a microsecond of pauses, short
 /// enough that a waiter sharing its core with the thread it waits for barely delays it.
 const PRE_PARK_LOOKS: u32 = if cfg!(loom) { 1 } else { 32 };
+
+/// How many times [`Signal::spin_until`] looks before it first yields the core (once under
+/// loom, whose every look is a point it explores).
+const SPIN_LOOKS: u32 = if cfg!(loom) { 1 } else { 64 };
 
 pub(crate) enum WakeTarget {
     /// A parker on a user thread, and the socket's readiness fd if it has one.

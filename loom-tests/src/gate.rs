@@ -149,12 +149,12 @@ pub fn a_grace_given_as_another_runs_out_stands() {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         gate.enter();
-        gate.leave_at(t0, true);
+        gate.leave_at(|| t0, true);
         let helper = {
             let g = gate.clone();
             thread::spawn(move || {
                 g.enter();
-                g.leave_at(t0 + s(8), true);
+                g.leave_at(|| t0 + s(8), true);
             })
         };
         // What the I/O thread sees depends on how far the helper got; none of it is wrong.

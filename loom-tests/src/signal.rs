@@ -12,13 +12,12 @@ use loom::thread;
 use std::time::{Duration, Instant};
 
 /// Two threads each publish an event and wake the waiter (`Signal::wake_up`, ringing `poll`
-/// if the waiter sleeps in one), which must see both.
-fn notifiers(
-    signal: &Arc<Signal>,
-    events: &Arc<AtomicUsize>,
-    poll: Option<&Arc<Poll>>,
-) -> Vec<thread::JoinHandle<()>> {
-    (0..2)
+/// if the waiter sleeps in one); `waiter` runs on the model's thread with the signal and a
+/// look at whether it has seen both, and must return only once it has.
+fn two_notifiers(poll: Option<&Arc<Poll>>, waiter: impl FnOnce(&Signal, &dyn Fn() -> bool)) {
+    let signal = Arc::new(Signal::default());
+    let events = Arc::new(AtomicUsize::new(0));
+    let notifiers: Vec<_> = (0..2)
         .map(|_| {
             let (s, e, p) = (signal.clone(), events.clone(), poll.cloned());
             thread::spawn(move || {
@@ -26,7 +25,9 @@ fn notifiers(
                 s.wake_up(|| p.as_ref().expect("nobody leads a loop here").ring());
             })
         })
-        .collect()
+        .collect();
+    waiter(&signal, &|| events.load(Ordering::Acquire) >= 2);
+    notifiers.into_iter().for_each(|n| n.join().unwrap());
 }
 
 /// Proves: a thread that looks for the events and sleeps on its signal while it has not seen
@@ -36,13 +37,11 @@ fn notifiers(
 pub fn a_thread_asleep_on_its_signal_sees_every_event(deadline: Option<Duration>) {
     loom::model(move || {
         let deadline = deadline.map(|d| Instant::now() + d);
-        let signal = Arc::new(Signal::default());
-        let events = Arc::new(AtomicUsize::new(0));
-        let notifiers = notifiers(&signal, &events, None);
-        while events.load(Ordering::Acquire) < 2 {
-            signal.wait(deadline);
-        }
-        notifiers.into_iter().for_each(|n| n.join().unwrap());
+        two_notifiers(None, |signal, both| {
+            while !both() {
+                signal.wait(deadline);
+            }
+        });
     });
 }
 
@@ -51,21 +50,19 @@ pub fn a_thread_asleep_on_its_signal_sees_every_event(deadline: Option<Duration>
 /// a notify either finds it armed and rings its poll, or is seen by the turn or by the disarm.
 pub fn a_thread_leading_a_loop_sees_every_event() {
     loom::model(|| {
-        let signal = Arc::new(Signal::default());
-        let events = Arc::new(AtomicUsize::new(0));
         let poll = Arc::new(Poll::default());
-        let notifiers = notifiers(&signal, &events, Some(&poll));
-        while events.load(Ordering::Acquire) < 2 {
-            // Notified already: consumed, look again.
-            if !signal.arm_lead() {
-                continue;
+        two_notifiers(Some(&poll), |signal, both| {
+            while !both() {
+                // Notified already: consumed, look again.
+                if !signal.arm_lead() {
+                    continue;
+                }
+                if !signal.notified() {
+                    poll.sleep();
+                }
+                signal.disarm_lead();
             }
-            if !signal.notified() {
-                poll.sleep();
-            }
-            signal.disarm_lead();
-        }
-        notifiers.into_iter().for_each(|n| n.join().unwrap());
+        });
     });
 }
 
@@ -78,14 +75,12 @@ pub fn a_thread_leading_a_loop_sees_every_event() {
 /// or as it takes the lock) takes the timeout path.
 pub fn a_notify_racing_a_timeout_is_seen() {
     loom::model(|| {
-        let signal = Arc::new(Signal::default());
-        let events = Arc::new(AtomicUsize::new(0));
-        let notifiers = notifiers(&signal, &events, None);
-        signal.wait(Some(Instant::now()));
-        while events.load(Ordering::Acquire) < 2 {
-            signal.wait(None);
-        }
-        notifiers.into_iter().for_each(|n| n.join().unwrap());
+        two_notifiers(None, |signal, both| {
+            signal.wait(Some(Instant::now()));
+            while !both() {
+                signal.wait(None);
+            }
+        });
     });
 }
 
@@ -95,14 +90,12 @@ pub fn a_notify_racing_a_timeout_is_seen() {
 /// that clears a notify it did not take leaves it asleep for ever, a deadlock for loom).
 pub fn a_spinning_thread_sees_every_event() {
     loom::model(|| {
-        let signal = Arc::new(Signal::default());
-        let events = Arc::new(AtomicUsize::new(0));
-        let notifiers = notifiers(&signal, &events, None);
-        while events.load(Ordering::Acquire) < 2 {
-            if !signal.spin_until(&|looks| looks >= 2, &|| ()) {
-                signal.wait(None);
+        two_notifiers(None, |signal, both| {
+            while !both() {
+                if !signal.spin_until(&|looks| looks >= 2, &|| ()) {
+                    signal.wait(None);
+                }
             }
-        }
-        notifiers.into_iter().for_each(|n| n.join().unwrap());
+        });
     });
 }

@@ -161,14 +161,14 @@ impl<R: Ring> HelpGate<R> {
     /// The helper leaves. `back`: it returns with traffic and will be back soon; otherwise it is going
     /// to sleep, and the I/O thread must take the work back now.
     pub fn leave(&self, back: bool) {
-        self.leave_at(Instant::now(), back);
+        self.leave_at(Instant::now, back);
     }
 
-    /// [`HelpGate::leave`] at `now` (a model's clock; the runtime's is `Instant::now`), which
-    /// starts the grace when `back`.
-    pub fn leave_at(&self, now: Instant, back: bool) {
+    /// [`HelpGate::leave`] on the clock `now` (a model's; the runtime's is `Instant::now`),
+    /// read only when `back` starts a grace.
+    pub fn leave_at(&self, now: impl FnOnce() -> Instant, back: bool) {
         let ns = if back {
-            let since = now.saturating_duration_since(self.epoch);
+            let since = now().saturating_duration_since(self.epoch);
             u64::try_from(since.as_nanos()).unwrap_or(Self::NEVER - 1)
         } else {
             Self::NEVER
